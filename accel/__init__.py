@@ -1,0 +1,39 @@
+"""accel: the CPU side of real-time object detection, fast on every machine.
+
+Every kernel has five interchangeable backends (python, numpy, numba, cython, cffi)
+behind one dispatcher::
+
+    from accel import nms
+    keep = nms(boxes, scores, 0.45)                 # default backend for this interpreter
+    keep = nms(boxes, scores, 0.45, backend="numpy")
+    with accel.use_backend("cffi"): ...
+    print(accel.backends())                         # what loads here, and why not
+
+Importing accel loads no backend: each is imported on first use (Numba compiles then,
+and caches the machine code on disk).
+"""
+from ._dispatch import (
+    BACKEND_NAMES,
+    KERNELS,
+    BackendInfo,
+    BackendUnavailableError,
+    available_backends,
+    backends,
+    use_backend,
+)
+from ._nms import batched_nms, nms, soft_nms
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BACKEND_NAMES",
+    "KERNELS",
+    "BackendInfo",
+    "BackendUnavailableError",
+    "available_backends",
+    "backends",
+    "batched_nms",
+    "nms",
+    "soft_nms",
+    "use_backend",
+]

@@ -1,0 +1,193 @@
+"""Backend registry and selection.
+
+A backend is a module in ``accel._backends`` that defines one function per kernel, each
+taking validated, C-contiguous, read-only arrays (see ``accel._nms`` for the boundary).
+A backend that cannot be imported does not exist at run time; the import error is kept
+so that ``backends()`` can say why.
+
+Selection precedence, first match wins:
+``backend=`` argument > ``use_backend()`` context > ``ACCEL_BACKEND`` environment
+variable > tuning profile (``_profile_choice``) > built-in default order.
+"""
+import contextlib
+import contextvars
+import importlib
+import os
+import platform
+from typing import Callable, Dict, Iterator, NamedTuple, Optional, Tuple
+
+BACKEND_NAMES = ("python", "numpy", "numba", "cython", "cffi")
+KERNELS = ("nms", "batched_nms", "soft_nms")
+ENV_VAR = "ACCEL_BACKEND"
+
+_MODULES = {name: "accel._backends._" + name for name in BACKEND_NAMES}
+
+_HOW_TO_GET = {
+    "python": "it is part of accel; this is a bug",
+    "numpy": "pip install numpy",
+    "numba": "pip install 'accel[numba]' (Numba runs on CPython only, never on PyPy)",
+    "cython": (
+        "reinstall accel with Cython>=3 and a C compiler available "
+        "(pip install --force-reinstall --no-build-isolation -v .) and read the build log"
+    ),
+    "cffi": (
+        "reinstall accel with cffi>=1.15 and a C compiler available "
+        "(pip install cffi; pip install --force-reinstall -v .) and read the build log"
+    ),
+}
+
+IMPLEMENTATION = platform.python_implementation().lower()  # "cpython" or "pypy"
+
+# Fastest first, per interpreter, from `pytest benchmarks/` and `python -m accel.compare`
+# on the x86 development machine (figures in README.md): the C backends lead on both
+# interpreters; on PyPy the JIT-compiled pure Python beats NumPy (slow through cpyext).
+# Numba is placed after the C backends because its first call compiles for seconds.
+DEFAULT_ORDER = {
+    "cpython": ("cffi", "cython", "numba", "numpy", "python"),
+    "pypy": ("cffi", "python", "numpy"),
+}
+
+
+class BackendUnavailableError(RuntimeError):
+    """A backend was asked for by name but cannot be loaded here."""
+
+
+class BackendInfo(NamedTuple):
+    name: str
+    available: bool
+    reason: str  # why it is missing, or the module that provides it
+
+    def __str__(self) -> str:
+        state = "available" if self.available else "UNAVAILABLE: " + self.reason
+        return "%-7s %s" % (self.name, state)
+
+
+class BackendReport(Dict[str, BackendInfo]):
+    """``{name: BackendInfo}`` for every backend, printable as a short table."""
+
+    def __str__(self) -> str:
+        return "\n".join(str(info) for info in self.values())
+
+    def available(self) -> Tuple[str, ...]:
+        return tuple(name for name, info in self.items() if info.available)
+
+
+_loaded: Dict[str, object] = {}
+_failed: Dict[str, str] = {}
+_context: "contextvars.ContextVar[Optional[str]]" = contextvars.ContextVar(
+    "accel_backend", default=None
+)
+_default_cache: Dict[str, str] = {}
+
+
+def _check_name(name: str, origin: str) -> str:
+    if name not in _MODULES:
+        raise ValueError(
+            "unknown backend %r (from %s); valid backends: %s"
+            % (name, origin, ", ".join(BACKEND_NAMES))
+        )
+    return name
+
+
+def _load(name: str):
+    """Import a backend module once; on failure remember why and return None."""
+    module = _loaded.get(name)
+    if module is not None:
+        return module
+    if name in _failed:
+        return None
+    try:
+        module = importlib.import_module(_MODULES[name])
+    except Exception as exc:  # ImportError, or an incompatible Numba/numpy pair
+        _failed[name] = "%s: %s" % (type(exc).__name__, exc)
+        return None
+    missing = [k for k in KERNELS if not callable(getattr(module, k, None))]
+    if missing:
+        _failed[name] = "module %s lacks kernels %s" % (module.__name__, ", ".join(missing))
+        return None
+    _loaded[name] = module
+    return module
+
+
+def backends() -> BackendReport:
+    """Load every backend and report which are available here, and why not."""
+    report = BackendReport()
+    for name in BACKEND_NAMES:
+        module = _load(name)
+        if module is not None:
+            report[name] = BackendInfo(name, True, module.__name__)
+        else:
+            report[name] = BackendInfo(
+                name, False, "%s (to get it: %s)" % (_failed[name], _HOW_TO_GET[name])
+            )
+    return report
+
+
+def available_backends() -> Tuple[str, ...]:
+    """Names of the backends that load here, in the canonical order."""
+    return backends().available()
+
+
+@contextlib.contextmanager
+def use_backend(name: str) -> Iterator[str]:
+    """Within the block, kernels called without ``backend=`` use ``name``.
+
+    The choice is held in a context variable: it applies to the current thread (and
+    asyncio task), not to threads started elsewhere. An unavailable backend raises
+    ``BackendUnavailableError`` on entry.
+    """
+    _require(_check_name(name, "use_backend()"))
+    token = _context.set(name)
+    try:
+        yield name
+    finally:
+        _context.reset(token)
+
+
+def _require(name: str):
+    module = _load(name)
+    if module is None:
+        raise BackendUnavailableError(
+            "backend %r is not available here: %s. To get it: %s"
+            % (name, _failed[name], _HOW_TO_GET[name])
+        )
+    return module
+
+
+def _profile_choice(kernel: str, size: int) -> Optional[str]:
+    """Hook for a saved tuning profile (a later issue fills it in); None means no choice."""
+    return None
+
+
+def _default_choice(kernel: str) -> str:
+    name = _default_cache.get(kernel)
+    if name is None:
+        order = DEFAULT_ORDER.get(IMPLEMENTATION, DEFAULT_ORDER["cpython"])
+        name = next(n for n in order + ("python",) if _load(n) is not None)
+        _default_cache[kernel] = name
+    return name
+
+
+def choose(kernel: str, size: int, backend: Optional[str] = None) -> Tuple[str, str]:
+    """Return ``(backend name, source of the choice)`` for one call of ``kernel``.
+
+    ``source`` is one of "argument", "context", "environment", "profile", "default".
+    """
+    if backend is not None:
+        return _check_name(backend, "backend= argument"), "argument"
+    name = _context.get()
+    if name is not None:
+        return name, "context"
+    name = os.environ.get(ENV_VAR)
+    if name:
+        return _check_name(name, "environment variable %s" % ENV_VAR), "environment"
+    name = _profile_choice(kernel, size)
+    if name is not None and _load(name) is not None:
+        return name, "profile"
+    return _default_choice(kernel), "default"
+
+
+def implementation(kernel: str, size: int, backend: Optional[str] = None) -> Callable:
+    """The function that runs ``kernel`` for this call, after the selection rules."""
+    name, _ = choose(kernel, size, backend)
+    return getattr(_require(name), kernel)

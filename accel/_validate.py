@@ -1,0 +1,126 @@
+"""Argument checks shared by every public kernel.
+
+Each check returns what the backends receive: native-endian, C-contiguous, read-only
+arrays of the stated dtype. Read-only matters: a backend cannot modify the caller's array
+even when no copy was needed.
+"""
+import numbers
+import numpy as np
+
+_REAL_KINDS = "iuf"
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def _first_row(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def real_array(value, name: str, ndim: int) -> np.ndarray:
+    """``value`` as a float64 array of ``ndim`` dimensions; ints and float16 convert."""
+    array = np.asarray(value)
+    if array.dtype.kind not in _REAL_KINDS:
+        raise TypeError(
+            "%s must hold real numbers (integer or float), got dtype %s" % (name, array.dtype)
+        )
+    if array.ndim != ndim:
+        raise ValueError(
+            "%s must have %d dimension%s, got shape %s"
+            % (name, ndim, "s" if ndim > 1 else "", array.shape)
+        )
+    return np.ascontiguousarray(array, dtype=np.float64)
+
+
+def boxes_array(value, name: str = "boxes") -> np.ndarray:
+    """(N, 4) boxes as x1, y1, x2, y2 with finite coordinates and x1 <= x2, y1 <= y2."""
+    boxes = real_array(value, name, 2)
+    if boxes.shape[1] != 4:
+        raise ValueError("%s must have shape (N, 4), got %s" % (name, boxes.shape))
+    finite = np.isfinite(boxes).all(axis=1)
+    if not finite.all():
+        row = _first_row(~finite)
+        raise ValueError("%s has a NaN or infinite coordinate in row %d: %s" % (name, row, boxes[row]))
+    inverted = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
+    if inverted.any():
+        row = _first_row(inverted)
+        raise ValueError(
+            "%s row %d has x2 < x1 or y2 < y1 (boxes are x1, y1, x2, y2): %s"
+            % (name, row, boxes[row])
+        )
+    return _readonly(boxes)
+
+
+def scores_array(value, n: int, name: str = "scores") -> np.ndarray:
+    """(N,) finite real scores, N matching the boxes."""
+    scores = real_array(value, name, 1)
+    if scores.shape[0] != n:
+        raise ValueError("%s has length %d but boxes has %d rows" % (name, scores.shape[0], n))
+    finite = np.isfinite(scores)
+    if not finite.all():
+        row = _first_row(~finite)
+        raise ValueError("%s has a NaN or infinite value at index %d" % (name, row))
+    return _readonly(scores)
+
+
+def classes_array(value, n: int, name: str = "classes") -> np.ndarray:
+    """(N,) integer class ids as int64."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "iu":
+        raise TypeError(
+            "%s must be integers, got dtype %s (convert with .astype(np.int64))"
+            % (name, array.dtype)
+        )
+    if array.ndim != 1 or array.shape[0] != n:
+        raise ValueError("%s must have shape (%d,) to match boxes, got %s" % (name, n, array.shape))
+    if array.dtype == np.uint64 and n and array.max() > np.iinfo(np.int64).max:
+        raise ValueError("%s has a value above the int64 range at index %d"
+                         % (name, _first_row(array > np.iinfo(np.int64).max)))
+    return _readonly(np.ascontiguousarray(array, dtype=np.int64))
+
+
+def _real_scalar(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError("%s must be a real number, got %r" % (name, value))
+    value = float(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("%s must be finite, got %r" % (name, value))
+    return value
+
+
+def unit_interval(value, name: str) -> float:
+    value = _real_scalar(value, name)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("%s must be in [0, 1], got %r" % (name, value))
+    return value
+
+
+def finite_or_default(value, name: str, default: float) -> float:
+    return default if value is None else _real_scalar(value, name)
+
+
+def positive(value, name: str) -> float:
+    value = _real_scalar(value, name)
+    if value <= 0.0:
+        raise ValueError("%s must be > 0, got %r" % (name, value))
+    return value
+
+
+def count_or_default(value, name: str, default: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError("%s must be an integer or None, got %r" % (name, value))
+    if value < 0:
+        raise ValueError("%s must be >= 0, got %r" % (name, value))
+    return min(int(value), default)
+
+
+def choice(value, name: str, options) -> str:
+    if value not in options:
+        raise ValueError("%s must be one of %s, got %r" % (name, ", ".join(map(repr, options)), value))
+    return value
+
