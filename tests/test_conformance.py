@@ -22,8 +22,17 @@ def outcome(kernel, case, backend):
         return type(exc), str(exc)
 
 
-def assert_same_outcome(kernel, case, backend):
-    expected = outcome(kernel, case, "python")
+_reference_outcomes = {}
+
+
+def assert_same_outcome(kernel, case, backend, case_key=None):
+    """``case_key`` names a fixed case so its reference outcome is computed only once."""
+    key = (kernel.name, case_key)
+    expected = _reference_outcomes.get(key) if case_key else None
+    if expected is None:
+        expected = outcome(kernel, case, "python")
+        if case_key:
+            _reference_outcomes[key] = expected
     actual = outcome(kernel, case, backend)
     assert actual[0] == expected[0], (expected, actual)
     if expected[0] == "ok":
@@ -39,15 +48,17 @@ def test_table_covers_every_registered_kernel():
 @pytest.mark.parametrize("kernel", KERNEL_TABLE, ids=lambda k: k.name)
 @pytest.mark.parametrize("case_id, case", CASES, ids=[c[0] for c in CASES])
 def test_adversarial(kernel, case_id, case, backend):
-    assert_same_outcome(kernel, case, backend)
+    assert_same_outcome(kernel, case, backend, case_id)
 
 
 @pytest.mark.parametrize("kernel", KERNEL_TABLE, ids=lambda k: k.name)
-@pytest.mark.parametrize("n", [1000, 4000])
+@pytest.mark.parametrize("n", [1000, 5000])
 def test_clustered_realistic(kernel, n, backend):
+    if kernel.kernel == "soft_nms":
+        n //= 5  # quadratic in the pure-Python reference
     c = accel._workloads.clustered_candidates(n, n_classes=20, seed=n)
     case = dict(boxes=c.boxes, scores=c.scores, classes=c.classes, iou_threshold=0.45)
-    assert_same_outcome(kernel, case, backend)
+    assert_same_outcome(kernel, case, backend, "clustered-%d" % n)
 
 
 # Small integer coordinates and a few score levels make exact ties, touching boxes,
@@ -75,13 +86,13 @@ def nms_inputs(draw):
 
 
 @pytest.mark.parametrize("kernel", KERNEL_TABLE, ids=lambda k: k.name)
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=nms_inputs())
 def test_hypothesis(kernel, case, backend):
     assert_same_outcome(kernel, case, backend)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(case=nms_inputs())
 def test_reference_nms_matches_brute_force(case):
     args = (case["boxes"], case["scores"], case["iou_threshold"])
