@@ -69,3 +69,44 @@ def clustered_candidates(
         scores[shuffle].astype(np.float32),
         classes[shuffle],
     )
+
+
+class Workload(NamedTuple):
+    """One input for one kernel: ``call(backend)`` runs the public function on it."""
+
+    kernel: str
+    size: int
+    label: str
+    args: tuple
+    kwargs: dict
+
+    def call(self, backend: str):
+        import accel
+
+        return getattr(accel, self.kernel)(*self.args, backend=backend, **self.kwargs)
+
+
+IOU_THRESHOLD = 0.45
+SIZES = {
+    "nms": (100, 1000, 5000, 20000),
+    "batched_nms": (100, 1000, 5000, 20000),
+    # soft-NMS is quadratic by nature (every selection decays every remaining box).
+    "soft_nms": (100, 500, 2000),
+}
+QUICK_SIZES = {"nms": (100, 1000, 5000), "batched_nms": (100, 1000, 5000), "soft_nms": (100, 500)}
+
+
+def workload(kernel: str, size: int, seed: int = 0) -> Workload:
+    """The realistic input of ``kernel`` at ``size``, the same in tests, benchmarks and compare."""
+    if kernel == "nms":
+        c = clustered_candidates(size, seed=seed)
+        return Workload(kernel, size, "N=%d" % size, (c.boxes, c.scores, IOU_THRESHOLD), {})
+    if kernel == "batched_nms":
+        c = clustered_candidates(size, n_classes=80, seed=seed)
+        return Workload(kernel, size, "N=%d, 80 classes" % size,
+                        (c.boxes, c.scores, c.classes, IOU_THRESHOLD), {})
+    if kernel == "soft_nms":
+        c = clustered_candidates(size, seed=seed)
+        return Workload(kernel, size, "N=%d, gaussian" % size, (c.boxes, c.scores),
+                        {"method": "gaussian", "sigma": 0.5})
+    raise ValueError("no workload for kernel %r" % (kernel,))

@@ -1,0 +1,340 @@
+"""Numba backend: the pure-Python reference compiled to machine code, loop for loop.
+
+Every kernel makes the same decisions as ``accel._backends._python`` in the same float64
+arithmetic: candidates by decreasing score (a stable mergesort, so equal scores go by
+increasing index), the IoU of the module contract with the same operations in the same
+order, and the same greedy and soft-NMS loops. No ``fastmath`` (it would let LLVM
+reorder or fuse the arithmetic) and no ``parallel``.
+
+Greedy NMS keeps the reference's uniform grid (same ``GRID_MAX`` and
+``MAX_CELLS_PER_BOX`` layout rules), stored as linked lists in preallocated integer
+arrays: ``head[cell]`` is the newest entry of a cell, ``next_entry[e]`` the entry after
+it and ``entry_slot[e]`` the kept box it stands for. The kept boxes' coordinates, areas
+and classes are copied into small contiguous arrays, so a candidate only reads memory
+that is hot. The grid only prunes pairs with no positive overlap, so it changes the
+speed, never the answer. Soft-NMS is the reference's O(N^2) loop.
+
+Nothing is compiled at import: each function is compiled on its first call (for the
+argument types it gets, which the public layer fixes) and the machine code is cached on
+disk (``cache=True``), so later processes load it instead of compiling again. Every
+function is ``nogil``: kernels run in parallel from several Python threads.
+"""
+import math
+import platform
+
+if platform.python_implementation() == "PyPy":
+    raise ImportError("Numba does not run on PyPy")
+
+import numba
+import numpy as np
+
+GRID_MAX = 64
+MAX_CELLS_PER_BOX = 16
+
+
+def _jit(function):
+    return numba.njit(cache=True, nogil=True)(function)
+
+
+@_jit
+def _areas(boxes):
+    n = boxes.shape[0]
+    areas = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        areas[i] = (boxes[i, 2] - boxes[i, 0]) * (boxes[i, 3] - boxes[i, 1])
+    return areas
+
+
+@_jit
+def _iou(ax1, ay1, ax2, ay2, area_a, bx1, by1, bx2, by2, area_b):
+    """IoU of the module contract; ``min``/``max`` spelled out as Python evaluates them."""
+    hi = ax2 if not bx2 < ax2 else bx2
+    lo = ax1 if not bx1 > ax1 else bx1
+    iw = hi - lo
+    if iw <= 0.0:
+        return 0.0
+    hi = ay2 if not by2 < ay2 else by2
+    lo = ay1 if not by1 > ay1 else by1
+    ih = hi - lo
+    if ih <= 0.0:
+        return 0.0
+    inter = iw * ih
+    union = area_a + area_b - inter
+    if union > 0.0:
+        return inter / union
+    return 0.0
+
+
+@_jit
+def _overlaps(ax1, ay1, ax2, ay2, area_a, bx1, by1, bx2, by2, area_b, iou_threshold):
+    """True when IoU(a, b) > iou_threshold (``a`` the kept box, ``b`` the candidate)."""
+    hi = ax2 if not bx2 < ax2 else bx2
+    lo = ax1 if not bx1 > ax1 else bx1
+    iw = hi - lo
+    if iw <= 0.0:
+        return False
+    hi = ay2 if not by2 < ay2 else by2
+    lo = ay1 if not by1 > ay1 else by1
+    ih = hi - lo
+    if ih <= 0.0:
+        return False
+    inter = iw * ih
+    union = area_a + area_b - inter
+    return union > 0.0 and inter / union > iou_threshold
+
+
+@_jit
+def _sorted_candidates(scores, score_threshold):
+    """Indices with score > score_threshold, by decreasing score, ties by index."""
+    n = scores.shape[0]
+    candidates = np.empty(n, dtype=np.int64)
+    count = 0
+    for i in range(n):
+        if scores[i] > score_threshold:
+            candidates[count] = i
+            count += 1
+    keys = np.empty(count, dtype=np.float64)
+    for k in range(count):
+        keys[k] = -scores[candidates[k]]
+    order = np.argsort(keys, kind="mergesort")  # stable: equal keys keep index order
+    result = np.empty(count, dtype=np.int64)
+    for k in range(count):
+        result[k] = candidates[order[k]]
+    return result
+
+
+@_jit
+def _axis_cells(lo, hi, total_width, count):
+    """(cells, factor) along one axis: the reference's ``_axis_cells``.
+
+    Two guards the reference lacks, both for values where Python itself would raise:
+    a mean width that underflows to 0 (Python: ZeroDivisionError) counts as tiny, and
+    the cell count is clamped before the float-to-int conversion (Python: OverflowError
+    on int(inf)).
+    """
+    span = hi - lo
+    if count == 0 or total_width <= 0.0 or not span > 0.0 or span == math.inf:
+        return 1, 0.0
+    mean2 = 2.0 * total_width / count
+    if mean2 > 0.0:
+        cells = span / mean2
+    else:
+        cells = math.inf
+    if not cells >= 2.0:
+        return 1, 0.0
+    if cells > GRID_MAX:
+        cells = float(GRID_MAX)
+    whole = int(cells)
+    factor = whole / span
+    if factor == math.inf:
+        return 1, 0.0
+    return whole, factor
+
+
+@_jit
+def _cell(coordinate, origin, factor, cells):
+    if cells == 1:
+        return 0
+    c = int((coordinate - origin) * factor)  # >= 0: origin is the minimum
+    return c if c < cells - 1 else cells - 1
+
+
+@_jit
+def _greedy(boxes, scores, classes, use_classes, iou_threshold, score_threshold, max_output):
+    candidates = _sorted_candidates(scores, score_threshold)
+    m = candidates.shape[0]
+    if m == 0 or max_output <= 0:
+        return np.empty(0, dtype=np.int64)
+    areas = _areas(boxes)
+
+    # Grid over the candidates' extent (the reference's _Grid.__init__).
+    min_x = boxes[candidates[0], 0]
+    min_y = boxes[candidates[0], 1]
+    max_x = boxes[candidates[0], 2]
+    max_y = boxes[candidates[0], 3]
+    width = 0.0
+    height = 0.0
+    for p in range(m):
+        i = candidates[p]
+        x1 = boxes[i, 0]
+        y1 = boxes[i, 1]
+        x2 = boxes[i, 2]
+        y2 = boxes[i, 3]
+        if x1 < min_x:
+            min_x = x1
+        if y1 < min_y:
+            min_y = y1
+        if x2 > max_x:
+            max_x = x2
+        if y2 > max_y:
+            max_y = y2
+        width += x2 - x1
+        height += y2 - y1
+    nx, fx = _axis_cells(min_x, max_x, width, m)
+    ny, fy = _axis_cells(min_y, max_y, height, m)
+
+    capacity = max_output if max_output < m else m
+    head = np.full(nx * ny, -1, dtype=np.int64)
+    next_entry = np.empty(capacity * MAX_CELLS_PER_BOX, dtype=np.int64)
+    entry_slot = np.empty(capacity * MAX_CELLS_PER_BOX, dtype=np.int64)
+    entries = 0
+    wide = np.empty(capacity, dtype=np.int64)  # slots of kept boxes covering many cells
+    n_wide = 0
+
+    kept = np.empty(capacity, dtype=np.int64)
+    kx1 = np.empty(capacity, dtype=np.float64)
+    ky1 = np.empty(capacity, dtype=np.float64)
+    kx2 = np.empty(capacity, dtype=np.float64)
+    ky2 = np.empty(capacity, dtype=np.float64)
+    karea = np.empty(capacity, dtype=np.float64)
+    kclass = np.empty(capacity, dtype=np.int64)
+    n_kept = 0
+
+    for p in range(m):
+        i = candidates[p]
+        x1 = boxes[i, 0]
+        y1 = boxes[i, 1]
+        x2 = boxes[i, 2]
+        y2 = boxes[i, 3]
+        area = areas[i]
+        label = classes[i] if use_classes else 0
+        cx0 = _cell(x1, min_x, fx, nx)
+        cx1 = _cell(x2, min_x, fx, nx)
+        cy0 = _cell(y1, min_y, fy, ny)
+        cy1 = _cell(y2, min_y, fy, ny)
+        is_wide = (cx1 - cx0 + 1) * (cy1 - cy0 + 1) > MAX_CELLS_PER_BOX
+
+        suppressed = False
+        if is_wide:  # a huge candidate is compared with every kept box
+            for k in range(n_kept):
+                if use_classes and kclass[k] != label:
+                    continue
+                if _overlaps(kx1[k], ky1[k], kx2[k], ky2[k], karea[k],
+                             x1, y1, x2, y2, area, iou_threshold):
+                    suppressed = True
+                    break
+        else:
+            for w in range(n_wide):
+                k = wide[w]
+                if use_classes and kclass[k] != label:
+                    continue
+                if _overlaps(kx1[k], ky1[k], kx2[k], ky2[k], karea[k],
+                             x1, y1, x2, y2, area, iou_threshold):
+                    suppressed = True
+                    break
+            if not suppressed:
+                for cy in range(cy0, cy1 + 1):
+                    row = cy * nx
+                    for cx in range(cx0, cx1 + 1):
+                        e = head[row + cx]
+                        while e >= 0:
+                            k = entry_slot[e]
+                            e = next_entry[e]
+                            if use_classes and kclass[k] != label:
+                                continue
+                            if _overlaps(kx1[k], ky1[k], kx2[k], ky2[k], karea[k],
+                                         x1, y1, x2, y2, area, iou_threshold):
+                                suppressed = True
+                                break
+                        if suppressed:
+                            break
+                    if suppressed:
+                        break
+        if suppressed:
+            continue
+
+        slot = n_kept
+        kept[slot] = i
+        kx1[slot] = x1
+        ky1[slot] = y1
+        kx2[slot] = x2
+        ky2[slot] = y2
+        karea[slot] = area
+        kclass[slot] = label
+        n_kept += 1
+        if n_kept == max_output:
+            break
+        if is_wide:
+            wide[n_wide] = slot
+            n_wide += 1
+        else:
+            for cy in range(cy0, cy1 + 1):
+                row = cy * nx
+                for cx in range(cx0, cx1 + 1):
+                    entry_slot[entries] = slot
+                    next_entry[entries] = head[row + cx]
+                    head[row + cx] = entries
+                    entries += 1
+    return kept[:n_kept].copy()
+
+
+@_jit
+def _soft(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max_output):
+    n = boxes.shape[0]
+    current = scores.copy()
+    areas = _areas(boxes)
+    alive = np.empty(n, dtype=np.int64)  # index order, compacted in place each round
+    n_alive = 0
+    for i in range(n):
+        if current[i] >= score_threshold:
+            alive[n_alive] = i
+            n_alive += 1
+    selected = np.empty(max_output, dtype=np.int64)
+    selected_scores = np.empty(max_output, dtype=np.float64)
+    n_selected = 0
+    while n_alive > 0 and n_selected < max_output:
+        best = 0
+        best_score = current[alive[0]]
+        for position in range(1, n_alive):  # strict '>' keeps the lower index on ties
+            s = current[alive[position]]
+            if s > best_score:
+                best = position
+                best_score = s
+        i = alive[best]
+        selected[n_selected] = i
+        selected_scores[n_selected] = current[i]
+        n_selected += 1
+        ix1 = boxes[i, 0]
+        iy1 = boxes[i, 1]
+        ix2 = boxes[i, 2]
+        iy2 = boxes[i, 3]
+        area = areas[i]
+        survivors = 0
+        for position in range(n_alive):
+            if position == best:
+                continue
+            j = alive[position]
+            overlap = _iou(ix1, iy1, ix2, iy2, area,
+                           boxes[j, 0], boxes[j, 1], boxes[j, 2], boxes[j, 3], areas[j])
+            if gaussian:
+                if overlap > 0.0:
+                    current[j] *= math.exp(-(overlap * overlap) / sigma)
+            elif overlap > iou_threshold:
+                current[j] *= 1.0 - overlap
+            if current[j] >= score_threshold:
+                alive[survivors] = j  # survivors <= position: never overwrites unread
+                survivors += 1
+        n_alive = survivors
+    return selected[:n_selected].copy(), selected_scores[:n_selected].copy()
+
+
+_NO_CLASSES = np.zeros(0, dtype=np.int64)
+_NO_CLASSES.flags.writeable = False  # the same array type as the validated classes
+
+
+# The boundary functions coerce the scalars so that every call reaches the same
+# compiled specialisation whatever Python or NumPy scalar types the caller passed.
+
+def nms(boxes, scores, iou_threshold, score_threshold, max_output):
+    return _greedy(boxes, scores, _NO_CLASSES, False,
+                   float(iou_threshold), float(score_threshold), int(max_output))
+
+
+def batched_nms(boxes, scores, classes, iou_threshold, score_threshold, max_output):
+    return _greedy(boxes, scores, classes, True,
+                   float(iou_threshold), float(score_threshold), int(max_output))
+
+
+def soft_nms(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max_output):
+    return _soft(boxes, scores, bool(gaussian), float(sigma), float(iou_threshold),
+                 float(score_threshold), int(max_output))

@@ -1,0 +1,27 @@
+/* accel C kernels. Declarations only: this file is passed verbatim to cffi's ffi.cdef(),
+   so it holds no #include, no include guard and no macro. Implementation: nms.c.
+
+   Common contract (see accel/_nms.py and the reference accel/_backends/_python.py):
+   boxes is n rows of x1, y1, x2, y2 (float64, finite, x1 <= x2, y1 <= y2), scores is n
+   finite float64, every result is bit-identical to the pure-Python reference. keep_out
+   (and scores_out) must hold room for n values. The functions read their inputs only,
+   call back into nothing and may run without the GIL. */
+
+/* Greedy NMS over the boxes with score > score_threshold (pass -INFINITY for none),
+   visited by decreasing score, ties by increasing index; a box is kept unless a kept box
+   (of the same class when classes != NULL) has IoU > iou_threshold with it. Stops after
+   max_output kept boxes (max_output <= 0 keeps none). Writes the kept indices in keep
+   order to keep_out and returns their count, or -1 if memory ran out. */
+int64_t accel_nms(const double *boxes, const double *scores, const int64_t *classes,
+                  int64_t n, double iou_threshold, double score_threshold,
+                  int64_t max_output, int64_t *keep_out);
+
+/* Soft-NMS over the boxes with score >= score_threshold: repeatedly select the highest
+   current score (ties: lower index), decay the others (gaussian != 0:
+   s *= exp(-(iou * iou) / sigma) when iou > 0; else s *= 1 - iou when iou > iou_threshold)
+   and drop those now below score_threshold; at most max_output selections. Writes the
+   selected indices to keep_out and their scores at selection to scores_out; returns the
+   count, or -1 if memory ran out. */
+int64_t accel_soft_nms(const double *boxes, const double *scores, int64_t n, int gaussian,
+                       double sigma, double iou_threshold, double score_threshold,
+                       int64_t max_output, int64_t *keep_out, double *scores_out);
