@@ -1,0 +1,60 @@
+"""The compare CLI on tiny workloads: arguments, output and JSON schema (no timing asserted)."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from accel import compare
+
+
+def test_json_schema_and_tables(tmp_path, capsys):
+    out = tmp_path / "result.json"
+    code = compare.main(["--kernels", "nms,soft_nms", "--backends", "python,numpy", "--sizes", "30,60",
+                         "--budget", "0.001", "--json", str(out), "--no-progress", "--markdown"])
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert set(data) >= {"machine", "unavailable", "results"}
+    assert set(data["machine"]) == {"cpu", "python", "numpy", "numba", "cflags"}
+    cells = {(r["kernel"], r["size"], r["backend"]) for r in data["results"]}
+    assert cells == {(k, s, b) for k in ("nms", "soft_nms") for s in (30, 60) for b in ("python", "numpy")}
+    for r in data["results"]:
+        assert r["agrees"] is True
+        assert r["median_s"] > 0 and r["repeats"] >= 1 and r["first_call_s"] > 0
+    text = capsys.readouterr().out
+    assert "### nms" in text and "### soft_nms" in text and "N=60" in text and "*" in text
+
+
+def test_threads_option(capsys):
+    assert compare.main(["--kernels", "nms", "--backends", "numpy", "--sizes", "50",
+                         "--budget", "0.001", "--threads", "2", "--no-progress"]) == 0
+    assert "[2 threads: x" in capsys.readouterr().out
+
+
+def test_disagreement_is_marked_and_fails(monkeypatch, capsys):
+    from accel import _dispatch
+    module = _dispatch._load("numpy")
+    every_box_reversed = lambda boxes, *rest: np.arange(len(boxes), dtype=np.int64)[::-1].copy()
+    monkeypatch.setattr(module, "nms", every_box_reversed)
+    assert compare.main(["--kernels", "nms", "--backends", "numpy", "--sizes", "40",
+                         "--budget", "0.001", "--no-progress"]) == 1
+    assert " !" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--kernels", "nope"], "unknown nope"),
+    (["--backends", "fortran"], "unknown fortran"),
+    (["--sizes", "a,b"], "integers"),
+    (["--sizes", "0"], "positive"),
+])
+def test_bad_arguments(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        compare.parse_args(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_help_runs_as_module():
+    out = subprocess.run([sys.executable, "-m", "accel.compare", "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "--quick" in out and "--threads" in out and "--json" in out
