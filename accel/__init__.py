@@ -19,11 +19,25 @@ from ._dispatch import (
     BackendUnavailableError,
     available_backends,
     backends,
+    explain,
+    reload_profile,
     use_backend,
 )
 from ._nms import batched_nms, nms, soft_nms
 
 __version__ = "0.1.0"
+
+
+def tune(quick: bool = False, path=None, kernels=None) -> str:
+    """Measure every kernel on every backend here and save the tuning profile.
+
+    Later calls that make no explicit backend choice use the fastest backend that gave
+    the reference answer for the nearest measured size. Returns the profile's path.
+    Same as ``python -m accel.compare --save`` (``--quick`` for ``quick=True``).
+    """
+    from .compare import tune as _tune
+
+    return _tune(quick=quick, path=path, kernels=kernels)
 
 __all__ = [
     "BACKEND_NAMES",
@@ -32,6 +46,9 @@ __all__ = [
     "BackendUnavailableError",
     "available_backends",
     "backends",
+    "explain",
+    "reload_profile",
+    "tune",
     "batched_nms",
     "nms",
     "soft_nms",

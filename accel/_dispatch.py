@@ -154,9 +154,30 @@ def _require(name: str):
     return module
 
 
+_profile_cache: Dict[str, object] = {}
+
+
+def active_profile():
+    """The tuning profile in use (loaded once, on first need), or None."""
+    if "profile" not in _profile_cache:
+        from . import _profile
+
+        _profile_cache["profile"] = _profile.load()
+    return _profile_cache["profile"]
+
+
+def reload_profile() -> None:
+    """Forget the loaded profile; the next choice reads it again (after --save, or a
+    change of ACCEL_PROFILE)."""
+    _profile_cache.clear()
+
+
 def _profile_choice(kernel: str, size: int) -> Optional[str]:
-    """Hook for a saved tuning profile (a later issue fills it in); None means no choice."""
-    return None
+    profile = active_profile()
+    if profile is None:
+        return None
+    found = profile.choice(kernel, size)
+    return found[0] if found else None
 
 
 def _default_choice(kernel: str) -> str:
@@ -185,6 +206,27 @@ def choose(kernel: str, size: int, backend: Optional[str] = None) -> Tuple[str, 
     if name is not None and _load(name) is not None:
         return name, "profile"
     return _default_choice(kernel), "default"
+
+
+def explain(size: int, kernels=KERNELS) -> Dict[str, str]:
+    """Which backend each kernel would use for an input of ``size`` here, and why."""
+    answer = {}
+    for kernel in kernels:
+        name, source = choose(kernel, size)
+        if source == "environment":
+            why = "%s=%s" % (ENV_VAR, name)
+        elif source == "profile":
+            profile = active_profile()
+            why = "tuning profile %s (fastest at N=%d)" % (profile.path, profile.choice(kernel, size)[1])
+        elif source == "default":
+            why = "built-in order for %s: %s; %s" % (
+                IMPLEMENTATION, ", ".join(DEFAULT_ORDER.get(IMPLEMENTATION, DEFAULT_ORDER["cpython"])),
+                "no tuning profile" if active_profile() is None
+                else "the tuning profile has no entry for this kernel")
+        else:
+            why = "use_backend() context"
+        answer[kernel] = "%s (%s)" % (name, why)
+    return answer
 
 
 def implementation(kernel: str, size: int, backend: Optional[str] = None) -> Callable:

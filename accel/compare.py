@@ -3,6 +3,8 @@
     python -m accel.compare              # all kernels, all sizes (a few minutes)
     python -m accel.compare --quick      # smaller sizes, shorter budget (under a minute)
     python -m accel.compare --kernels nms --backends cffi,numpy --sizes 5000,20000
+    python -m accel.compare --save       # measure, then save a tuning profile
+    python -m accel.compare --show-profile 5000   # which backend each kernel uses, and why
 
 Each cell is the median time per call (steady state) with its spread; the fastest
 backend per row is marked ``*``; ``!`` marks a backend whose answer differs from the
@@ -93,6 +95,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--markdown", action="store_true", help="print GitHub-style tables")
     parser.add_argument("--json", metavar="FILE", help="also write every measurement to FILE")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--save", action="store_true",
+                        help="save a tuning profile from this run: for each kernel and size, "
+                        "the fastest backend that gave the reference answer; later calls "
+                        "without an explicit backend use it")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="profile file for --save and --show-profile (default: "
+                        "$ACCEL_PROFILE, else a per-machine, per-interpreter file in "
+                        "~/.cache/accel)")
+    parser.add_argument("--show-profile", nargs="?", const=1000, type=int, metavar="N",
+                        help="print which backend each kernel uses for inputs of size N "
+                        "(default 1000) and why, then exit")
     args = parser.parse_args(argv)
     args.kernels = _split(args.kernels, _dispatch.KERNELS, "--kernels", parser)
     args.backends = _split(args.backends, _dispatch.BACKEND_NAMES, "--backends", parser)
@@ -220,10 +233,44 @@ def render(data: dict, markdown: bool = False) -> str:
     return "\n".join(lines)
 
 
+def show_profile(size: int, path: Optional[str]) -> str:
+    from . import _profile
+
+    if path:
+        os.environ[_profile.ENV_VAR] = path
+    _dispatch.reload_profile()
+    lines = ["profile file: %s (%s)" % (_profile.default_path(), "in use"
+             if _dispatch.active_profile() is not None else "none in use")]
+    lines.append("for inputs of size %d:" % size)
+    lines.extend("  %-12s %s" % (k, why) for k, why in _dispatch.explain(size).items())
+    return "\n".join(lines)
+
+
+def tune(quick: bool = False, path: Optional[str] = None, kernels=None) -> str:
+    """Measure and save a tuning profile; see ``accel.tune``."""
+    argv = ["--quick"] if quick else []
+    if kernels:
+        argv += ["--kernels", ",".join(kernels)]
+    return _save(run(parse_args(argv)), path)
+
+
+def _save(data: dict, path: Optional[str]) -> str:
+    from . import _profile
+
+    saved = _profile.save(data["results"], path)
+    _dispatch.reload_profile()
+    return saved
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    if args.show_profile is not None:
+        print(show_profile(args.show_profile, args.profile))
+        return 0
     data = run(args)
     print(render(data, args.markdown))
+    if args.save:
+        print("\nsaved tuning profile %s" % _save(data, args.profile))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(data, fh, indent=1)

@@ -37,3 +37,11 @@ def require_backend(name):
 def backend(request):
     return require_backend(request.param)
 
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_user_profile(tmp_path_factory):
+    """Tests must not pick up a tuning profile saved on the developer's machine."""
+    os.environ["ACCEL_PROFILE"] = str(tmp_path_factory.mktemp("profile") / "none.json")
+    accel.reload_profile()
+    yield
