@@ -106,7 +106,7 @@ def from_results(results: List[dict]) -> Dict[str, List[dict]]:
     for row in results:
         cells.setdefault((row["kernel"], row["size"]), []).append(row)
     for (kernel, size), rows in sorted(cells.items()):
-        good = [r for r in rows if r["agrees"]]
+        good = [r for r in rows if r["agrees"] and not r.get("peer")]  # peers are not backends
         if not good:
             continue
         best = min(good, key=lambda r: r["median_s"])

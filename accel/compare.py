@@ -21,6 +21,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from . import _dispatch
+from ._peers import PEERS
 from ._timing import Timing, measure, thread_throughput
 from ._workloads import QUICK_SIZES, SIZES, Workload, workload
 
@@ -92,6 +93,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=0, metavar="N",
                         help="also measure throughput with N threads calling the kernel at "
                         "once (shows whether a backend releases the GIL)")
+    parser.add_argument("--peers", action="store_true",
+                        help="also time the libraries a user would otherwise call, when "
+                        "installed: OpenCV (cv2.dnn.NMSBoxes, NMSBoxesBatched), "
+                        "torchvision (ops.nms, ops.batched_nms), onnxruntime "
+                        "(NonMaxSuppression), each checked for agreement like a backend")
     parser.add_argument("--markdown", action="store_true", help="print GitHub-style tables")
     parser.add_argument("--json", metavar="FILE", help="also write every measurement to FILE")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -145,32 +151,52 @@ def run(args: argparse.Namespace) -> dict:
         sizes = args.sizes or (QUICK_SIZES if args.quick else SIZES)[kernel]
         cells.extend((kernel, size) for size in sizes)
     results = []
-    progress = tqdm(total=len(cells) * len(backends), disable=args.no_progress,
+    peers = list(PEERS) if args.peers else []
+    progress = tqdm(total=len(cells) * (len(backends) + len(peers)), disable=args.no_progress,
                     file=sys.stderr, unit="cell")
     for kernel, size in cells:
         work = workload(kernel, size)
         expected = work.call(REFERENCE)
         for backend in backends:
             progress.set_description("%s %s %s" % (kernel, work.label, backend))
-            results.append(_measure_cell(work, backend, expected, args))
+            results.append(_measure_cell(work, backend, lambda: work.call(backend), expected, args))
+            progress.update()
+        for peer in peers:
+            progress.set_description("%s %s %s" % (kernel, work.label, peer))
+            call = _peer_call(peer, work, skipped)
+            if call is not None:
+                try:
+                    results.append(_measure_cell(work, peer, call, expected, args, peer=True))
+                except Exception as exc:  # a peer's own error must not end the comparison
+                    skipped["%s (%s)" % (peer, kernel)] = "peer failed: %s" % (exc,)
             progress.update()
     progress.close()
     return {"machine": machine_header(), "unavailable": skipped, "results": results,
             "budget_s": args.budget, "threads": args.threads}
 
 
-def _measure_cell(work: Workload, backend: str, expected, args) -> dict:
-    timing: Timing = measure(lambda: work.call(backend), args.budget)
+def _peer_call(peer: str, work: Workload, skipped: Dict[str, str]):
+    if peer in skipped:
+        return None
+    try:
+        return PEERS[peer](work)
+    except ImportError as exc:
+        skipped[peer] = "peer not installed: %s" % (exc,)
+        return None
+
+
+def _measure_cell(work: Workload, name: str, call, expected, args, peer: bool = False) -> dict:
+    timing: Timing = measure(call, args.budget)
     row = {
-        "kernel": work.kernel, "size": work.size, "label": work.label, "backend": backend,
-        "median_s": timing.median, "spread": timing.spread, "repeats": len(timing.samples),
-        "first_call_s": timing.first_call,
-        "agrees": agree(work.kernel, expected, work.call(backend)),
+        "kernel": work.kernel, "size": work.size, "label": work.label, "backend": name,
+        "peer": peer, "median_s": timing.median, "spread": timing.spread,
+        "repeats": len(timing.samples), "first_call_s": timing.first_call,
+        "agrees": agree(work.kernel, expected, call()),
     }
     if args.threads > 1:
         calls = max(1, int(args.budget / max(timing.median, 1e-6) / args.threads))
-        one = thread_throughput(lambda: work.call(backend), 1, calls * args.threads)
-        many = thread_throughput(lambda: work.call(backend), args.threads, calls)
+        one = thread_throughput(call, 1, calls * args.threads)
+        many = thread_throughput(call, args.threads, calls)
         row["thread_speedup"] = many / one
     return row
 
@@ -193,15 +219,16 @@ def render(data: dict, markdown: bool = False) -> str:
                  % (header["python"], header["numpy"], header["numba"], header["cflags"]))
     for name, why in data["unavailable"].items():
         lines.append("not measured: %s (%s)" % (name, why))
-    lines.append("cells: median per call ±half-IQR; * fastest; ! answer differs from the "
-                 "reference; (x.. py / x.. np) speed-up over pure Python / NumPy")
+    lines.append("cells: median per call ±half-IQR; * fastest accel backend; ! answer differs "
+                 "from the reference; (x.. py / x.. np) speed-up over pure Python / NumPy")
     for kernel in dict.fromkeys(r["kernel"] for r in data["results"]):
         rows = [r for r in data["results"] if r["kernel"] == kernel]
         backends = list(dict.fromkeys(r["backend"] for r in rows))
         table = []
         for label in dict.fromkeys(r["label"] for r in rows):
             cell = {r["backend"]: r for r in rows if r["label"] == label}
-            fastest = min((r for r in cell.values() if r["agrees"]), key=lambda r: r["median_s"])
+            fastest = min((r for r in cell.values() if r["agrees"] and not r.get("peer")),
+                          key=lambda r: r["median_s"])
             line = [label]
             for backend in backends:
                 r = cell.get(backend)

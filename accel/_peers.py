@@ -1,0 +1,103 @@
+"""Libraries a user would otherwise call, run on accel's workloads by ``compare --peers``.
+
+Each peer adapter takes a workload and returns a zero-argument callable whose result is
+in accel's format (int64 indices by decreasing score; for soft-NMS, indices and scores),
+so its answer is checked like a backend's. Converting the inputs to the peer's layout
+(tensors, x/y/w/h boxes, an ONNX batch) happens inside the call, as it would in a user's
+pipeline. None of these is a dependency of accel; a missing one is listed, not fatal.
+"""
+from typing import Callable, Dict, Optional
+
+import numpy as np
+
+from ._workloads import Workload
+
+_LOWEST = 0.0  # peers need a score threshold (OpenCV: >= 0); workload scores are above it
+
+
+def _xywh(boxes: np.ndarray) -> np.ndarray:
+    boxes = np.asarray(boxes, dtype=np.float64)
+    return np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
+
+
+def _by_score(indices, scores) -> np.ndarray:
+    indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+    return indices[np.argsort(-np.asarray(scores)[indices], kind="stable")]
+
+
+def opencv(work: Workload) -> Optional[Callable]:
+    import cv2
+
+    if work.kernel == "nms":
+        boxes, scores, iou = work.args
+        return lambda: np.asarray(cv2.dnn.NMSBoxes(_xywh(boxes), scores, _LOWEST, iou),
+                                  dtype=np.int64).reshape(-1)
+    if work.kernel == "batched_nms":
+        boxes, scores, classes, iou = work.args
+        return lambda: _by_score(cv2.dnn.NMSBoxesBatched(
+            _xywh(boxes), scores, classes.astype(np.int32), _LOWEST, iou), scores)
+    # cv2.dnn.softNMSBoxes is not a peer: it takes integer Rects, so it answers a
+    # different question on real-valued boxes.
+    return None
+
+
+def torchvision(work: Workload) -> Optional[Callable]:
+    import torch
+    from torchvision import ops
+
+    torch.set_num_threads(1)  # accel's kernels are single-threaded: compare like with like
+    if work.kernel == "nms":
+        boxes, scores, iou = work.args
+        return lambda: ops.nms(torch.from_numpy(boxes), torch.from_numpy(scores), iou).numpy()
+    if work.kernel == "batched_nms":
+        boxes, scores, classes, iou = work.args
+        return lambda: ops.batched_nms(torch.from_numpy(boxes), torch.from_numpy(scores),
+                                       torch.from_numpy(classes), iou).numpy()
+    return None
+
+
+def onnxruntime(work: Workload) -> Optional[Callable]:
+    if work.kernel not in ("nms", "batched_nms"):
+        return None
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("NonMaxSuppression", ["boxes", "scores", "max", "iou", "thr"], ["selected"])
+    graph = helper.make_graph(
+        [node], "nms",
+        [helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [1, None, 4]),
+         helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, None, None]),
+         helper.make_tensor_value_info("max", TensorProto.INT64, [1]),
+         helper.make_tensor_value_info("iou", TensorProto.FLOAT, [1]),
+         helper.make_tensor_value_info("thr", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("selected", TensorProto.INT64, [None, 3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
+    model.ir_version = 7
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(model.SerializeToString(), options,
+                                   providers=["CPUExecutionProvider"])
+    boxes, scores = work.args[0], work.args[1]
+    n = len(scores)
+    feeds = {"boxes": boxes[None].astype(np.float32), "max": np.array([n], dtype=np.int64),
+             "iou": np.array([work.args[-1]], dtype=np.float32)}
+    if work.kernel == "nms":
+        feeds["scores"] = scores[None, None].astype(np.float32)
+        feeds["thr"] = np.array([_LOWEST], dtype=np.float32)
+        return lambda: session.run(None, feeds)[0][:, 2].copy()
+    classes = work.args[2]
+    n_classes = int(classes.max()) + 1
+
+    def batched():
+        # ONNX takes a (class, box) score matrix: a box scores only in its own class.
+        matrix = np.zeros((1, n_classes, n), dtype=np.float32)
+        matrix[0, classes, np.arange(n)] = scores
+        feeds["scores"] = matrix
+        feeds["thr"] = np.array([_LOWEST], dtype=np.float32)
+        return _by_score(session.run(None, feeds)[0][:, 2], scores)
+    return batched
+
+
+PEERS: Dict[str, Callable] = {"opencv": opencv, "torchvision": torchvision,
+                              "onnxruntime": onnxruntime}
