@@ -24,6 +24,7 @@ from ._dispatch import (
     use_backend,
 )
 from ._nms import batched_nms, nms, soft_nms
+from ._preprocess import LetterboxInfo, letterbox, preprocess, to_tensor
 
 __version__ = "0.1.0"
 
@@ -49,7 +50,11 @@ __all__ = [
     "explain",
     "reload_profile",
     "tune",
+    "LetterboxInfo",
     "batched_nms",
+    "letterbox",
+    "preprocess",
+    "to_tensor",
     "nms",
     "soft_nms",
     "use_backend",

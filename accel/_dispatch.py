@@ -17,7 +17,7 @@ import platform
 from typing import Callable, Dict, Iterator, NamedTuple, Optional, Tuple
 
 BACKEND_NAMES = ("python", "numpy", "numba", "cython", "cffi")
-KERNELS = ("nms", "batched_nms", "soft_nms")
+KERNELS = ("nms", "batched_nms", "soft_nms", "letterbox", "to_tensor", "preprocess")
 ENV_VAR = "ACCEL_BACKEND"
 
 _MODULES = {name: "accel._backends._" + name for name in BACKEND_NAMES}
@@ -101,12 +101,14 @@ def _load(name: str):
     except Exception as exc:  # ImportError, or an incompatible Numba/numpy pair
         _failed[name] = "%s: %s" % (type(exc).__name__, exc)
         return None
-    missing = [k for k in KERNELS if not callable(getattr(module, k, None))]
-    if missing:
-        _failed[name] = "module %s lacks kernels %s" % (module.__name__, ", ".join(missing))
-        return None
     _loaded[name] = module
     return module
+
+
+def missing_kernels(name: str) -> Tuple[str, ...]:
+    """Kernels that backend ``name`` (loaded) does not implement yet."""
+    module = _loaded[name]
+    return tuple(k for k in KERNELS if not callable(getattr(module, k, None)))
 
 
 def backends() -> BackendReport:
@@ -115,7 +117,9 @@ def backends() -> BackendReport:
     for name in BACKEND_NAMES:
         module = _load(name)
         if module is not None:
-            report[name] = BackendInfo(name, True, module.__name__)
+            missing = missing_kernels(name)
+            note = "; lacks %s" % ", ".join(missing) if missing else ""
+            report[name] = BackendInfo(name, True, module.__name__ + note)
         else:
             report[name] = BackendInfo(
                 name, False, "%s (to get it: %s)" % (_failed[name], _HOW_TO_GET[name])
@@ -184,7 +188,8 @@ def _default_choice(kernel: str) -> str:
     name = _default_cache.get(kernel)
     if name is None:
         order = DEFAULT_ORDER.get(IMPLEMENTATION, DEFAULT_ORDER["cpython"])
-        name = next(n for n in order + ("python",) if _load(n) is not None)
+        name = next(n for n in order + ("python",)
+                    if _load(n) is not None and kernel not in missing_kernels(n))
         _default_cache[kernel] = name
     return name
 
@@ -232,4 +237,7 @@ def explain(size: int, kernels=KERNELS) -> Dict[str, str]:
 def implementation(kernel: str, size: int, backend: Optional[str] = None) -> Callable:
     """The function that runs ``kernel`` for this call, after the selection rules."""
     name, _ = choose(kernel, size, backend)
-    return getattr(_require(name), kernel)
+    function = getattr(_require(name), kernel, None)
+    if function is None:
+        raise BackendUnavailableError("backend %r does not implement %s yet" % (name, kernel))
+    return function

@@ -124,3 +124,67 @@ def choice(value, name: str, options) -> str:
         raise ValueError("%s must be one of %s, got %r" % (name, ", ".join(map(repr, options)), value))
     return value
 
+
+
+def image_array(value, name: str = "img"):
+    """uint8 (h, w, C), C in {1, 3, 4}, or (h, w) grey, as a C-contiguous read-only
+    (h, w, C) array; returns ``(array, was_grey)``. Copies only non-contiguous input."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError("%s must be a numpy uint8 array, got %s" % (name, type(value).__name__))
+    if value.dtype != np.uint8:
+        raise TypeError("%s must have dtype uint8, got %s" % (name, value.dtype))
+    grey = value.ndim == 2
+    if grey:
+        value = value[:, :, None]
+    if value.ndim != 3 or value.shape[2] not in (1, 3, 4):
+        raise ValueError("%s must be (h, w), or (h, w, C) with C in 1, 3, 4; got shape %s"
+                         % (name, value.shape if not grey else value.shape[:2]))
+    if value.shape[0] == 0 or value.shape[1] == 0:
+        raise ValueError("%s is empty: shape %s" % (name, value.shape))
+    return _readonly(np.ascontiguousarray(value)), grey
+
+
+def pad_values(value, channels: int, name: str = "pad_value") -> np.ndarray:
+    """One 0..255 integer, or one per channel, as uint8 (channels,)."""
+    values = np.atleast_1d(np.asarray(value))
+    if values.dtype.kind not in "iuf" or values.ndim != 1:
+        raise TypeError("%s must be a number or one number per channel, got %r" % (name, value))
+    if values.shape[0] == 1:
+        values = np.repeat(values, channels)
+    if values.shape[0] != channels:
+        raise ValueError("%s has %d values but the image has %d channels"
+                         % (name, values.shape[0], channels))
+    if not (np.all(values == np.round(values)) and values.min() >= 0 and values.max() <= 255):
+        raise ValueError("%s must be integers in 0..255, got %r" % (name, value))
+    return _readonly(values.astype(np.uint8))
+
+
+def per_channel(value, name: str, channels: int) -> np.ndarray:
+    """A finite scalar or one finite value per channel, as float32 (channels,)."""
+    values = np.atleast_1d(np.asarray(value))
+    if values.dtype.kind not in "iuf" or values.ndim != 1:
+        raise TypeError("%s must be a number or one number per channel, got %r" % (name, value))
+    if values.shape[0] == 1:
+        values = np.repeat(values, channels)
+    if values.shape[0] != channels:
+        raise ValueError("%s has %d values but the image has %d channels"
+                         % (name, values.shape[0], channels))
+    values = values.astype(np.float32)
+    if not np.isfinite(values).all():
+        raise ValueError("%s must be finite in float32, got %r" % (name, value))
+    return _readonly(values)
+
+
+def output_array(value, name: str, shape, dtype) -> np.ndarray:
+    """A caller-supplied output: exact shape and dtype, C-contiguous, writable."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError("%s must be a numpy array, got %s" % (name, type(value).__name__))
+    if value.dtype != dtype:
+        raise TypeError("%s must have dtype %s, got %s" % (name, np.dtype(dtype), value.dtype))
+    if value.shape != tuple(shape):
+        raise ValueError("%s must have shape %s, got %s" % (name, tuple(shape), value.shape))
+    if not value.flags.c_contiguous:
+        raise ValueError("%s must be C-contiguous (a slice like batch[i:i+1] is)" % (name,))
+    if not value.flags.writeable:
+        raise ValueError("%s is read-only" % (name,))
+    return value

@@ -17,6 +17,7 @@ class Kernel(NamedTuple):
     kernel: str
     run: Callable  # (case, backend) -> result
     assert_agree: Callable  # (expected, actual) -> None, raises AssertionError
+    family: str  # which shared case list it runs on: "nms" or "image"
 
 
 def _exact(expected, actual):
@@ -61,12 +62,92 @@ def _soft(method):
     return run
 
 
+def _image_options(case):
+    return {k: case[k] for k in ("pad_value", "auto", "stride", "scaleup", "center") if k in case}
+
+
+def _tensor_options(case):
+    return {k: case[k] for k in ("swap_rb", "scale", "mean", "dtype") if k in case}
+
+
+def _letterbox(case, backend):
+    return accel.letterbox(case["img"], case.get("new_shape", 64), backend=backend,
+                           **_image_options(case))
+
+
+def _to_tensor(case, backend):
+    return accel.to_tensor(case["img"], backend=backend, **_tensor_options(case))
+
+
+def _preprocess(case, backend):
+    return accel.preprocess(case["img"], case.get("new_shape", 64), backend=backend,
+                            **_image_options(case), **_tensor_options(case))
+
+
+def _bits(expected, actual):
+    """Bit-identical arrays (and equal LetterboxInfo, for kernels returning one)."""
+    if isinstance(expected, tuple):
+        assert actual[1] == expected[1]
+        expected, actual = expected[0], actual[0]
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape
+    assert actual.tobytes() == expected.tobytes()
+
+
 KERNEL_TABLE = [
-    Kernel("nms", "nms", _nms, _exact),
-    Kernel("batched_nms", "batched_nms", _batched, _exact),
-    Kernel("soft_nms-linear", "soft_nms", _soft("linear"), _soft_agree),
-    Kernel("soft_nms-gaussian", "soft_nms", _soft("gaussian"), _soft_agree),
+    Kernel("nms", "nms", _nms, _exact, "nms"),
+    Kernel("batched_nms", "batched_nms", _batched, _exact, "nms"),
+    Kernel("soft_nms-linear", "soft_nms", _soft("linear"), _soft_agree, "nms"),
+    Kernel("soft_nms-gaussian", "soft_nms", _soft("gaussian"), _soft_agree, "nms"),
+    Kernel("letterbox", "letterbox", _letterbox, _bits, "image"),
+    Kernel("to_tensor", "to_tensor", _to_tensor, _bits, "image"),
+    Kernel("preprocess", "preprocess", _preprocess, _bits, "image"),
 ]
+
+
+def image_cases():
+    """(id, case) pairs for the preprocessing kernels: awkward geometry and options."""
+    rng = np.random.default_rng(5)
+
+    def img(h, w, c=3):
+        return rng.integers(0, 256, (h, w, c), dtype=np.uint8) if c else \
+            rng.integers(0, 256, (h, w), dtype=np.uint8)
+
+    frame = img(90, 160)
+    cases = {
+        "1x1": dict(img=img(1, 1)),
+        "1xN": dict(img=img(1, 37)),
+        "Nx1": dict(img=img(41, 1, 4)),
+        "already-target": dict(img=img(64, 64), new_shape=64),
+        "upscale-small": dict(img=img(5, 7), new_shape=(48, 40)),
+        "downscale-odd": dict(img=img(97, 131, 1), new_shape=(31, 45)),
+        "exact-2x-down": dict(img=img(64, 96), new_shape=(32, 48)),
+        "very-wide": dict(img=img(2, 500), new_shape=64),
+        "very-tall": dict(img=img(300, 3, 4), new_shape=(40, 64)),
+        "grey-2d": dict(img=img(30, 50, 0), new_shape=32),
+        "rgba": dict(img=img(30, 50, 4), new_shape=(24, 40), mean=(1, 2, 3, 4), scale=0.5),
+        "non-contiguous-crop": dict(img=frame[10:80:2, 20:150:3]),
+        "channel-view": dict(img=img(40, 60, 4)[:, :, :3]),
+        "negative-strides": dict(img=frame[::-1, ::-1]),
+        "auto-stride": dict(img=frame, new_shape=96, auto=True, stride=32),
+        "not-centred": dict(img=frame, new_shape=(70, 70), center=False),
+        "no-scaleup": dict(img=img(20, 30), new_shape=(64, 96), scaleup=False),
+        "pad-per-channel": dict(img=frame, pad_value=(0, 128, 255)),
+        "no-swap-mean-scale": dict(img=frame, swap_rb=False, mean=(103.53, 116.28, 123.675),
+                                   scale=(1 / 57.375, 1 / 57.12, 1 / 58.395)),
+        "float16": dict(img=frame, dtype=np.float16, mean=127.5, scale=1 / 127.5),
+        "target-1x1": dict(img=frame, new_shape=1),
+        # Inputs that must be rejected, on every backend alike.
+        "float-image": dict(img=frame.astype(np.float32)),
+        "two-channels": dict(img=img(8, 8, 2)),
+        "empty-image": dict(img=np.zeros((0, 5, 3), dtype=np.uint8)),
+        "pad-out-of-range": dict(img=frame, pad_value=300),
+        "mean-wrong-length": dict(img=frame, mean=(1, 2)),
+        "bad-dtype": dict(img=frame, dtype=np.float64),
+    }
+    return sorted(cases.items())
+
+
+FAMILY_CASES = {"nms": None, "image": image_cases}
 
 
 def _boxes(rows, dtype=np.float64):

@@ -1,0 +1,40 @@
+"""NumPy preprocessing: the resize as two vectorised passes over the rows it needs.
+
+Same integer and float32 arithmetic as the reference (see ``accel._preprocess``), so the
+results are bit-identical; NumPy needs whole-array temporaries, so ``preprocess`` here
+is not a single pass.
+"""
+import numpy as np
+
+
+def _resize(src, xcols, xw, yrows, yw):
+    """The resized image, uint8 (new_h, new_w, C)."""
+    needed, position = np.unique(yrows, return_inverse=True)
+    position = position.reshape(yrows.shape)
+    rows = src[needed].astype(np.int32)
+    horizontal = rows[:, xcols[:, 0]] * xw[:, 0, None] + rows[:, xcols[:, 1]] * xw[:, 1, None]
+    top = (yw[:, 0, None, None] * (horizontal[position[:, 0]] >> 4)) >> 16
+    bottom = (yw[:, 1, None, None] * (horizontal[position[:, 1]] >> 4)) >> 16
+    return ((top + bottom + 2) >> 2).astype(np.uint8)
+
+
+def letterbox(src, out, xcols, xw, yrows, yw, top, left, pad):
+    out[...] = pad
+    out[top:top + yrows.shape[0], left:left + xcols.shape[0]] = _resize(src, xcols, xw, yrows, yw)
+
+
+def _convert(pixels, out, channel_map, mean, scale):
+    for c, source in enumerate(channel_map):
+        np.multiply(pixels[..., source].astype(np.float32) - mean[c], scale[c], out=out[c])
+
+
+def to_tensor(src, out, channel_map, mean, scale):
+    _convert(src, out, channel_map, mean, scale)
+
+
+def preprocess(src, out, xcols, xw, yrows, yw, top, left, pad, channel_map, mean, scale):
+    pad_values = (pad[channel_map].astype(np.float32) - mean) * scale
+    out[...] = pad_values[:, None, None]
+    new_h, new_w = yrows.shape[0], xcols.shape[0]
+    _convert(_resize(src, xcols, xw, yrows, yw), out[:, top:top + new_h, left:left + new_w],
+             channel_map, mean, scale)

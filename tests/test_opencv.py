@@ -1,0 +1,73 @@
+"""Bit-exactness with OpenCV where it is installed (opencv-python-headless, a test extra).
+
+letterbox must equal cv2.resize(INTER_LINEAR) + cv2.copyMakeBorder, and to_tensor must
+equal cv2.dnn.blobFromImage, over many source and target sizes.
+"""
+import numpy as np
+import pytest
+
+import accel
+
+cv2 = pytest.importorskip("cv2", reason="opencv-python-headless not installed (test extra, CPython only)")
+
+RNG = np.random.default_rng(11)
+SOURCES = [(1, 1), (1, 9), (9, 1), (2, 2), (3, 5), (17, 31), (64, 48), (100, 101), (480, 640),
+           (720, 1280), (1080, 1920), (5, 900), (900, 5)]
+TARGETS = [1, 7, 32, (32, 48), 64, (100, 33), 640, (384, 640)]
+
+
+def opencv_letterbox(img, info, pad=114):
+    new_h, new_w = info.resized_shape
+    resized = img if (new_h, new_w) == img.shape[:2] else cv2.resize(
+        img, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    bottom = info.dst_shape[0] - new_h - info.pad_top
+    right = info.dst_shape[1] - new_w - info.pad_left
+    out = cv2.copyMakeBorder(resized, info.pad_top, bottom, info.pad_left, right,
+                             cv2.BORDER_CONSTANT, value=(pad,) * 4)
+    return out.reshape(out.shape[:2] + (-1,))
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: "%dx%d" % s)
+def test_letterbox_matches_opencv(source, channels, backend):
+    if backend == "python" and source[0] * source[1] > 100 * 101:
+        pytest.skip("pure Python on large frames is covered through the numpy backend")
+    img = RNG.integers(0, 256, source + (channels,), dtype=np.uint8)
+    for target in TARGETS:
+        out, info = accel.letterbox(img, target, backend=backend)
+        np.testing.assert_array_equal(out, opencv_letterbox(img, info), err_msg=str(target))
+
+
+@pytest.mark.parametrize("scale_up", [(1, 1), (3, 2), (2, 3), (7, 11)])
+def test_plain_resize_matches_opencv(scale_up, backend):
+    """Up- and downscaling by awkward ratios, through letterbox with no padding."""
+    for h, w in [(12, 16), (35, 47)]:
+        img = RNG.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        target = (h * scale_up[0] // scale_up[1], w * scale_up[0] // scale_up[1])
+        out, info = accel.letterbox(img, target, backend=backend)
+        if info.resized_shape == target:
+            expected = cv2.resize(img, target[::-1], interpolation=cv2.INTER_LINEAR)
+            np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_to_tensor_matches_blob_from_image(channels, backend):
+    img = RNG.integers(0, 256, (48, 64, channels), dtype=np.uint8)
+    for swap in (True, False):
+        for scale, mean in ((1 / 255, (0.0,) * 3), (1 / 57.375, (123.675, 116.28, 103.53)),
+                            (0.0078125, (127.5,) * 3)):
+            mean = mean[:channels]
+            # OpenCV reads a bare number as Scalar(v, 0, 0, 0): pass one value per channel.
+            blob = cv2.dnn.blobFromImage(img, scale, (64, 48), mean, swapRB=swap)
+            ours = accel.to_tensor(img, swap_rb=swap, scale=scale, mean=mean, backend=backend)
+            assert ours.dtype == blob.dtype and ours.tobytes() == blob.tobytes()
+
+
+def test_preprocess_matches_opencv_pipeline(backend):
+    frame = RNG.integers(0, 256, (1080, 1920, 3), dtype=np.uint8)
+    if backend == "python":
+        frame = frame[::8, ::8]
+    tensor, info = accel.preprocess(frame, 640, backend=backend)
+    padded = opencv_letterbox(frame, info)
+    blob = cv2.dnn.blobFromImage(padded, 1 / 255, padded.shape[1::-1], 0.0, swapRB=True)
+    assert tensor.tobytes() == blob.tobytes()
