@@ -79,8 +79,8 @@ def _shape_pair(new_shape):
     else:
         try:
             pair = tuple(int(v) for v in new_shape)
-        except TypeError:
-            raise TypeError("new_shape must be an int or (height, width), got %r" % (new_shape,))
+        except (TypeError, ValueError):
+            raise ValueError("new_shape must be an int or (height, width), got %r" % (new_shape,))
         if len(pair) != 2:
             raise ValueError("new_shape must be an int or (height, width), got %r" % (new_shape,))
     if min(pair) < 1:
