@@ -54,18 +54,25 @@ def backend_of(ext):
     return "cython" if "_cython" in ext.name else "cffi"
 
 
-def cython_extension(args):
+CYTHON_MODULES = ("_cython", "_cython_preprocess")
+
+
+def cython_extensions(args):
     from setuptools import Extension
 
     from Cython.Build import cythonize
 
-    ext = Extension(
-        "accel._backends._cython",
-        ["accel/_backends/_cython.pyx"],
-        extra_compile_args=[a for a in args if a != "-std=c99"],
-    )
+    exts = [
+        Extension(
+            "accel._backends." + name,
+            ["accel/_backends/%s.pyx" % name],
+            extra_compile_args=[a for a in args if a != "-std=c99"],
+        )
+        for name in CYTHON_MODULES
+        if os.path.exists(os.path.join(HERE, "accel", "_backends", name + ".pyx"))
+    ]
     return cythonize(
-        [ext],
+        exts,
         compiler_directives={
             "language_level": 3,
             "boundscheck": False,
@@ -73,17 +80,17 @@ def cython_extension(args):
             "cdivision": True,
             "initializedcheck": False,
         },
-    )[0]
+    )
 
 
-def cffi_extension(args):
+def cffi_extensions(args):
     sys.path.insert(0, os.path.join(HERE, "csrc"))
     try:
         from build_cffi import make_ffibuilder
     finally:
         sys.path.pop(0)
     ffibuilder = make_ffibuilder(extra_compile_args=args)
-    return ffibuilder.distutils_extension(tmpdir=os.path.join("build", "cffi"))
+    return [ffibuilder.distutils_extension(tmpdir=os.path.join("build", "cffi"))]
 
 
 class OptionalBuildExt(build_ext):
@@ -123,13 +130,13 @@ def extensions():
     record_flags(args)
     exts = []
     for name, make, missing_hint in (
-        ("cython", cython_extension, "pip install 'Cython>=3'"),
-        ("cffi", cffi_extension, "pip install 'cffi>=1.15'"),
+        ("cython", cython_extensions, "pip install 'Cython>=3'"),
+        ("cffi", cffi_extensions, "pip install 'cffi>=1.15'"),
     ):
         if name in SKIPPED:
             continue
         try:
-            exts.append(make(args))
+            exts.extend(make(args))
         except ImportError as exc:
             if name in REQUIRED:
                 raise
