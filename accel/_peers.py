@@ -25,8 +25,34 @@ def _by_score(indices, scores) -> np.ndarray:
     return indices[np.argsort(-np.asarray(scores)[indices], kind="stable")]
 
 
+def _opencv_letterbox(cv2, frame, new_shape):
+    """The usual OpenCV letterbox: cv2.resize + cv2.copyMakeBorder (ultralytics' LetterBox)."""
+    from ._preprocess import letterbox_geometry
+
+    info = letterbox_geometry(frame.shape[:2], new_shape)
+    new_h, new_w = info.resized_shape
+    resized = frame if (new_h, new_w) == frame.shape[:2] else cv2.resize(
+        frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    bottom = info.dst_shape[0] - new_h - info.pad_top
+    right = info.dst_shape[1] - new_w - info.pad_left
+    image = cv2.copyMakeBorder(resized, info.pad_top, bottom, info.pad_left, right,
+                               cv2.BORDER_CONSTANT, value=(114, 114, 114))
+    return image, info
+
+
 def opencv(work: Workload) -> Optional[Callable]:
     import cv2
+
+    if work.kernel == "letterbox":
+        return lambda: _opencv_letterbox(cv2, *work.args)
+    if work.kernel == "to_tensor":
+        image = work.args[0]
+        return lambda: cv2.dnn.blobFromImage(image, 1 / 255, image.shape[1::-1], swapRB=True)
+    if work.kernel == "preprocess":
+        def pipeline():
+            image, info = _opencv_letterbox(cv2, *work.args)
+            return cv2.dnn.blobFromImage(image, 1 / 255, image.shape[1::-1], swapRB=True), info
+        return pipeline
 
     if work.kernel == "nms":
         boxes, scores, iou = work.args
@@ -99,5 +125,22 @@ def onnxruntime(work: Workload) -> Optional[Callable]:
     return batched
 
 
-PEERS: Dict[str, Callable] = {"opencv": opencv, "torchvision": torchvision,
-                              "onnxruntime": onnxruntime}
+def numpy_pipeline(work: Workload) -> Optional[Callable]:
+    """What most YOLO examples do: OpenCV letterbox, then flip/transpose/contiguous/255 in NumPy.
+
+    Dividing by 255 is not multiplying by float32(1/255): about a third of the values
+    differ in the last bit from blobFromImage and from accel, hence a '!' in the table.
+    """
+    if work.kernel != "preprocess":
+        return None
+    import cv2
+
+    def pipeline():
+        image, info = _opencv_letterbox(cv2, *work.args)
+        chw = np.ascontiguousarray(image[..., ::-1].transpose(2, 0, 1))
+        return (chw[None].astype(np.float32) / 255), info
+    return pipeline
+
+
+PEERS: Dict[str, Callable] = {"opencv": opencv, "numpy-pipeline": numpy_pipeline,
+                              "torchvision": torchvision, "onnxruntime": onnxruntime}

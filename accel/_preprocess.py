@@ -180,7 +180,7 @@ def letterbox(img, new_shape=640, *, pad_value=114, auto: bool = False, stride: 
     pad = check.pad_values(pad_value, src.shape[2])
     out = np.empty(info.dst_shape + (src.shape[2],), dtype=np.uint8)
     xcols, xw, yrows, yw = resize_tables(info.src_shape, info.resized_shape)
-    implementation("letterbox", out.size, backend)(
+    implementation("letterbox", src.size, backend)(
         src, out, xcols, xw, yrows, yw, info.pad_top, info.pad_left, pad)
     return (out[:, :, 0] if grey else out), info
 
@@ -223,7 +223,7 @@ def preprocess(img, new_shape=640, *, pad_value=114, auto: bool = False, stride:
     channel_map, mean, scale, dtype = _tensor_params(channels, swap_rb, scale, mean, dtype)
     result, target = _tensor_out(out, channels, info.dst_shape[0], info.dst_shape[1], dtype)
     xcols, xw, yrows, yw = resize_tables(info.src_shape, info.resized_shape)
-    implementation("preprocess", target.size, backend)(
+    implementation("preprocess", src.size, backend)(
         src, target, xcols, xw, yrows, yw, info.pad_top, info.pad_left, pad,
         channel_map, mean, scale)
     if dtype != np.float32:

@@ -87,13 +87,39 @@ class Workload(NamedTuple):
 
 
 IOU_THRESHOLD = 0.45
+FRAMES = {480: (480, 640), 720: (720, 1280), 1080: (1080, 1920)}  # height: (h, w)
+TENSOR_INPUTS = {320: (320, 320), 640: (640, 640)}  # letterboxed images fed to to_tensor
+# Sizes are what the dispatcher sees: the number of boxes, or the image's element count.
 SIZES = {
     "nms": (100, 1000, 5000, 20000),
     "batched_nms": (100, 1000, 5000, 20000),
     # soft-NMS is quadratic by nature (every selection decays every remaining box).
     "soft_nms": (100, 500, 2000),
+    "letterbox": tuple(h * w * 3 for h, w in FRAMES.values()),
+    "to_tensor": tuple(h * w * 3 for h, w in TENSOR_INPUTS.values()),
+    "preprocess": tuple(h * w * 3 for h, w in FRAMES.values()),
 }
-QUICK_SIZES = {"nms": (100, 1000, 5000), "batched_nms": (100, 1000, 5000), "soft_nms": (100, 500)}
+QUICK_SIZES = {"nms": (100, 1000, 5000), "batched_nms": (100, 1000, 5000), "soft_nms": (100, 500),
+               "letterbox": SIZES["letterbox"][:1], "to_tensor": SIZES["to_tensor"][:1],
+               "preprocess": SIZES["preprocess"][:1]}
+
+
+def synthetic_frame(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A BGR uint8 frame with smooth gradients, edges and noise, like a camera image."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    base = np.stack([(x * 255 // max(1, width - 1)), (y * 255 // max(1, height - 1)),
+                     ((x + y) // 8 % 2) * 200], axis=-1)
+    noise = rng.integers(-20, 21, (height, width, 3))
+    return np.clip(base + noise, 0, 255).astype(np.uint8)
+
+
+def _image_for(size: int, shapes) -> np.ndarray:
+    for h, w in shapes:
+        if h * w * 3 == size:
+            return synthetic_frame(h, w)
+    side = max(1, int(round((size / 3) ** 0.5)))  # a --sizes value: a square frame
+    return synthetic_frame(side, side)
 
 
 def workload(kernel: str, size: int, seed: int = 0) -> Workload:
@@ -109,4 +135,11 @@ def workload(kernel: str, size: int, seed: int = 0) -> Workload:
         c = clustered_candidates(size, seed=seed)
         return Workload(kernel, size, "N=%d, gaussian" % size, (c.boxes, c.scores),
                         {"method": "gaussian", "sigma": 0.5})
+    if kernel in ("letterbox", "preprocess"):
+        frame = _image_for(size, FRAMES.values())
+        label = "%dx%d -> 640" % (frame.shape[1], frame.shape[0])
+        return Workload(kernel, frame.size, label, (frame, 640), {})
+    if kernel == "to_tensor":
+        image = _image_for(size, TENSOR_INPUTS.values())
+        return Workload(kernel, image.size, "%dx%d" % image.shape[1::-1], (image,), {})
     raise ValueError("no workload for kernel %r" % (kernel,))

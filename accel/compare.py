@@ -40,7 +40,10 @@ def agree(kernel: str, expected, actual) -> bool:
     if kernel == "soft_nms":
         return np.array_equal(expected[0], actual[0]) and np.allclose(
             expected[1], actual[1], rtol=1e-12, atol=0)
-    return np.array_equal(expected, actual)
+    if kernel in ("letterbox", "preprocess"):  # (array, LetterboxInfo): the array's bits
+        expected, actual = expected[0], actual[0]
+        return expected.dtype == actual.dtype and expected.tobytes() == actual.tobytes()
+    return expected.dtype == actual.dtype and expected.tobytes() == actual.tobytes()
 
 
 def machine_header() -> Dict[str, str]:
@@ -302,7 +305,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         with open(args.json, "w") as fh:
             json.dump(data, fh, indent=1)
         print("\nwrote %s" % args.json)
-    if not all(r["agrees"] for r in data["results"]):
+    if not all(r["agrees"] for r in data["results"] if not r.get("peer")):
         print("\nWARNING: some backends disagree with the reference (marked !)", file=sys.stderr)
         return 1
     return 0

@@ -11,10 +11,12 @@ def _resize(src, xcols, xw, yrows, yw):
     """The resized image, uint8 (new_h, new_w, C)."""
     needed, position = np.unique(yrows, return_inverse=True)
     position = position.reshape(yrows.shape)
-    rows = src[needed].astype(np.int32)
-    horizontal = rows[:, xcols[:, 0]] * xw[:, 0, None] + rows[:, xcols[:, 1]] * xw[:, 1, None]
-    top = (yw[:, 0, None, None] * (horizontal[position[:, 0]] >> 4)) >> 16
-    bottom = (yw[:, 1, None, None] * (horizontal[position[:, 1]] >> 4)) >> 16
+    rows = src[needed]  # gather in uint8 first: a quarter of the memory traffic
+    horizontal = (np.take(rows, xcols[:, 0], axis=1).astype(np.int32) * xw[:, 0, None]
+                  + np.take(rows, xcols[:, 1], axis=1).astype(np.int32) * xw[:, 1, None])
+    horizontal >>= 4
+    top = (yw[:, 0, None, None] * np.take(horizontal, position[:, 0], axis=0)) >> 16
+    bottom = (yw[:, 1, None, None] * np.take(horizontal, position[:, 1], axis=0)) >> 16
     return ((top + bottom + 2) >> 2).astype(np.uint8)
 
 
