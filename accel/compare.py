@@ -103,6 +103,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         "(NonMaxSuppression), each checked for agreement like a backend")
     parser.add_argument("--markdown", action="store_true", help="print GitHub-style tables")
     parser.add_argument("--json", metavar="FILE", help="also write every measurement to FILE")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="also plot time against input size per backend, one panel per "
+                        "kernel, log scales (needs matplotlib)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--save", action="store_true",
                         help="save a tuning profile from this run: for each kernel and size, "
@@ -161,6 +164,10 @@ def run(args: argparse.Namespace) -> dict:
         work = workload(kernel, size)
         expected = work.call(REFERENCE)
         for backend in backends:
+            if kernel in _dispatch.missing_kernels(backend):
+                skipped["%s (%s)" % (backend, kernel)] = "not implemented by this backend yet"
+                progress.update()
+                continue
             progress.set_description("%s %s %s" % (kernel, work.label, backend))
             results.append(_measure_cell(work, backend, lambda: work.call(backend), expected, args))
             progress.update()
@@ -263,6 +270,28 @@ def render(data: dict, markdown: bool = False) -> str:
     return "\n".join(lines)
 
 
+def plot(data: dict, path: str) -> None:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        sys.exit("--plot needs matplotlib: pip install matplotlib")
+    kernels = list(dict.fromkeys(r["kernel"] for r in data["results"]))
+    fig, axes = plt.subplots(1, len(kernels), figsize=(4.5 * len(kernels), 4), squeeze=False)
+    for ax, kernel in zip(axes[0], kernels):
+        rows = [r for r in data["results"] if r["kernel"] == kernel]
+        for backend in dict.fromkeys(r["backend"] for r in rows):
+            points = sorted((r["size"], r["median_s"]) for r in rows if r["backend"] == backend)
+            ax.plot([p[0] for p in points], [p[1] * 1e3 for p in points], "o-", label=backend)
+        ax.set(xscale="log", yscale="log", title=kernel, xlabel="input size", ylabel="ms per call")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize="small")
+    fig.suptitle("%s, %s" % (data["machine"]["cpu"], data["machine"]["python"]), fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
 def show_profile(size: int, path: Optional[str]) -> str:
     from . import _profile
 
@@ -301,6 +330,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(render(data, args.markdown))
     if args.save:
         print("\nsaved tuning profile %s" % _save(data, args.profile))
+    if args.plot:
+        plot(data, args.plot)
+        print("\nwrote %s" % args.plot)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(data, fh, indent=1)

@@ -58,3 +58,21 @@ def test_help_runs_as_module():
     out = subprocess.run([sys.executable, "-m", "accel.compare", "--help"],
                          capture_output=True, text=True, check=True).stdout
     assert "--quick" in out and "--threads" in out and "--json" in out
+
+
+def test_plot(tmp_path):
+    pytest.importorskip("matplotlib", reason="--plot needs matplotlib (optional)")
+    path = tmp_path / "plot.png"
+    assert compare.main(["--kernels", "nms", "--backends", "numpy", "--sizes", "20,40",
+                         "--budget", "0.001", "--no-progress", "--plot", str(path)]) == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_image_kernels_measured_on_tiny_frames(tmp_path):
+    out = tmp_path / "r.json"
+    assert compare.main(["--kernels", "letterbox,to_tensor,preprocess", "--backends", "numpy",
+                         "--sizes", "300", "--budget", "0.001", "--no-progress",
+                         "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["results"]
+    assert {r["kernel"] for r in rows} == {"letterbox", "to_tensor", "preprocess"}
+    assert all(r["agrees"] for r in rows)
