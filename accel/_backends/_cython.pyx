@@ -1,58 +1,81 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Cython backend: the pure-Python reference (``_python.py``), compiled.
 
-Every kernel reproduces the reference decision for decision and bit for bit:
+Every kernel makes the reference's decisions with the reference's arithmetic:
 
-* candidates are visited by decreasing score, equal scores by increasing index (a total
-  order, sorted here by a merge sort on (score, index) pairs);
+* Candidates are visited by decreasing score, equal scores by increasing index. They are
+  put in that order by a stable LSD radix sort on an integer key that orders doubles by
+  decreasing value (with -0.0 and 0.0 equal), applied to the candidates in index order.
+  O(N) passes, deterministic.
 * IoU is computed in float64 with the reference's operations in the reference's order
-  (the build uses ``-ffp-contract=off`` so that nothing is fused into an FMA);
-* greedy NMS keeps only the kept boxes and finds the ones that can overlap a candidate
-  through the same uniform grid as the reference (same ``GRID_MAX``,
-  ``MAX_CELLS_PER_BOX`` and cell rules; the grid only prunes pairs with no positive
-  overlap, so it changes the speed, never the answer). Each cell is a linked list held
-  in preallocated integer buffers: ``head[cell]`` is the newest entry of the cell and
-  each entry has a ``next`` entry and the kept box it records;
-* soft-NMS is the reference's O(N^2) loop, with the selection of the next box fused
-  into the decay pass (same strict ``>`` scan in increasing index order).
+  (the build uses ``-ffp-contract=off`` so that nothing is fused into an FMA).
+* Greedy NMS remembers only the kept boxes and finds the ones that can overlap a
+  candidate through the reference's uniform grid: same ``GRID_MAX`` and
+  ``MAX_CELLS_PER_BOX``, same cell rules, a kept box covering too many cells goes to a
+  list every candidate checks, and a candidate covering too many cells checks every
+  kept box. The grid only prunes pairs with no positive overlap, so it changes the
+  speed, never the answer. Each cell is a linked list in preallocated buffers (``head``
+  and ``tail`` per cell, ``next`` per node), unrolled: a node holds up to ``_CHUNK``
+  kept boxes as columns, and a candidate tests a whole node without branches (the
+  empty slots hold a box that overlaps nothing), which the C compiler turns into
+  vector instructions. Each lane computes the reference's ``_overlaps`` in full: the
+  four conditions ``iw > 0``, ``ih > 0``, ``union > 0`` and ``inter / union >
+  iou_threshold``, written as ``not (iw <= 0)`` etc. as in the reference, and combined
+  by AND. The reference stops at the first false one; every quantity is the same either
+  way, so the answer is too.
+* Batched NMS runs the same greedy loop one class at a time (candidates ordered by
+  class, then by the order above) on the same grid layout, emptied between classes. A
+  box can only be suppressed by a kept box of its own class, so each box gets the
+  reference's decision, and no candidate ever walks past kept boxes of other classes.
+  The kept boxes of all classes are then read back in the global order and cut to
+  ``max_output``: that is the reference's early exit (a class stops once it alone has
+  ``max_output`` kept boxes, since no more of them can be among the first
+  ``max_output``).
+* Soft-NMS is the reference's O(N^2) loop, with the selection of the next box fused into
+  the decay pass (the same strict ``>`` scan, in increasing index order, over the same
+  decayed scores).
 
 All per-element work runs inside ``with nogil:`` so other Python threads keep running.
-No numpy headers are needed: arrays come in as typed memoryviews and the outputs are
-created with ``np.empty`` and filled from C buffers.
+No numpy headers are needed: inputs arrive as typed memoryviews, outputs are made with
+``np.empty`` and filled from C.
 """
 from libc.math cimport exp, INFINITY
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 import numpy as np
 
 cdef enum:
     _GRID_MAX = 64
     _MAX_CELLS_PER_BOX = 16
-    _INSERTION_RUN = 32   # merge sort: runs this long are sorted by insertion first
+    _CHUNK = 8            # kept boxes per node of a cell's (unrolled) linked list
 
 GRID_MAX = _GRID_MAX
 MAX_CELLS_PER_BOX = _MAX_CELLS_PER_BOX
 
 
-ctypedef struct Candidate:
-    double score
-    Py_ssize_t index
+ctypedef struct Keyed:          # an element of a radix sort
+    uint64_t key
+    Py_ssize_t value
 
 
-ctypedef struct Kept:        # a kept box, stored compactly for the overlap tests
+ctypedef struct Box:            # a box and its area
     double x1
     double y1
     double x2
     double y2
     double area
-    int64_t cls
 
 
-ctypedef struct Entry:       # one (cell, kept box) record of the grid
-    Py_ssize_t next          # next entry of the same cell, -1 at the end
-    Py_ssize_t kept          # position of the kept box in the Kept buffer
+ctypedef struct Node:           # a node of a cell's list: up to _CHUNK kept boxes
+    double x1[_CHUNK]           # columns of the boxes; unused slots hold an empty box
+    double y1[_CHUNK]           # (x1 = y1 = +inf, x2 = y2 = -inf) that overlaps nothing
+    double x2[_CHUNK]
+    double y2[_CHUNK]
+    double area[_CHUNK]
+    Py_ssize_t count            # slots used
+    Py_ssize_t next             # next node of the same list, or -1
 
 
 ctypedef struct Grid:
@@ -62,77 +85,93 @@ ctypedef struct Grid:
     double fy
     double min_x
     double min_y
-    Py_ssize_t* head         # nx * ny, newest entry of each cell or -1
-    Entry* entries
-    Py_ssize_t n_entries
-    Py_ssize_t cap_entries
-    Py_ssize_t* wide         # kept boxes covering more than MAX_CELLS_PER_BOX cells
-    Py_ssize_t n_wide
+    Py_ssize_t wide_list        # = nx * ny: the list of kept boxes covering too many cells
+    Py_ssize_t* head            # nx * ny + 1 lists: first node, or -1 when empty
+    Py_ssize_t* tail            # last node (valid when head >= 0)
+    Py_ssize_t* touched         # the lists made non-empty since the last reset
+    Py_ssize_t n_touched
+    Node* nodes
+    Py_ssize_t n_nodes
+    Py_ssize_t cap_nodes
 
 
 # ------------------------------------------------------------------------------------
-# Sorting: decreasing score, ties by increasing index.
+# Sorting.
 
-cdef inline bint _before(Candidate a, Candidate b) noexcept nogil:
-    return a.score > b.score or (a.score == b.score and a.index < b.index)
+cdef inline uint64_t _descending_key(double score) noexcept nogil:
+    """Unsigned key whose increasing order is the decreasing order of ``score``.
+
+    ``score`` is never NaN (candidates pass ``score > score_threshold``); -0.0 and 0.0
+    get the same key, as they are equal scores.
+    """
+    cdef uint64_t bits = 0
+    if score != 0.0:
+        memcpy(&bits, &score, sizeof(double))
+    if bits >> 63:
+        bits = ~bits                           # negative: flip all, bigger |x| first
+    else:
+        bits = bits | (<uint64_t>1 << 63)      # positive: above every negative
+    return ~bits
 
 
-cdef void _sort_candidates(Candidate* a, Candidate* tmp, Py_ssize_t n) noexcept nogil:
-    """Bottom-up merge sort: insertion-sorted runs, then pairwise merges. O(n log n)."""
-    cdef Py_ssize_t start, stop, i, j, width, lo, mid, hi, p, q, k
-    cdef Candidate item
-    cdef Candidate* src = a
-    cdef Candidate* dst = tmp
-    cdef Candidate* swap
-    start = 0
-    while start < n:
-        stop = start + _INSERTION_RUN
-        if stop > n:
-            stop = n
-        for i in range(start + 1, stop):
-            item = a[i]
-            j = i
-            while j > start and _before(item, a[j - 1]):
-                a[j] = a[j - 1]
-                j -= 1
-            a[j] = item
-        start = stop
-    width = _INSERTION_RUN
-    while width < n:
-        lo = 0
-        while lo < n:
-            mid = lo + width
-            if mid > n:
-                mid = n
-            hi = mid + width
-            if hi > n:
-                hi = n
-            p = lo
-            q = mid
-            k = lo
-            while p < mid and q < hi:
-                if _before(src[q], src[p]):
-                    dst[k] = src[q]
-                    q += 1
-                else:
-                    dst[k] = src[p]
-                    p += 1
-                k += 1
-            while p < mid:
-                dst[k] = src[p]
-                p += 1
-                k += 1
-            while q < hi:
-                dst[k] = src[q]
-                q += 1
-                k += 1
-            lo = hi
+cdef inline uint64_t _class_key(int64_t cls) noexcept nogil:
+    """Unsigned key whose increasing order is the increasing order of ``cls``."""
+    return (<uint64_t>cls) ^ (<uint64_t>1 << 63)
+
+
+cdef void _radix_sort(Keyed* a, Keyed* tmp, Py_ssize_t n) noexcept nogil:
+    """Stable sort of ``a`` by increasing key: LSD radix, 8 passes of 8 bits at most
+    (a pass is skipped when all keys share its digit). ``tmp`` has room for ``n``."""
+    cdef Py_ssize_t counts[8 * 256]
+    cdef Py_ssize_t i, d, digit, total, c
+    cdef Py_ssize_t* count
+    cdef uint64_t key
+    cdef int shift
+    cdef Keyed* src = a
+    cdef Keyed* dst = tmp
+    cdef Keyed* swap
+    if n < 2:
+        return
+    memset(counts, 0, sizeof(counts))
+    for i in range(n):
+        key = a[i].key
+        for d in range(8):
+            counts[d * 256 + <Py_ssize_t>((key >> (8 * d)) & 0xFF)] += 1
+    for d in range(8):
+        shift = 8 * d
+        count = counts + d * 256
+        if count[<Py_ssize_t>((src[0].key >> shift) & 0xFF)] == n:
+            continue
+        total = 0
+        for digit in range(256):
+            c = count[digit]
+            count[digit] = total
+            total += c
+        for i in range(n):
+            digit = <Py_ssize_t>((src[i].key >> shift) & 0xFF)
+            dst[count[digit]] = src[i]
+            count[digit] += 1
         swap = src
         src = dst
         dst = swap
-        width *= 2
     if src != a:
-        memcpy(a, src, <size_t>n * sizeof(Candidate))
+        memcpy(a, src, <size_t>n * sizeof(Keyed))
+
+
+cdef Py_ssize_t _sorted_candidates(const double* scores, Py_ssize_t n,
+                                   double score_threshold, Keyed* cand,
+                                   Keyed* tmp) noexcept nogil:
+    """Reference ``_sorted_candidates``: the indices with ``score > score_threshold``,
+    by decreasing score, ties by increasing index (into ``cand[k].value``). Returns
+    their count."""
+    cdef Py_ssize_t i, m = 0
+    for i in range(n):
+        if scores[i] > score_threshold:
+            cand[m].key = _descending_key(scores[i])
+            cand[m].value = i
+            m += 1
+    _radix_sort(cand, tmp, m)   # stable, from index order: ties stay by index
+    return m
 
 
 # ------------------------------------------------------------------------------------
@@ -147,25 +186,23 @@ cdef inline double _py_max(double p, double q) noexcept nogil:
     return q if q > p else p
 
 
-cdef inline bint _overlaps(double ax1, double ay1, double ax2, double ay2, double area_a,
-                           double bx1, double by1, double bx2, double by2, double area_b,
-                           double iou_threshold) noexcept nogil:
-    """True when IoU(a, b) > iou_threshold (reference ``_overlaps``)."""
+cdef inline bint _suppresses(const Box* k, const Box* b, double iou_threshold) noexcept nogil:
+    """Reference ``_overlaps(kept, candidate, area_kept, area_candidate, threshold)``."""
     cdef double iw, ih, inter, union
-    iw = _py_min(ax2, bx2) - _py_max(ax1, bx1)
+    iw = _py_min(k.x2, b.x2) - _py_max(k.x1, b.x1)
     if iw <= 0.0:
         return False
-    ih = _py_min(ay2, by2) - _py_max(ay1, by1)
+    ih = _py_min(k.y2, b.y2) - _py_max(k.y1, b.y1)
     if ih <= 0.0:
         return False
     inter = iw * ih
-    union = area_a + area_b - inter
+    union = k.area + b.area - inter
     return union > 0.0 and inter / union > iou_threshold
 
 
 cdef inline double _iou(const double* a, const double* b, double area_a,
                         double area_b) noexcept nogil:
-    """IoU value (reference ``iou``)."""
+    """Reference ``iou(a, b, area_a, area_b)``."""
     cdef double iw, ih, inter, union
     iw = _py_min(a[2], b[2]) - _py_max(a[0], b[0])
     if iw <= 0.0:
@@ -206,262 +243,357 @@ cdef void _axis_cells(double lo, double hi, double total_width, Py_ssize_t count
     factor_out[0] = factor
 
 
-cdef inline Py_ssize_t _cell_range(const Grid* g, double x1, double y1, double x2, double y2,
+cdef int _grid_init(Grid* g, Box* cbox, Py_ssize_t m) noexcept nogil:
+    """Lay the grid over the extent of the ``m >= 1`` candidate boxes ``cbox``.
+
+    Returns -1 when out of memory (``_grid_free`` is safe either way).
+    """
+    cdef Py_ssize_t t, n_lists
+    cdef double min_x = cbox[0].x1, min_y = cbox[0].y1
+    cdef double max_x = cbox[0].x2, max_y = cbox[0].y2
+    cdef double width = 0.0, height = 0.0
+    for t in range(m):
+        if cbox[t].x1 < min_x:
+            min_x = cbox[t].x1
+        if cbox[t].y1 < min_y:
+            min_y = cbox[t].y1
+        if cbox[t].x2 > max_x:
+            max_x = cbox[t].x2
+        if cbox[t].y2 > max_y:
+            max_y = cbox[t].y2
+        width += cbox[t].x2 - cbox[t].x1
+        height += cbox[t].y2 - cbox[t].y1
+    g.min_x = min_x
+    g.min_y = min_y
+    _axis_cells(min_x, max_x, width, m, &g.nx, &g.fx)
+    _axis_cells(min_y, max_y, height, m, &g.ny, &g.fy)
+    g.wide_list = g.nx * g.ny
+    n_lists = g.wide_list + 1
+    g.head = <Py_ssize_t*>malloc(<size_t>n_lists * sizeof(Py_ssize_t))
+    g.tail = <Py_ssize_t*>malloc(<size_t>n_lists * sizeof(Py_ssize_t))
+    g.touched = <Py_ssize_t*>malloc(<size_t>n_lists * sizeof(Py_ssize_t))
+    g.n_touched = 0
+    g.n_nodes = 0
+    g.cap_nodes = 64
+    g.nodes = <Node*>malloc(<size_t>g.cap_nodes * sizeof(Node))
+    if g.head == NULL or g.tail == NULL or g.touched == NULL or g.nodes == NULL:
+        return -1
+    for t in range(n_lists):
+        g.head[t] = -1
+    return 0
+
+
+cdef inline void _grid_zero(Grid* g) noexcept nogil:
+    g.head = NULL
+    g.tail = NULL
+    g.touched = NULL
+    g.nodes = NULL
+
+
+cdef void _grid_free(Grid* g) noexcept nogil:
+    free(g.head)
+    free(g.tail)
+    free(g.touched)
+    free(g.nodes)
+    _grid_zero(g)
+
+
+cdef void _grid_clear(Grid* g) noexcept nogil:
+    """Empty every list, touching only the lists that were used."""
+    cdef Py_ssize_t t
+    for t in range(g.n_touched):
+        g.head[g.touched[t]] = -1
+    g.n_touched = 0
+    g.n_nodes = 0
+
+
+cdef inline Py_ssize_t _cell_range(const Grid* g, const Box* b,
                                    Py_ssize_t* cx0, Py_ssize_t* cx1,
                                    Py_ssize_t* cy0, Py_ssize_t* cy1) noexcept nogil:
-    """Cells covered by a box (reference ``_Grid._cell_range``); returns their count."""
+    """Cells covered by a box (reference ``_Grid._cell_range``); returns their count.
+
+    Coordinates are >= min_x/min_y (the minimum over the candidates), so the products
+    are in [0, nx] up to rounding, and the truncation is the reference's ``int()``.
+    """
     cdef Py_ssize_t c
     if g.nx == 1:
         cx0[0] = 0
         cx1[0] = 0
     else:
-        c = <Py_ssize_t>((x1 - g.min_x) * g.fx)
+        c = <Py_ssize_t>((b.x1 - g.min_x) * g.fx)
         cx0[0] = c if c < g.nx - 1 else g.nx - 1
-        c = <Py_ssize_t>((x2 - g.min_x) * g.fx)
+        c = <Py_ssize_t>((b.x2 - g.min_x) * g.fx)
         cx1[0] = c if c < g.nx - 1 else g.nx - 1
     if g.ny == 1:
         cy0[0] = 0
         cy1[0] = 0
     else:
-        c = <Py_ssize_t>((y1 - g.min_y) * g.fy)
+        c = <Py_ssize_t>((b.y1 - g.min_y) * g.fy)
         cy0[0] = c if c < g.ny - 1 else g.ny - 1
-        c = <Py_ssize_t>((y2 - g.min_y) * g.fy)
+        c = <Py_ssize_t>((b.y2 - g.min_y) * g.fy)
         cy1[0] = c if c < g.ny - 1 else g.ny - 1
     return (cx1[0] - cx0[0] + 1) * (cy1[0] - cy0[0] + 1)
 
 
-cdef int _grid_add(Grid* g, Py_ssize_t kept_pos, Py_ssize_t cx0, Py_ssize_t cx1,
-                   Py_ssize_t cy0, Py_ssize_t cy1, Py_ssize_t n_cells) noexcept nogil:
-    """Record kept box ``kept_pos`` in its cells (reference ``_Grid.add``); -1 on no memory."""
-    cdef Py_ssize_t cx, cy, cell, e, new_cap
-    cdef Entry* grown
-    if n_cells > _MAX_CELLS_PER_BOX:
-        g.wide[g.n_wide] = kept_pos
-        g.n_wide += 1
-        return 0
-    if g.n_entries + n_cells > g.cap_entries:
-        new_cap = 2 * g.cap_entries
-        if new_cap < g.n_entries + n_cells:
-            new_cap = g.n_entries + n_cells
-        grown = <Entry*>realloc(g.entries, <size_t>new_cap * sizeof(Entry))
-        if grown == NULL:
-            return -1
-        g.entries = grown
-        g.cap_entries = new_cap
-    for cy in range(cy0, cy1 + 1):
-        for cx in range(cx0, cx1 + 1):
-            cell = cy * g.nx + cx
-            e = g.n_entries
-            g.entries[e].next = g.head[cell]
-            g.entries[e].kept = kept_pos
-            g.head[cell] = e
-            g.n_entries = e + 1
+cdef int _list_append(Grid* g, Py_ssize_t list_id, const Box* box) noexcept nogil:
+    """Append a kept box to one list; -1 when out of memory."""
+    cdef Py_ssize_t e, k, new_cap
+    cdef Node* grown
+    cdef Node* node
+    e = g.tail[list_id] if g.head[list_id] >= 0 else -1
+    if e < 0 or g.nodes[e].count == _CHUNK:
+        e = g.n_nodes
+        if e == g.cap_nodes:
+            new_cap = 2 * g.cap_nodes
+            grown = <Node*>realloc(g.nodes, <size_t>new_cap * sizeof(Node))
+            if grown == NULL:
+                return -1
+            g.nodes = grown
+            g.cap_nodes = new_cap
+        node = &g.nodes[e]
+        for k in range(_CHUNK):
+            node.x1[k] = INFINITY
+            node.y1[k] = INFINITY
+            node.x2[k] = -INFINITY
+            node.y2[k] = -INFINITY
+            node.area[k] = 0.0
+        node.count = 0
+        node.next = -1
+        if g.head[list_id] < 0:
+            g.head[list_id] = e
+            g.touched[g.n_touched] = list_id
+            g.n_touched += 1
+        else:
+            g.nodes[g.tail[list_id]].next = e
+        g.tail[list_id] = e
+        g.n_nodes = e + 1
+    node = &g.nodes[e]
+    k = node.count
+    node.x1[k] = box.x1
+    node.y1[k] = box.y1
+    node.x2[k] = box.x2
+    node.y2[k] = box.y2
+    node.area[k] = box.area
+    node.count = k + 1
     return 0
 
 
-# ------------------------------------------------------------------------------------
-# Greedy NMS (plain and class-aware).
+cdef int _grid_add(Grid* g, const Box* box, Py_ssize_t cx0, Py_ssize_t cx1,
+                   Py_ssize_t cy0, Py_ssize_t cy1, Py_ssize_t n_cells) noexcept nogil:
+    """Record a kept box in its cells (reference ``_Grid.add``); -1 when out of memory."""
+    cdef Py_ssize_t cx, cy
+    if n_cells > _MAX_CELLS_PER_BOX:
+        return _list_append(g, g.wide_list, box)
+    for cy in range(cy0, cy1 + 1):
+        for cx in range(cx0, cx1 + 1):
+            if _list_append(g, cy * g.nx + cx, box) != 0:
+                return -1
+    return 0
 
-cdef Py_ssize_t _greedy(const double* boxes, const double* scores, const int64_t* classes,
-                        Py_ssize_t n, double iou_threshold, double score_threshold,
-                        Py_ssize_t max_output, int64_t* out) noexcept nogil:
-    """Greedy NMS into ``out`` (room for ``max_output``); returns the count, -1 on no memory.
 
-    ``classes`` is NULL for plain NMS.
+cdef inline bint _list_suppresses(const Node* nodes, Py_ssize_t e, const Box* b,
+                                  double iou_threshold) noexcept nogil:
+    """Whether a kept box of the list starting at node ``e`` suppresses box ``b``.
+
+    Each slot is the reference's ``_overlaps(kept, b, ...)`` with every condition
+    evaluated (see the module docstring); the loop has a fixed trip count and no
+    early exit so that it is vectorized.
     """
-    cdef Candidate* cand = NULL
-    cdef Candidate* tmp = NULL
-    cdef Kept* kept = NULL
-    cdef Grid g
-    cdef Py_ssize_t m = 0, i, j, t, cap, n_kept = 0, p, e, cell, n_cells
-    cdef Py_ssize_t cx, cy, cx0, cx1, cy0, cy1
-    cdef double x1, y1, x2, y2, area, min_x, min_y, max_x, max_y, width, height
-    cdef int64_t cls = 0
-    cdef bint suppressed, failed = False
+    cdef Py_ssize_t k
+    cdef double iw, ih, inter, union
+    cdef double x1 = b.x1, y1 = b.y1, x2 = b.x2, y2 = b.y2, area = b.area
+    cdef int hit
+    cdef const Node* node
+    while e >= 0:
+        node = &nodes[e]
+        hit = 0
+        for k in range(_CHUNK):
+            iw = _py_min(node.x2[k], x2) - _py_max(node.x1[k], x1)
+            ih = _py_min(node.y2[k], y2) - _py_max(node.y1[k], y1)
+            inter = iw * ih
+            union = node.area[k] + area - inter
+            if ((not (iw <= 0.0)) & (not (ih <= 0.0)) & (union > 0.0)
+                    & (inter / union > iou_threshold)):
+                hit = 1
+        if hit:
+            return True
+        e = node.next
+    return False
+
+
+# ------------------------------------------------------------------------------------
+# Greedy NMS.
+
+cdef void _gather(const double* boxes, const Keyed* order, Py_ssize_t m,
+                  Box* cbox) noexcept nogil:
+    """The boxes ``order[t].value`` and their areas, in visiting order."""
+    cdef Py_ssize_t t
     cdef const double* b
-    cdef const Kept* k
-
-    g.head = NULL
-    g.entries = NULL
-    g.wide = NULL
-    if n == 0 or max_output <= 0:
-        return 0
-    cand = <Candidate*>malloc(<size_t>n * sizeof(Candidate))
-    if cand == NULL:
-        return -1
-    for i in range(n):
-        if scores[i] > score_threshold:
-            cand[m].score = scores[i]
-            cand[m].index = i
-            m += 1
-    if m == 0:
-        free(cand)
-        return 0
-    tmp = <Candidate*>malloc(<size_t>m * sizeof(Candidate))
-    if tmp == NULL:
-        free(cand)
-        return -1
-    _sort_candidates(cand, tmp, m)
-    free(tmp)
-
-    # Grid over the candidates' extent.
-    b = boxes + 4 * cand[0].index
-    min_x = b[0]
-    min_y = b[1]
-    max_x = b[2]
-    max_y = b[3]
-    width = 0.0
-    height = 0.0
     for t in range(m):
-        b = boxes + 4 * cand[t].index
-        if b[0] < min_x:
-            min_x = b[0]
-        if b[1] < min_y:
-            min_y = b[1]
-        if b[2] > max_x:
-            max_x = b[2]
-        if b[3] > max_y:
-            max_y = b[3]
-        width += b[2] - b[0]
-        height += b[3] - b[1]
-    g.min_x = min_x
-    g.min_y = min_y
-    _axis_cells(min_x, max_x, width, m, &g.nx, &g.fx)
-    _axis_cells(min_y, max_y, height, m, &g.ny, &g.fy)
+        b = boxes + 4 * order[t].value
+        cbox[t].x1 = b[0]
+        cbox[t].y1 = b[1]
+        cbox[t].x2 = b[2]
+        cbox[t].y2 = b[3]
+        cbox[t].area = (b[2] - b[0]) * (b[3] - b[1])
 
-    cap = max_output if max_output < m else m
-    kept = <Kept*>malloc(<size_t>cap * sizeof(Kept))
-    g.wide = <Py_ssize_t*>malloc(<size_t>cap * sizeof(Py_ssize_t))
-    g.head = <Py_ssize_t*>malloc(<size_t>(g.nx * g.ny) * sizeof(Py_ssize_t))
-    g.n_wide = 0
-    g.n_entries = 0
-    g.cap_entries = 4 * cap + 64
-    g.entries = <Entry*>malloc(<size_t>g.cap_entries * sizeof(Entry))
-    if kept == NULL or g.wide == NULL or g.head == NULL or g.entries == NULL:
-        failed = True
-    else:
-        for cell in range(g.nx * g.ny):
-            g.head[cell] = -1
-        for t in range(m):
-            i = cand[t].index
-            b = boxes + 4 * i
-            x1 = b[0]
-            y1 = b[1]
-            x2 = b[2]
-            y2 = b[3]
-            area = (x2 - x1) * (y2 - y1)
-            if classes != NULL:
-                cls = classes[i]
+
+cdef Py_ssize_t _greedy(const Box* cbox, Py_ssize_t m, Grid* g, Box* kept,
+                        double iou_threshold, Py_ssize_t limit,
+                        Py_ssize_t* kept_at) noexcept nogil:
+    """Greedy NMS of the boxes ``cbox[:m]`` (in visiting order) on an empty grid.
+
+    Writes the positions ``t`` of the kept boxes to ``kept_at`` and returns their count
+    (it stops at ``limit``), or -1 when out of memory. ``kept`` has room for ``limit``.
+    Leaves the grid empty.
+    """
+    cdef Py_ssize_t t, p, n_kept = 0, n_cells, cx, cy, cx0, cx1, cy0, cy1, row
+    cdef bint suppressed
+    cdef int status = 0
+    cdef const Box* b
+    for t in range(m):
+        b = &cbox[t]
+        n_cells = _cell_range(g, b, &cx0, &cx1, &cy0, &cy1)
+        if n_cells > _MAX_CELLS_PER_BOX:
+            # Reference: a candidate covering many cells checks every kept box.
             suppressed = False
-            n_cells = _cell_range(&g, x1, y1, x2, y2, &cx0, &cx1, &cy0, &cy1)
-            if n_cells > _MAX_CELLS_PER_BOX:
-                # A huge candidate: test every kept box.
-                for p in range(n_kept):
-                    k = &kept[p]
-                    if classes != NULL and k.cls != cls:
-                        continue
-                    if _overlaps(k.x1, k.y1, k.x2, k.y2, k.area,
-                                 x1, y1, x2, y2, area, iou_threshold):
-                        suppressed = True
-                        break
-            else:
-                for j in range(g.n_wide):
-                    k = &kept[g.wide[j]]
-                    if classes != NULL and k.cls != cls:
-                        continue
-                    if _overlaps(k.x1, k.y1, k.x2, k.y2, k.area,
-                                 x1, y1, x2, y2, area, iou_threshold):
-                        suppressed = True
-                        break
-                cy = cy0
-                while not suppressed and cy <= cy1:
-                    cx = cx0
-                    while not suppressed and cx <= cx1:
-                        e = g.head[cy * g.nx + cx]
-                        while e >= 0:
-                            k = &kept[g.entries[e].kept]
-                            e = g.entries[e].next
-                            if classes != NULL and k.cls != cls:
-                                continue
-                            if _overlaps(k.x1, k.y1, k.x2, k.y2, k.area,
-                                         x1, y1, x2, y2, area, iou_threshold):
-                                suppressed = True
-                                break
-                        cx += 1
-                    cy += 1
-            if suppressed:
-                continue
-            out[n_kept] = i
-            kept[n_kept].x1 = x1
-            kept[n_kept].y1 = y1
-            kept[n_kept].x2 = x2
-            kept[n_kept].y2 = y2
-            kept[n_kept].area = area
-            kept[n_kept].cls = cls
-            n_kept += 1
-            if n_kept == max_output:
-                break
-            if _grid_add(&g, n_kept - 1, cx0, cx1, cy0, cy1, n_cells) != 0:
-                failed = True
-                break
-    free(cand)
-    free(kept)
-    free(g.wide)
-    free(g.head)
-    free(g.entries)
-    if failed:
+            for p in range(n_kept):
+                if _suppresses(&kept[p], b, iou_threshold):
+                    suppressed = True
+                    break
+        else:
+            suppressed = _list_suppresses(g.nodes, g.head[g.wide_list], b, iou_threshold)
+            cy = cy0
+            while not suppressed and cy <= cy1:
+                row = cy * g.nx
+                cx = cx0
+                while not suppressed and cx <= cx1:
+                    suppressed = _list_suppresses(g.nodes, g.head[row + cx], b,
+                                                  iou_threshold)
+                    cx += 1
+                cy += 1
+        if suppressed:
+            continue
+        kept_at[n_kept] = t
+        kept[n_kept] = b[0]
+        n_kept += 1
+        if n_kept == limit:
+            break
+        if _grid_add(g, b, cx0, cx1, cy0, cy1, n_cells) != 0:
+            status = -1
+            break
+    _grid_clear(g)
+    if status != 0:
         return -1
     return n_kept
 
 
-cdef object _run_greedy(const double[:, ::1] boxes, const double[::1] scores,
-                        const int64_t[::1] classes, double iou_threshold,
-                        double score_threshold, Py_ssize_t max_output):
-    cdef Py_ssize_t n = boxes.shape[0]
-    cdef Py_ssize_t count
-    cdef const int64_t* class_ptr = NULL
-    if boxes.shape[1] != 4 or scores.shape[0] != n:
-        raise ValueError("boxes must be (N, 4) and scores (N,)")
-    if classes is not None:
-        if classes.shape[0] != n:
-            raise ValueError("classes must be (N,)")
-    if max_output > n:
-        max_output = n
-    if n == 0 or max_output <= 0:
-        return np.empty(0, dtype=np.int64)
-    if classes is not None:
-        class_ptr = &classes[0]
-    result = np.empty(max_output, dtype=np.int64)
-    cdef int64_t[::1] out = result
-    with nogil:
-        count = _greedy(&boxes[0, 0], &scores[0], class_ptr, n, iou_threshold,
-                        score_threshold, max_output, &out[0])
-    if count < 0:
-        raise MemoryError("accel cython backend: out of memory in nms")
-    if count == max_output:
-        return result
-    return result[:count].copy()
+cdef Py_ssize_t _nms(const double* boxes, const double* scores, Py_ssize_t n,
+                     double iou_threshold, double score_threshold, Py_ssize_t max_output,
+                     int64_t* out) noexcept nogil:
+    """Plain NMS into ``out`` (room for ``1 <= max_output <= n``); the count, or -1 when
+    out of memory."""
+    cdef Keyed* cand = <Keyed*>malloc(<size_t>n * sizeof(Keyed))
+    cdef Keyed* tmp = <Keyed*>malloc(<size_t>n * sizeof(Keyed))
+    cdef Box* cbox = <Box*>malloc(<size_t>n * sizeof(Box))
+    cdef Box* kept = <Box*>malloc(<size_t>max_output * sizeof(Box))
+    cdef Py_ssize_t* kept_at = <Py_ssize_t*>malloc(<size_t>max_output * sizeof(Py_ssize_t))
+    cdef Grid g
+    cdef Py_ssize_t m, q, count = -1
+    _grid_zero(&g)
+    if cand != NULL and tmp != NULL and cbox != NULL and kept != NULL and kept_at != NULL:
+        m = _sorted_candidates(scores, n, score_threshold, cand, tmp)
+        if m == 0:
+            count = 0
+        else:
+            _gather(boxes, cand, m, cbox)
+            if _grid_init(&g, cbox, m) == 0:
+                count = _greedy(cbox, m, &g, kept, iou_threshold, max_output, kept_at)
+                for q in range(count):
+                    out[q] = cand[kept_at[q]].value
+    _grid_free(&g)
+    free(cand)
+    free(tmp)
+    free(cbox)
+    free(kept)
+    free(kept_at)
+    return count
 
 
-def nms(const double[:, ::1] boxes, const double[::1] scores, double iou_threshold,
-        double score_threshold, Py_ssize_t max_output):
-    return _run_greedy(boxes, scores, None, iou_threshold, score_threshold, max_output)
-
-
-def batched_nms(const double[:, ::1] boxes, const double[::1] scores,
-                const int64_t[::1] classes not None, double iou_threshold,
-                double score_threshold, Py_ssize_t max_output):
-    return _run_greedy(boxes, scores, classes, iou_threshold, score_threshold, max_output)
+cdef Py_ssize_t _batched_nms(const double* boxes, const double* scores,
+                             const int64_t* classes, Py_ssize_t n, double iou_threshold,
+                             double score_threshold, Py_ssize_t max_output,
+                             int64_t* out) noexcept nogil:
+    """Class-aware NMS into ``out`` (room for ``1 <= max_output <= n``); the count, or
+    -1 when out of memory."""
+    cdef Keyed* cand = <Keyed*>malloc(<size_t>n * sizeof(Keyed))
+    cdef Keyed* tmp = <Keyed*>malloc(<size_t>n * sizeof(Keyed))
+    cdef Keyed* grouped = <Keyed*>malloc(<size_t>n * sizeof(Keyed))
+    cdef Box* cbox = <Box*>malloc(<size_t>n * sizeof(Box))
+    cdef Box* kept = <Box*>malloc(<size_t>max_output * sizeof(Box))
+    cdef Py_ssize_t* kept_at = <Py_ssize_t*>malloc(<size_t>max_output * sizeof(Py_ssize_t))
+    cdef char* is_kept = <char*>malloc(<size_t>n)
+    cdef Grid g
+    cdef Py_ssize_t m, r, t, q, start, stop, got, count = -1
+    _grid_zero(&g)
+    if (cand != NULL and tmp != NULL and grouped != NULL and cbox != NULL and kept != NULL
+            and kept_at != NULL and is_kept != NULL):
+        m = _sorted_candidates(scores, n, score_threshold, cand, tmp)
+        # Group by class, stably: within a class, candidates stay in the global order.
+        # grouped[t].value is the rank (position in the global order) of the t-th.
+        for r in range(m):
+            grouped[r].key = _class_key(classes[cand[r].value])
+            grouped[r].value = r
+            is_kept[r] = 0
+        _radix_sort(grouped, tmp, m)
+        for t in range(m):
+            tmp[t].value = cand[grouped[t].value].value
+        if m == 0:
+            count = 0
+        else:
+            _gather(boxes, tmp, m, cbox)
+            if _grid_init(&g, cbox, m) == 0:   # one layout, over all the candidates
+                count = 0
+                start = 0
+                while start < m:
+                    stop = start + 1
+                    while stop < m and grouped[stop].key == grouped[start].key:
+                        stop += 1
+                    got = _greedy(cbox + start, stop - start, &g, kept, iou_threshold,
+                                  max_output, kept_at)
+                    if got < 0:
+                        count = -1
+                        break
+                    for q in range(got):
+                        is_kept[grouped[start + kept_at[q]].value] = 1
+                    start = stop
+                if count == 0:
+                    r = 0
+                    while r < m and count < max_output:
+                        if is_kept[r]:
+                            out[count] = cand[r].value
+                            count += 1
+                        r += 1
+    _grid_free(&g)
+    free(cand)
+    free(tmp)
+    free(grouped)
+    free(cbox)
+    free(kept)
+    free(kept_at)
+    free(is_kept)
+    return count
 
 
 # ------------------------------------------------------------------------------------
 # Soft-NMS.
 
-cdef Py_ssize_t _soft(const double* boxes, const double* scores, Py_ssize_t n, bint gaussian,
-                      double sigma, double iou_threshold, double score_threshold,
-                      Py_ssize_t max_output, int64_t* out_index,
-                      double* out_score) noexcept nogil:
-    """Soft-NMS into the outputs (room for ``max_output``); returns the count, -1 on no memory."""
+cdef Py_ssize_t _soft_nms(const double* boxes, const double* scores, Py_ssize_t n,
+                          bint gaussian, double sigma, double iou_threshold,
+                          double score_threshold, Py_ssize_t max_output,
+                          int64_t* out_index, double* out_score) noexcept nogil:
+    """Soft-NMS into the outputs (room for ``max_output``); the count, or -1 when out
+    of memory."""
     cdef double* current = <double*>malloc(<size_t>n * sizeof(double))
     cdef double* areas = <double*>malloc(<size_t>n * sizeof(double))
     cdef Py_ssize_t* alive = <Py_ssize_t*>malloc(<size_t>n * sizeof(Py_ssize_t))
@@ -493,7 +625,7 @@ cdef Py_ssize_t _soft(const double* boxes, const double* scores, Py_ssize_t n, b
         n_selected += 1
         bi = boxes + 4 * i
         # Decay the others, keep the survivors in index order, and find the next best
-        # among them with the same strict '>' scan the reference runs afterwards.
+        # among them with the strict '>' scan the reference runs at its next step.
         w = 0
         best = 0
         best_score = 0.0
@@ -520,24 +652,71 @@ cdef Py_ssize_t _soft(const double* boxes, const double* scores, Py_ssize_t n, b
     return n_selected
 
 
-def soft_nms(const double[:, ::1] boxes, const double[::1] scores, bint gaussian,
-             double sigma, double iou_threshold, double score_threshold,
-             Py_ssize_t max_output):
+# ------------------------------------------------------------------------------------
+# The backend boundary (see accel._nms).
+
+cdef Py_ssize_t _check(const double[:, ::1] boxes, const double[::1] scores,
+                       Py_ssize_t max_output) except -1:
+    """Cheap guards for direct callers; returns ``max_output`` clamped to [0, N]."""
     cdef Py_ssize_t n = boxes.shape[0]
-    cdef Py_ssize_t count
-    if boxes.shape[1] != 4 or scores.shape[0] != n:
-        raise ValueError("boxes must be (N, 4) and scores (N,)")
-    if max_output > n:
-        max_output = n
-    if n == 0 or max_output <= 0:
+    if boxes.shape[1] != 4:
+        raise ValueError("boxes must have shape (N, 4)")
+    if scores.shape[0] != n:
+        raise ValueError("scores must have shape (N,)")
+    if max_output < 0:
+        return 0
+    return max_output if max_output < n else n
+
+
+def nms(const double[:, ::1] boxes not None, const double[::1] scores not None,
+        double iou_threshold, double score_threshold, Py_ssize_t max_output):
+    cdef Py_ssize_t n = boxes.shape[0], count
+    max_output = _check(boxes, scores, max_output)
+    if max_output == 0:
+        return np.empty(0, dtype=np.int64)
+    result = np.empty(max_output, dtype=np.int64)
+    cdef int64_t[::1] out = result
+    with nogil:
+        count = _nms(&boxes[0, 0], &scores[0], n, iou_threshold, score_threshold,
+                     max_output, &out[0])
+    if count < 0:
+        raise MemoryError("accel cython backend: out of memory in nms")
+    return result if count == max_output else result[:count].copy()
+
+
+def batched_nms(const double[:, ::1] boxes not None, const double[::1] scores not None,
+                const int64_t[::1] classes not None, double iou_threshold,
+                double score_threshold, Py_ssize_t max_output):
+    cdef Py_ssize_t n = boxes.shape[0], count
+    max_output = _check(boxes, scores, max_output)
+    if classes.shape[0] != n:
+        raise ValueError("classes must have shape (N,)")
+    if max_output == 0:
+        return np.empty(0, dtype=np.int64)
+    result = np.empty(max_output, dtype=np.int64)
+    cdef int64_t[::1] out = result
+    with nogil:
+        count = _batched_nms(&boxes[0, 0], &scores[0], &classes[0], n, iou_threshold,
+                             score_threshold, max_output, &out[0])
+    if count < 0:
+        raise MemoryError("accel cython backend: out of memory in batched_nms")
+    return result if count == max_output else result[:count].copy()
+
+
+def soft_nms(const double[:, ::1] boxes not None, const double[::1] scores not None,
+             bint gaussian, double sigma, double iou_threshold, double score_threshold,
+             Py_ssize_t max_output):
+    cdef Py_ssize_t n = boxes.shape[0], count
+    max_output = _check(boxes, scores, max_output)
+    if max_output == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
     indices = np.empty(max_output, dtype=np.int64)
     selected_scores = np.empty(max_output, dtype=np.float64)
     cdef int64_t[::1] out_index = indices
     cdef double[::1] out_score = selected_scores
     with nogil:
-        count = _soft(&boxes[0, 0], &scores[0], n, gaussian, sigma, iou_threshold,
-                      score_threshold, max_output, &out_index[0], &out_score[0])
+        count = _soft_nms(&boxes[0, 0], &scores[0], n, gaussian, sigma, iou_threshold,
+                          score_threshold, max_output, &out_index[0], &out_score[0])
     if count < 0:
         raise MemoryError("accel cython backend: out of memory in soft_nms")
     if count == max_output:
