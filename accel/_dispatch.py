@@ -58,8 +58,10 @@ class BackendInfo(NamedTuple):
     reason: str  # why it is missing, or the module that provides it
 
     def __str__(self) -> str:
-        state = "available" if self.available else "UNAVAILABLE: " + self.reason
-        return "%-7s %s" % (self.name, state)
+        if not self.available:
+            return "%-7s UNAVAILABLE: %s" % (self.name, self.reason)
+        lacks = self.reason.partition("; ")[2]
+        return "%-7s available%s" % (self.name, " (%s)" % lacks if lacks else "")
 
 
 class BackendReport(Dict[str, BackendInfo]):
