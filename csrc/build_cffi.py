@@ -1,11 +1,9 @@
-"""cffi build script of the C backend: ``accel._backends._cffi_ext`` from ``csrc/nms.c``.
+"""cffi build script of the C backend: ``accel._backends._cffi_ext`` from ``csrc/*.c``.
 
-Used by setup.py (``make_ffibuilder(extra_compile_args=...)`` then
-``ffibuilder.distutils_extension()``). Out-of-line API mode: the module is compiled
-once at install time, and cffi releases the GIL around every call into it.
-
-Running ``python csrc/build_cffi.py`` from the repository root also compiles the module
-in place (a convenience; setup.py is the supported way).
+Used by setup.py, from the repository root: ``make_ffibuilder(extra_compile_args=...)``
+then ``ffibuilder.distutils_extension()``. Out-of-line API mode: the module is compiled
+once at install time, and cffi releases the GIL around every call into it. To build it
+alone, in place: ``ACCEL_SKIP_BACKENDS=cython python setup.py build_ext --inplace``.
 """
 import os
 
@@ -24,23 +22,24 @@ def _relative(path):
         return path
 
 
+# Each header is declarations only, fed verbatim to cffi's cdef; each source includes its own.
+HEADERS = ("accel.h", "preprocess.h")
+SOURCES = ("nms.c", "preprocess.c")
+
+
 def make_ffibuilder(extra_compile_args=()):
-    with open(os.path.join(HERE, "accel.h")) as fh:
-        declarations = fh.read()
+    declarations = []
+    for header in HEADERS:
+        with open(os.path.join(HERE, header)) as fh:
+            declarations.append(fh.read())
     ffibuilder = cffi.FFI()
-    ffibuilder.cdef(declarations)
+    ffibuilder.cdef("\n".join(declarations))
     ffibuilder.set_source(
         MODULE,
-        '#include "accel.h"\n',
-        sources=[_relative(os.path.join(HERE, "nms.c"))],
+        "".join('#include "%s"\n' % header for header in HEADERS),
+        sources=[_relative(os.path.join(HERE, source)) for source in SOURCES],
         include_dirs=[_relative(HERE)],
         extra_compile_args=list(extra_compile_args),
     )
     return ffibuilder
 
-
-if __name__ == "__main__":
-    os.chdir(os.path.dirname(HERE))
-    make_ffibuilder(["-O3", "-ffp-contract=off", "-fno-math-errno", "-std=c99"]).compile(
-        tmpdir=os.path.join("build", "cffi"), verbose=True
-    )

@@ -63,3 +63,6 @@ def soft_nms(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max
     if count < 0:
         raise MemoryError("accel cffi backend: out of memory")
     return _result(count, keep), _result(count, kept_scores)
+
+
+from ._cffi_preprocess import letterbox, preprocess, to_tensor  # noqa: E402,F401

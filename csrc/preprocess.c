@@ -1,0 +1,695 @@
+/* accel preprocessing kernels: letterbox (bilinear resize + padding), to_tensor and the
+   fused preprocess. Plain C99, no Python; declarations and contract in preprocess.h.
+
+   The arithmetic is the reference's (accel/_preprocess.py), integer for the resize and
+   float32 for the tensor values, so every output is bit-identical to it:
+
+       T(row) = S[row, xcols[x][0]] * xw[x][0] + S[row, xcols[x][1]] * xw[x][1]
+       D      = ((yw[y][0] * (T(yrows[y][0]) >> 4)) >> 16)
+              + ((yw[y][1] * (T(yrows[y][1]) >> 4)) >> 16)
+       pixel  = (D + 2) >> 2
+       value  = ((float)pixel - mean[k]) * scale[k]        (two float32 roundings, no FMA)
+
+   Build with -ffp-contract=off (or any flags that keep float32 operations separate and
+   in float32). No intrinsics: the inner loops are simple loops over contiguous data that
+   gcc and clang auto-vectorise (SSE2 on x86-64, NEON on aarch64).
+
+   Layout of the work: one pass over the output rows, each written once. For each output
+   row the horizontal pass (T >> 4, an int16 for the checked tables) of its two source rows
+   is computed, or reused from the previous output row (rows are visited in increasing
+   order, so a source row shared by consecutive output rows is computed once), then
+   blended vertically into one uint8 row, then converted straight into the output planes
+   (or copied into the letterboxed image), with the padding written around it.
+   A horizontal pass first gathers the source pixels it needs into contiguous scratch rows
+   (scalar: one 8-byte load for the two neighbouring pixels of a column, or two 4-byte
+   loads), then multiplies and adds in 16-bit vector lanes. Three-channel pixels take four
+   lanes in the scratch rows (the fourth lane has weight 0 and is never read back):
+   stride-4 data vectorises everywhere, stride 3 does not with SSE2. Rows whose weights
+   make the blend a plain copy (weight 2048 for one source pixel and 0 for the other, on
+   both axes: every pixel of an exact 3x downscale, or no resize at all) skip the
+   arithmetic, which gives the same bits.
+
+   Status: 0, STATUS_NO_MEMORY (-1) or STATUS_BAD_ARGUMENTS (-2), see preprocess.h. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "preprocess.h"
+
+#if defined(_MSC_VER)
+#define ACCEL_RESTRICT __restrict
+#elif defined(__GNUC__)
+#define ACCEL_RESTRICT __restrict__
+#else
+#define ACCEL_RESTRICT restrict
+#endif
+
+/* Little-endian byte order lets a 4-lane pixel be read as one uint32 (lane j = bits 8j..)
+   and two neighbouring source pixels be split out of one 8-byte load; other byte orders
+   take the plain byte-wise loops. */
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__)
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ACCEL_LITTLE_ENDIAN 1
+#endif
+#elif defined(_MSC_VER)
+#define ACCEL_LITTLE_ENDIAN 1 /* every Windows target */
+#endif
+#ifndef ACCEL_LITTLE_ENDIAN
+#define ACCEL_LITTLE_ENDIAN 0
+#endif
+
+#define COEF_ONE 2048          /* INTER_RESIZE_COEF_SCALE: weight of a whole pixel */
+#define WEIGHT_SUM_MAX 2050    /* keeps T >> 4 in int16 and every pixel in 0..255 */
+#define SLACK 16               /* spare bytes after each gathered row (4-byte copies) */
+#define TO_TENSOR_CHUNK 1024   /* pixels widened to four lanes at a time by to_tensor */
+
+#define STATUS_OK 0
+#define STATUS_NO_MEMORY (-1)
+#define STATUS_BAD_ARGUMENTS (-2)
+
+/* ------------------------------------------------------------------------------------ */
+/* Argument checks (cheap: O(new_w + new_h)); the Python layer already validated them,
+   these keep a wrong call from reading or writing out of bounds. */
+
+static int check_axis(const int32_t *index, const int32_t *weight, int64_t n, int64_t size)
+{
+    int64_t i;
+    for (i = 0; i < 2 * n; i++) {
+        if (index[i] < 0 || index[i] >= size)
+            return 0;
+    }
+    for (i = 0; i < n; i++) {
+        int64_t a = weight[2 * i], b = weight[2 * i + 1];
+        if (a < 0 || b < 0 || a + b > WEIGHT_SUM_MAX)
+            return 0;
+    }
+    return 1;
+}
+
+static int check_geometry(int64_t h, int64_t w, int64_t c, int64_t out_h, int64_t out_w,
+                          const int32_t *xcols, const int32_t *xw, int64_t new_w,
+                          const int32_t *yrows, const int32_t *yw, int64_t new_h,
+                          int64_t top, int64_t left)
+{
+    if (c != 1 && c != 3 && c != 4)
+        return 0;
+    if (h < 1 || w < 1 || new_w < 1 || new_h < 1 || top < 0 || left < 0)
+        return 0;
+    if (new_h > out_h - top || new_w > out_w - left)
+        return 0;
+    return check_axis(xcols, xw, new_w, w) && check_axis(yrows, yw, new_h, h);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Tensor conversion of a row of pixels held in k lanes per pixel (k = 1 for grey, 4 for
+   three or four channels). */
+
+typedef struct {
+    int64_t c;
+    int permutation;     /* channel_map is a permutation: one plane per lane */
+    int32_t plane[4];    /* permutation: the output plane fed by lane j */
+    float mean[4];       /* permutation: mean and scale of lane j's plane */
+    float scale[4];
+    const int32_t *map;  /* otherwise: plane p reads lane map[p] */
+    const float *plane_mean;
+    const float *plane_scale;
+} tensor_map;
+
+static int make_tensor_map(tensor_map *tm, int64_t c, const int32_t *map, const float *mean,
+                           const float *scale)
+{
+    int64_t p;
+    int seen[4] = {0, 0, 0, 0};
+    tm->c = c;
+    tm->permutation = 1;
+    tm->map = map;
+    tm->plane_mean = mean;
+    tm->plane_scale = scale;
+    for (p = 0; p < c; p++) {
+        int32_t lane = map[p];
+        if (lane < 0 || lane >= c)
+            return 0;
+        if (seen[lane])
+            tm->permutation = 0;
+        seen[lane] = 1;
+        tm->plane[lane] = (int32_t)p;
+        tm->mean[lane] = mean[p];
+        tm->scale[lane] = scale[p];
+    }
+    return 1;
+}
+
+static void convert_1(const uint8_t *ACCEL_RESTRICT px, int64_t n, float *ACCEL_RESTRICT d,
+                      float m, float s)
+{
+    int64_t x;
+    for (x = 0; x < n; x++) {
+        float v = (float)px[x] - m;
+        d[x] = v * s;
+    }
+}
+
+/* Four lanes per pixel, the first three (or all four) to planes. On little-endian
+   targets each pixel is read as one uint32 and split with shifts, which vectorises without
+   byte shuffles (SSE2 has none); the byte-wise form is the same arithmetic. */
+static void convert_4x3(const uint8_t *ACCEL_RESTRICT px, int64_t n,
+                        float *ACCEL_RESTRICT d0, float *ACCEL_RESTRICT d1,
+                        float *ACCEL_RESTRICT d2, const float *mean, const float *scale)
+{
+    const float m0 = mean[0], m1 = mean[1], m2 = mean[2];
+    const float s0 = scale[0], s1 = scale[1], s2 = scale[2];
+    int64_t x;
+    for (x = 0; x < n; x++) {
+#if ACCEL_LITTLE_ENDIAN
+        uint32_t p;
+        float v0, v1, v2;
+        memcpy(&p, px + 4 * x, 4);
+        v0 = (float)(int32_t)(p & 255u) - m0;
+        v1 = (float)(int32_t)((p >> 8) & 255u) - m1;
+        v2 = (float)(int32_t)((p >> 16) & 255u) - m2;
+#else
+        float v0 = (float)px[4 * x] - m0;
+        float v1 = (float)px[4 * x + 1] - m1;
+        float v2 = (float)px[4 * x + 2] - m2;
+#endif
+        d0[x] = v0 * s0;
+        d1[x] = v1 * s1;
+        d2[x] = v2 * s2;
+    }
+}
+
+static void convert_4x4(const uint8_t *ACCEL_RESTRICT px, int64_t n,
+                        float *ACCEL_RESTRICT d0, float *ACCEL_RESTRICT d1,
+                        float *ACCEL_RESTRICT d2, float *ACCEL_RESTRICT d3,
+                        const float *mean, const float *scale)
+{
+    const float m0 = mean[0], m1 = mean[1], m2 = mean[2], m3 = mean[3];
+    const float s0 = scale[0], s1 = scale[1], s2 = scale[2], s3 = scale[3];
+    int64_t x;
+    for (x = 0; x < n; x++) {
+#if ACCEL_LITTLE_ENDIAN
+        uint32_t p;
+        float v0, v1, v2, v3;
+        memcpy(&p, px + 4 * x, 4);
+        v0 = (float)(int32_t)(p & 255u) - m0;
+        v1 = (float)(int32_t)((p >> 8) & 255u) - m1;
+        v2 = (float)(int32_t)((p >> 16) & 255u) - m2;
+        v3 = (float)(int32_t)(p >> 24) - m3;
+#else
+        float v0 = (float)px[4 * x] - m0;
+        float v1 = (float)px[4 * x + 1] - m1;
+        float v2 = (float)px[4 * x + 2] - m2;
+        float v3 = (float)px[4 * x + 3] - m3;
+#endif
+        d0[x] = v0 * s0;
+        d1[x] = v1 * s1;
+        d2[x] = v2 * s2;
+        d3[x] = v3 * s3;
+    }
+}
+
+static void convert_lane(const uint8_t *ACCEL_RESTRICT px, int64_t n, int64_t k, int64_t lane,
+                         float *ACCEL_RESTRICT d, float m, float s)
+{
+    int64_t x;
+    for (x = 0; x < n; x++) {
+        float v = (float)px[k * x + lane] - m;
+        d[x] = v * s;
+    }
+}
+
+/* n pixels of k lanes to the planes: planes[p] is where plane p's first value goes. */
+static void emit(const tensor_map *tm, const uint8_t *px, int64_t n, int64_t k,
+                 float *const *planes)
+{
+    int64_t p;
+    if (tm->permutation) {
+        if (tm->c == 1) {
+            convert_1(px, n, planes[0], tm->mean[0], tm->scale[0]);
+            return;
+        }
+        if (tm->c == 3 && k == 4) {
+            convert_4x3(px, n, planes[tm->plane[0]], planes[tm->plane[1]],
+                        planes[tm->plane[2]], tm->mean, tm->scale);
+            return;
+        }
+        if (tm->c == 4 && k == 4) {
+            convert_4x4(px, n, planes[tm->plane[0]], planes[tm->plane[1]],
+                        planes[tm->plane[2]], planes[tm->plane[3]], tm->mean, tm->scale);
+            return;
+        }
+    }
+    for (p = 0; p < tm->c; p++)
+        convert_lane(px, n, k, tm->map[p], planes[p], tm->plane_mean[p], tm->plane_scale[p]);
+}
+
+static void fill_floats(float *ACCEL_RESTRICT d, int64_t n, float v)
+{
+    int64_t i;
+    for (i = 0; i < n; i++)
+        d[i] = v;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* The resize, one output row at a time.
+
+   The horizontal pass runs in 16-bit lanes: with a = 16 q + r (q = a >> 4, r = a & 15),
+   T >> 4 = (S0 q0 + S1 q1) + ((S0 r0 + S1 r1) >> 4) exactly, every term being
+   non-negative; with the checked weights (a0, a1 >= 0, a0 + a1 <= 2050) each partial sum
+   fits 16 bits (S0 q0 + S1 q1 <= 255 * 128, S0 r0 + S1 r1 <= 255 * 30) and the total is
+   T >> 4 <= 32671, an int16. The vertical blend is then int16 x int16 keeping the high
+   half, exactly the formula's (b * (T >> 4)) >> 16. */
+
+typedef struct {
+    const uint8_t *src;
+    int64_t h, w, c;
+    int64_t k;               /* lanes per pixel in the scratch rows: 4 when c == 3 */
+    int64_t new_w;
+    const int32_t *yrows, *yw;
+    int64_t *off0, *off1;    /* byte offsets, within a source row, of the two pixels */
+    uint16_t *q0, *r0;       /* weight >> 4 and weight & 15 of the first pixel, per lane */
+    uint16_t *q1, *r1;       /* and of the second (all 0 in the spare lane) */
+    uint8_t *g0, *g1;        /* gathered source pixels, new_w * k lanes (+ SLACK) */
+    int16_t *hrow[2];        /* horizontal pass T >> 4 of two source rows */
+    int64_t tag[2];          /* the source rows held by hrow (-1: none) */
+    uint8_t *pixels;         /* the resized row, new_w * k lanes (+ SLACK) */
+    int64_t paired;          /* columns 0..paired-1 read both pixels with one 8-byte load */
+    int single;              /* every xw[x][1] == 0 */
+    int nearest;             /* and every xw[x][0] == COEF_ONE */
+    int coarse;              /* every xw is a multiple of 16: r0 = r1 = 0 */
+    void *block;
+} resizer;
+
+static size_t round_up(size_t n)
+{
+    return (n + 63) & ~(size_t)63;
+}
+
+static int resizer_init(resizer *rz, const uint8_t *src, int64_t h, int64_t w, int64_t c,
+                        const int32_t *xcols, const int32_t *xw, int64_t new_w,
+                        const int32_t *yrows, const int32_t *yw)
+{
+    int64_t k = (c == 3) ? 4 : c, n = new_w * k, x, j;
+    size_t offsets = round_up((size_t)new_w * sizeof(int64_t));
+    size_t lanes16 = round_up((size_t)n * sizeof(int16_t));
+    size_t bytes = round_up((size_t)n + SLACK);
+    char *block;
+
+    block = (char *)malloc(2 * offsets + 6 * lanes16 + 3 * bytes + 64);
+    if (block == NULL)
+        return 0;
+    rz->block = block;
+    block = (char *)(((uintptr_t)block + 63) & ~(uintptr_t)63);
+    rz->off0 = (int64_t *)block;
+    block += offsets;
+    rz->off1 = (int64_t *)block;
+    block += offsets;
+    rz->q0 = (uint16_t *)block;
+    block += lanes16;
+    rz->r0 = (uint16_t *)block;
+    block += lanes16;
+    rz->q1 = (uint16_t *)block;
+    block += lanes16;
+    rz->r1 = (uint16_t *)block;
+    block += lanes16;
+    rz->hrow[0] = (int16_t *)block;
+    block += lanes16;
+    rz->hrow[1] = (int16_t *)block;
+    block += lanes16;
+    rz->g0 = (uint8_t *)block;
+    block += bytes;
+    rz->g1 = (uint8_t *)block;
+    block += bytes;
+    rz->pixels = (uint8_t *)block;
+
+    rz->src = src;
+    rz->h = h;
+    rz->w = w;
+    rz->c = c;
+    rz->k = k;
+    rz->new_w = new_w;
+    rz->yrows = yrows;
+    rz->yw = yw;
+    rz->tag[0] = rz->tag[1] = -1;
+    rz->single = 1;
+    rz->nearest = 1;
+    rz->coarse = 1;
+    rz->paired = -1;
+    for (x = 0; x < new_w; x++) {
+        int32_t a0 = xw[2 * x], a1 = xw[2 * x + 1];
+        int64_t o0 = (int64_t)xcols[2 * x] * c, o1 = (int64_t)xcols[2 * x + 1] * c;
+        rz->off0[x] = o0;
+        rz->off1[x] = o1;
+        for (j = 0; j < k; j++) {
+            rz->q0[x * k + j] = (uint16_t)(j < c ? a0 >> 4 : 0);
+            rz->r0[x * k + j] = (uint16_t)(j < c ? a0 & 15 : 0);
+            rz->q1[x * k + j] = (uint16_t)(j < c ? a1 >> 4 : 0);
+            rz->r1[x * k + j] = (uint16_t)(j < c ? a1 & 15 : 0);
+        }
+        if (a1 != 0)
+            rz->single = 0;
+        if (a1 != 0 || a0 != COEF_ONE)
+            rz->nearest = 0;
+        if ((a0 & 15) != 0 || (a1 & 15) != 0)
+            rz->coarse = 0;
+        /* the 8-byte load at o0 must stay in the row and hold the second pixel */
+        if (rz->paired < 0 && !(o0 + 8 <= w * c && (o1 == o0 + c || a1 == 0)))
+            rz->paired = x;
+    }
+    if (rz->paired < 0)
+        rz->paired = new_w;
+    if (!ACCEL_LITTLE_ENDIAN || c == 1)
+        rz->paired = 0;
+    return 1;
+}
+
+/* g[x * k + j] = row[off[x] + j]: one source pixel per column, in k lanes. For c == 3 a
+   4-byte copy also reads the next pixel's first byte, so the last row of the image (whose
+   last pixel has no next byte) is copied byte by byte; the spare lane is then 0. */
+static void gather_first(const uint8_t *ACCEL_RESTRICT row, const int64_t *ACCEL_RESTRICT off,
+                         int64_t n, int64_t c, int last_row, uint8_t *ACCEL_RESTRICT g)
+{
+    int64_t x;
+    if (c == 1) {
+        for (x = 0; x < n; x++)
+            g[x] = row[off[x]];
+    } else if (c == 4 || !last_row) {
+        for (x = 0; x < n; x++)
+            memcpy(g + 4 * x, row + off[x], 4);
+    } else {
+        for (x = 0; x < n; x++) {
+            const uint8_t *s = row + off[x];
+            g[4 * x] = s[0];
+            g[4 * x + 1] = s[1];
+            g[4 * x + 2] = s[2];
+            g[4 * x + 3] = 0;
+        }
+    }
+}
+
+/* Both source pixels of every column, into g0 and g1. Where the second pixel follows the
+   first (columns below rz->paired) one 8-byte load holds both (little-endian only). */
+static void gather_both(const resizer *rz, const uint8_t *ACCEL_RESTRICT row, int last_row,
+                        uint8_t *ACCEL_RESTRICT g0, uint8_t *ACCEL_RESTRICT g1)
+{
+    const int64_t *ACCEL_RESTRICT off0 = rz->off0;
+    const int64_t *ACCEL_RESTRICT off1 = rz->off1;
+    int64_t n = rz->new_w, c = rz->c, x = 0;
+    if (c == 1) {
+        for (x = 0; x < n; x++) {
+            g0[x] = row[off0[x]];
+            g1[x] = row[off1[x]];
+        }
+        return;
+    }
+#if ACCEL_LITTLE_ENDIAN
+    if (c == 3) {
+        for (; x < rz->paired; x++) {
+            uint64_t v;
+            uint32_t first, second;
+            memcpy(&v, row + off0[x], 8);
+            first = (uint32_t)v;
+            second = (uint32_t)(v >> 24);
+            memcpy(g0 + 4 * x, &first, 4);
+            memcpy(g1 + 4 * x, &second, 4);
+        }
+    } else {
+        for (; x < rz->paired; x++) {
+            uint64_t v;
+            uint32_t first, second;
+            memcpy(&v, row + off0[x], 8);
+            first = (uint32_t)v;
+            second = (uint32_t)(v >> 32);
+            memcpy(g0 + 4 * x, &first, 4);
+            memcpy(g1 + 4 * x, &second, 4);
+        }
+    }
+#endif
+    if (c == 4 || !last_row) {
+        for (; x < n; x++) {
+            memcpy(g0 + 4 * x, row + off0[x], 4);
+            memcpy(g1 + 4 * x, row + off1[x], 4);
+        }
+    } else {
+        for (; x < n; x++) {
+            const uint8_t *s0 = row + off0[x], *s1 = row + off1[x];
+            g0[4 * x] = s0[0];
+            g0[4 * x + 1] = s0[1];
+            g0[4 * x + 2] = s0[2];
+            g0[4 * x + 3] = 0;
+            g1[4 * x] = s1[0];
+            g1[4 * x + 1] = s1[1];
+            g1[4 * x + 2] = s1[2];
+            g1[4 * x + 3] = 0;
+        }
+    }
+}
+
+/* t = T >> 4 from the gathered pixels, in the four combinations of "second pixel
+   weighted" and "weights multiple of 16". */
+static void columns_fine(const uint8_t *ACCEL_RESTRICT g0, const uint8_t *ACCEL_RESTRICT g1,
+                         const uint16_t *ACCEL_RESTRICT q0, const uint16_t *ACCEL_RESTRICT r0,
+                         const uint16_t *ACCEL_RESTRICT q1, const uint16_t *ACCEL_RESTRICT r1,
+                         int64_t n, int16_t *ACCEL_RESTRICT t)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        uint16_t s0 = g0[i], s1 = g1[i];
+        uint16_t whole = (uint16_t)((uint16_t)(s0 * q0[i]) + (uint16_t)(s1 * q1[i]));
+        uint16_t part = (uint16_t)((uint16_t)(s0 * r0[i]) + (uint16_t)(s1 * r1[i]));
+        t[i] = (int16_t)(whole + (part >> 4));
+    }
+}
+
+static void columns_coarse(const uint8_t *ACCEL_RESTRICT g0, const uint8_t *ACCEL_RESTRICT g1,
+                           const uint16_t *ACCEL_RESTRICT q0, const uint16_t *ACCEL_RESTRICT q1,
+                           int64_t n, int16_t *ACCEL_RESTRICT t)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        uint16_t s0 = g0[i], s1 = g1[i];
+        t[i] = (int16_t)(uint16_t)((uint16_t)(s0 * q0[i]) + (uint16_t)(s1 * q1[i]));
+    }
+}
+
+static void column_fine(const uint8_t *ACCEL_RESTRICT g0, const uint16_t *ACCEL_RESTRICT q0,
+                        const uint16_t *ACCEL_RESTRICT r0, int64_t n, int16_t *ACCEL_RESTRICT t)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        uint16_t s0 = g0[i];
+        uint16_t whole = (uint16_t)(s0 * q0[i]);
+        uint16_t part = (uint16_t)(s0 * r0[i]);
+        t[i] = (int16_t)(whole + (part >> 4));
+    }
+}
+
+static void column_coarse(const uint8_t *ACCEL_RESTRICT g0, const uint16_t *ACCEL_RESTRICT q0,
+                          int64_t n, int16_t *ACCEL_RESTRICT t)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        uint16_t s0 = g0[i];
+        t[i] = (int16_t)(uint16_t)(s0 * q0[i]);
+    }
+}
+
+/* The horizontal pass T >> 4 of source row r, computed or reused; `keep` is a source row
+   that must stay cached (the other row of the same output row), or -1. */
+static const int16_t *source_row(resizer *rz, int64_t r, int64_t keep)
+{
+    const uint8_t *row = rz->src + r * rz->w * rz->c;
+    int64_t n = rz->new_w * rz->k;
+    int last_row = (r == rz->h - 1), slot;
+    int16_t *t;
+    if (rz->tag[0] == r)
+        return rz->hrow[0];
+    if (rz->tag[1] == r)
+        return rz->hrow[1];
+    slot = (rz->tag[0] == keep) ? 1 : 0;
+    t = rz->hrow[slot];
+    if (rz->single) {
+        gather_first(row, rz->off0, rz->new_w, rz->c, last_row, rz->g0);
+        if (rz->coarse)
+            column_coarse(rz->g0, rz->q0, n, t);
+        else
+            column_fine(rz->g0, rz->q0, rz->r0, n, t);
+    } else {
+        gather_both(rz, row, last_row, rz->g0, rz->g1);
+        if (rz->coarse)
+            columns_coarse(rz->g0, rz->g1, rz->q0, rz->q1, n, t);
+        else
+            columns_fine(rz->g0, rz->g1, rz->q0, rz->r0, rz->q1, rz->r1, n, t);
+    }
+    rz->tag[slot] = r;
+    return t;
+}
+
+static void blend_rows(const int16_t *ACCEL_RESTRICT t0, const int16_t *ACCEL_RESTRICT t1,
+                       int16_t b0, int16_t b1, int64_t n, uint8_t *ACCEL_RESTRICT px)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        int16_t d0 = (int16_t)(((int32_t)b0 * t0[i]) >> 16);
+        int16_t d1 = (int16_t)(((int32_t)b1 * t1[i]) >> 16);
+        px[i] = (uint8_t)((d0 + d1 + 2) >> 2);
+    }
+}
+
+static void scale_row(const int16_t *ACCEL_RESTRICT t0, int16_t b0, int64_t n,
+                      uint8_t *ACCEL_RESTRICT px)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        int16_t d0 = (int16_t)(((int32_t)b0 * t0[i]) >> 16);
+        px[i] = (uint8_t)((d0 + 2) >> 2);
+    }
+}
+
+/* Output row y of the resized image, new_w pixels of k lanes (in rz->pixels). */
+static const uint8_t *resized_row(resizer *rz, int64_t y)
+{
+    int64_t r0 = rz->yrows[2 * y], r1 = rz->yrows[2 * y + 1], n = rz->new_w * rz->k;
+    int32_t b0 = rz->yw[2 * y], b1 = rz->yw[2 * y + 1];
+    if (rz->nearest && ((b0 == COEF_ONE && b1 == 0) || (b0 == 0 && b1 == COEF_ONE))) {
+        /* (((2048 * ((2048 * S) >> 4)) >> 16) + 2) >> 2 == S: the pixels are a copy */
+        int64_t r = b0 ? r0 : r1;
+        gather_first(rz->src + r * rz->w * rz->c, rz->off0, rz->new_w, rz->c, r == rz->h - 1,
+                     rz->pixels);
+    } else if (b1 == 0) {
+        scale_row(source_row(rz, r0, -1), (int16_t)b0, n, rz->pixels);
+    } else if (b0 == 0) {
+        scale_row(source_row(rz, r1, -1), (int16_t)b1, n, rz->pixels);
+    } else {
+        const int16_t *t0 = source_row(rz, r0, r1);
+        const int16_t *t1 = source_row(rz, r1, r0);
+        blend_rows(t0, t1, (int16_t)b0, (int16_t)b1, n, rz->pixels);
+    }
+    return rz->pixels;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* The kernels. */
+
+int accel_letterbox(const uint8_t *src, int64_t h, int64_t w, int64_t c,
+                    uint8_t *out, int64_t out_h, int64_t out_w,
+                    const int32_t *xcols, const int32_t *xw, int64_t new_w,
+                    const int32_t *yrows, const int32_t *yw, int64_t new_h,
+                    int64_t top, int64_t left, const uint8_t *pad)
+{
+    resizer rz;
+    uint8_t *pad_row;
+    int64_t row_bytes = out_w * c, right = out_w - left - new_w, x, y;
+
+    if (!check_geometry(h, w, c, out_h, out_w, xcols, xw, new_w, yrows, yw, new_h, top, left))
+        return STATUS_BAD_ARGUMENTS;
+    pad_row = (uint8_t *)malloc((size_t)row_bytes);
+    if (pad_row == NULL)
+        return STATUS_NO_MEMORY;
+    if (!resizer_init(&rz, src, h, w, c, xcols, xw, new_w, yrows, yw)) {
+        free(pad_row);
+        return STATUS_NO_MEMORY;
+    }
+    for (x = 0; x < out_w; x++)
+        memcpy(pad_row + x * c, pad, (size_t)c);
+
+    for (y = 0; y < top; y++)
+        memcpy(out + y * row_bytes, pad_row, (size_t)row_bytes);
+    for (y = 0; y < new_h; y++) {
+        uint8_t *row = out + (top + y) * row_bytes, *dst = row + left * c;
+        const uint8_t *px = resized_row(&rz, y);
+        memcpy(row, pad_row, (size_t)(left * c));
+        memcpy(dst + new_w * c, pad_row, (size_t)(right * c));
+        if (c != 3) {
+            memcpy(dst, px, (size_t)(new_w * c));
+        } else {
+            /* four lanes to three: each 4-byte copy's last byte is overwritten next */
+            for (x = 0; x < new_w - 1; x++)
+                memcpy(dst + 3 * x, px + 4 * x, 4);
+            memcpy(dst + 3 * x, px + 4 * x, 3);
+        }
+    }
+    for (y = top + new_h; y < out_h; y++)
+        memcpy(out + y * row_bytes, pad_row, (size_t)row_bytes);
+
+    free(rz.block);
+    free(pad_row);
+    return STATUS_OK;
+}
+
+int accel_to_tensor(const uint8_t *src, int64_t h, int64_t w, int64_t c, float *out,
+                    const int32_t *channel_map, const float *mean, const float *scale)
+{
+    tensor_map tm;
+    float *planes[4];
+    uint8_t wide[4 * TO_TENSOR_CHUNK];
+    int64_t n = h * w, start, p;
+
+    if ((c != 1 && c != 3 && c != 4) || h < 0 || w < 0)
+        return STATUS_BAD_ARGUMENTS;
+    if (!make_tensor_map(&tm, c, channel_map, mean, scale))
+        return STATUS_BAD_ARGUMENTS;
+    if (c != 3) {
+        for (p = 0; p < c; p++)
+            planes[p] = out + p * n;
+        emit(&tm, src, n, c, planes);
+        return STATUS_OK;
+    }
+    /* three channels: widen chunks of pixels to four lanes, then convert */
+    for (start = 0; start < n; start += TO_TENSOR_CHUNK) {
+        int64_t m = (n - start < TO_TENSOR_CHUNK) ? n - start : TO_TENSOR_CHUNK;
+        int64_t whole = (start + m == n) ? m - 1 : m;  /* the image's last pixel: 3 bytes */
+        const uint8_t *s = src + 3 * start;
+        int64_t j;
+        for (j = 0; j < whole; j++)
+            memcpy(wide + 4 * j, s + 3 * j, 4);
+        for (; j < m; j++)
+            memcpy(wide + 4 * j, s + 3 * j, 3);
+        for (p = 0; p < 3; p++)
+            planes[p] = out + p * n + start;
+        emit(&tm, wide, m, 4, planes);
+    }
+    return STATUS_OK;
+}
+
+int accel_preprocess(const uint8_t *src, int64_t h, int64_t w, int64_t c,
+                     float *out, int64_t out_h, int64_t out_w,
+                     const int32_t *xcols, const int32_t *xw, int64_t new_w,
+                     const int32_t *yrows, const int32_t *yw, int64_t new_h,
+                     int64_t top, int64_t left, const uint8_t *pad,
+                     const int32_t *channel_map, const float *mean, const float *scale)
+{
+    resizer rz;
+    tensor_map tm;
+    float pad_value[4];
+    float *planes[4];
+    int64_t plane_size = out_h * out_w, right = out_w - left - new_w, bottom, y, p;
+
+    if (!check_geometry(h, w, c, out_h, out_w, xcols, xw, new_w, yrows, yw, new_h, top, left))
+        return STATUS_BAD_ARGUMENTS;
+    if (!make_tensor_map(&tm, c, channel_map, mean, scale))
+        return STATUS_BAD_ARGUMENTS;
+    if (!resizer_init(&rz, src, h, w, c, xcols, xw, new_w, yrows, yw))
+        return STATUS_NO_MEMORY;
+    bottom = out_h - top - new_h;
+    for (p = 0; p < c; p++) {
+        float v = (float)pad[channel_map[p]] - mean[p];
+        pad_value[p] = v * scale[p];
+        fill_floats(out + p * plane_size, top * out_w, pad_value[p]);
+    }
+    for (y = 0; y < new_h; y++) {
+        const uint8_t *px = resized_row(&rz, y);
+        for (p = 0; p < c; p++) {
+            float *row = out + p * plane_size + (top + y) * out_w;
+            fill_floats(row, left, pad_value[p]);
+            fill_floats(row + left + new_w, right, pad_value[p]);
+            planes[p] = row + left;
+        }
+        emit(&tm, px, new_w, rz.k, planes);
+    }
+    for (p = 0; p < c; p++)
+        fill_floats(out + p * plane_size + (top + new_h) * out_w, bottom * out_w, pad_value[p]);
+    free(rz.block);
+    return STATUS_OK;
+}
