@@ -1,11 +1,16 @@
 /* accel C kernels: greedy NMS (plain and class-aware) and Soft-NMS.
 
-   A line-by-line port of the pure-Python reference, accel/_backends/_python.py: the same
-   candidate order, the same float64 IoU operations in the same order, the same greedy and
-   Soft-NMS loops, the same uniform grid (which only prunes pairs that cannot overlap, so
-   it affects speed and never the result). Plain C99, no Python API: the functions run
-   without the GIL. Build with -ffp-contract=off (setup.py does) so that no multiply-add
-   is fused into an FMA, which would round differently from Python. */
+   A port of the pure-Python reference, accel/_backends/_python.py, with identical
+   results: the same candidate order, the same float64 IoU operations in the same order,
+   the same greedy and Soft-NMS decisions. For speed, greedy NMS prunes pairs with the
+   reference's uniform grid (same layout rules; it only skips pairs whose overlap is not
+   positive, which can never suppress, so it never changes a result), keeps each grid
+   cell's kept boxes in one contiguous array, and runs batched NMS one class at a time
+   (batched NMS is by definition NMS per class, merged).
+
+   Plain C99, no Python API: the functions run without the GIL. Build with
+   -ffp-contract=off (setup.py does) so that no multiply-add is fused into an FMA, which
+   would round differently from Python; never with -ffast-math. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,61 +25,68 @@
 
 #define GRID_MAX 64
 #define MAX_CELLS_PER_BOX 16
-#define SORT_RUN 32
 
 /* ---------------------------------------------------------------- candidate order */
 
 typedef struct {
-    double score;
+    uint64_t key;
     int64_t index;
-} ranked_t;
+} item_t;
 
-/* Decreasing score, then increasing index: a total order (scores are never NaN). */
-static int comes_before(const ranked_t *a, const ranked_t *b)
+/* Sort key of a score: increasing key <=> decreasing score; 0.0 and -0.0 tie, as they
+   compare equal in the reference's sort. */
+static uint64_t score_key(double score)
 {
-    return a->score > b->score || (a->score == b->score && a->index < b->index);
+    uint64_t u;
+    if (score == 0.0)
+        score = 0.0;
+    memcpy(&u, &score, sizeof u);
+    u = (u >> 63) ? ~u : (u | UINT64_C(0x8000000000000000)); /* increasing score */
+    return ~u;
 }
 
-/* Bottom-up merge sort (insertion-sorted runs of SORT_RUN first); tmp holds n items. */
-static void sort_ranked(ranked_t *a, ranked_t *tmp, size_t n)
+/* Sort key of a class id: increasing key <=> increasing class. */
+static uint64_t class_key(int64_t cls)
 {
-    size_t lo, width;
-    ranked_t *src = a, *dst = tmp, *swap;
+    return (uint64_t)cls ^ UINT64_C(0x8000000000000000);
+}
 
-    for (lo = 0; lo < n; lo += SORT_RUN) {
-        size_t hi = lo + SORT_RUN < n ? lo + SORT_RUN : n, i;
-        for (i = lo + 1; i < hi; i++) {
-            ranked_t item = a[i];
-            size_t j = i;
-            while (j > lo && comes_before(&item, &a[j - 1])) {
-                a[j] = a[j - 1];
-                j--;
-            }
-            a[j] = item;
-        }
+/* Stable LSD radix sort of a[0..n) by increasing key, 8 bits at a time, skipping the
+   bytes that every key shares; tmp holds n items. Being stable, it orders equal keys by
+   their position in a: sorting candidates listed by increasing index by score_key gives
+   the reference's order (decreasing score, ties by increasing index). */
+static void radix_sort(item_t *a, item_t *tmp, size_t n)
+{
+    size_t counts[8][256];
+    item_t *src = a, *dst = tmp, *swap;
+    size_t i;
+    int pass, d;
+
+    if (n < 2)
+        return;
+    memset(counts, 0, sizeof counts);
+    for (i = 0; i < n; i++) {
+        uint64_t key = a[i].key;
+        for (pass = 0; pass < 8; pass++)
+            counts[pass][(key >> (8 * pass)) & 0xFF]++;
     }
-    for (width = SORT_RUN; width < n; width *= 2) {
-        for (lo = 0; lo < n; lo += 2 * width) {
-            size_t mid = lo + width < n ? lo + width : n;
-            size_t hi = mid + width < n ? mid + width : n;
-            size_t i = lo, j = mid, k = lo;
-            if (mid == hi || !comes_before(&src[mid], &src[mid - 1])) {
-                memcpy(dst + lo, src + lo, (hi - lo) * sizeof(ranked_t)); /* in order */
-                continue;
-            }
-            while (i < mid && j < hi)
-                dst[k++] = comes_before(&src[j], &src[i]) ? src[j++] : src[i++];
-            while (i < mid)
-                dst[k++] = src[i++];
-            while (j < hi)
-                dst[k++] = src[j++];
+    for (pass = 0; pass < 8; pass++) {
+        size_t *count = counts[pass], offset = 0;
+        if (count[(a[0].key >> (8 * pass)) & 0xFF] == n)
+            continue; /* every key has the same byte here */
+        for (d = 0; d < 256; d++) {
+            size_t c = count[d];
+            count[d] = offset;
+            offset += c;
         }
+        for (i = 0; i < n; i++)
+            dst[count[(src[i].key >> (8 * pass)) & 0xFF]++] = src[i];
         swap = src;
         src = dst;
         dst = swap;
     }
     if (src != a)
-        memcpy(a, src, n * sizeof(ranked_t));
+        memcpy(a, src, n * sizeof(item_t));
 }
 
 /* ---------------------------------------------------------------- uniform grid */
@@ -140,18 +152,30 @@ static int64_t range_cells(range_t r)
 
 /* ---------------------------------------------------------------- greedy NMS */
 
+/* A kept box, as stored in the kept list and, copied, in every grid cell it covers (so
+   that scanning a cell reads contiguous memory instead of chasing indices). The
+   reference's grid.add and grid.neighbours, in other words, with the cell lists holding
+   the boxes themselves. */
 typedef struct {
     double x1, y1, x2, y2, area;
-    int64_t cls;
-    int cx0, cy0; /* first cell of the box's range, to visit each pair once */
+    int cx0, cy0; /* first cell of the box's range, to check each pair only once */
 } kept_t;
 
 typedef struct {
-    int64_t next; /* next entry of the same cell, -1 at the end */
-    int64_t kept; /* position of the kept box in the kept list */
-} entry_t;
+    kept_t *items;
+    int64_t len, cap;
+} cell_t;
 
-/* True when IoU(kept a, candidate b) > thr, operation for operation as the reference. */
+typedef struct {
+    cell_t *cells; /* GRID_MAX * GRID_MAX, reused from one class to the next */
+    kept_t *kept;  /* every kept box of the current class, in keep order */
+    int64_t *wide; /* positions in kept of the boxes covering too many cells */
+} work_t;
+
+#define CHECK_SIZE(count, type) ((uint64_t)(count) <= (uint64_t)(SIZE_MAX / sizeof(type)))
+
+/* True when IoU(kept a, candidate b) > thr, operation for operation as the reference's
+   _overlaps(a, b, area_a, area_b, thr). */
 static int overlaps(const kept_t *a, double bx1, double by1, double bx2, double by2,
                     double barea, double thr)
 {
@@ -167,58 +191,82 @@ static int overlaps(const kept_t *a, double bx1, double by1, double bx2, double 
     return uni > 0.0 && inter / uni > thr;
 }
 
-#define CHECK_SIZE(count, type) ((uint64_t)(count) <= (uint64_t)(SIZE_MAX / sizeof(type)))
+/* overlaps() for every kept box in [a, end), the list of the grid cell (cx, cy) of the
+   candidate's cell range cr: true when one has IoU > thr with the candidate. A kept box
+   sharing several cells with the candidate counts only in the first shared cell (the
+   scan is row by row), so each pair is tested once.
 
-int64_t accel_nms(const double *boxes, const double *scores, const int64_t *classes,
-                  int64_t n, double iou_threshold, double score_threshold,
-                  int64_t max_output, int64_t *keep_out)
+   Same decisions as overlaps(), without its branches: the width tests pass and fail
+   unpredictably, and mispredicted branches cost more than the arithmetic. Boxes are
+   taken CELL_BLOCK at a time: pass 1 computes iw, ih, inter and union for each and
+   appends the pairs with iw > 0, ih > 0 and union > 0 (the pairs for which the
+   reference divides) without a branch; pass 2 divides for those only (division is slow
+   and unpipelined on small ARM cores). Since coordinates are finite, iw and ih are never
+   NaN, so !(iw > 0) is the reference's iw <= 0; the products computed for failing pairs
+   are discarded. */
+#define CELL_BLOCK 16
+static int cell_overlaps(const kept_t *a, const kept_t *end, int cx, int cy,
+                         const range_t *cr, double bx1, double by1, double bx2, double by2,
+                         double barea, double thr)
 {
-    ranked_t *order = NULL, *tmp = NULL;
-    kept_t *kept = NULL;
-    int64_t *wide = NULL, *head = NULL, *tail = NULL;
-    entry_t *entries = NULL;
-    int64_t ncand = 0, max_keep, nkept = 0, nwide = 0, nentries = 0, cap = 0, bound;
-    int64_t i, r, cells;
-    grid_t g;
-    int64_t result = -1;
-
-    if (n <= 0 || max_output <= 0)
-        return 0;
-    if (!CHECK_SIZE(n, ranked_t) || !CHECK_SIZE(n, kept_t))
-        return -1;
-
-    /* Candidates: score > score_threshold, by decreasing score, ties by index. */
-    order = (ranked_t *)malloc((size_t)n * sizeof(ranked_t));
-    if (order == NULL)
-        goto done;
-    for (i = 0; i < n; i++) {
-        if (scores[i] > score_threshold) {
-            order[ncand].score = scores[i];
-            order[ncand].index = i;
-            ncand++;
+    double inters[CELL_BLOCK], unions[CELL_BLOCK];
+    while (a < end) {
+        const kept_t *stop = end - a > CELL_BLOCK ? a + CELL_BLOCK : end;
+        int m = 0, j;
+        for (; a < stop; a++) {
+            const double iw = (bx2 < a->x2 ? bx2 : a->x2) - (bx1 > a->x1 ? bx1 : a->x1);
+            const double ih = (by2 < a->y2 ? by2 : a->y2) - (by1 > a->y1 ? by1 : a->y1);
+            const double inter = iw * ih;
+            const double uni = a->area + barea - inter;
+            inters[m] = inter;
+            unions[m] = uni;
+            m += (cx == (a->cx0 > cr->cx0 ? a->cx0 : cr->cx0)) &
+                 (cy == (a->cy0 > cr->cy0 ? a->cy0 : cr->cy0)) & (iw > 0.0) & (ih > 0.0) &
+                 (uni > 0.0);
         }
+        for (j = 0; j < m; j++)
+            if (inters[j] / unions[j] > thr)
+                return 1;
     }
-    if (ncand == 0) {
-        result = 0;
-        goto done;
-    }
-    tmp = (ranked_t *)malloc((size_t)ncand * sizeof(ranked_t));
-    if (tmp == NULL)
-        goto done;
-    sort_ranked(order, tmp, (size_t)ncand);
-    free(tmp);
-    tmp = NULL;
+    return 0;
+}
 
-    /* Grid over the candidates' extent (reference: _Grid.__init__). */
-    {
-        double min_x, min_y, max_x, max_y, width = 0.0, height = 0.0;
-        const double *b = boxes + 4 * order[0].index;
-        min_x = b[0];
-        min_y = b[1];
-        max_x = b[2];
-        max_y = b[3];
+static int cell_push(cell_t *cell, const kept_t *box)
+{
+    if (cell->len == cell->cap) {
+        int64_t cap = cell->cap == 0 ? 16 : 2 * cell->cap;
+        kept_t *grown;
+        if (!CHECK_SIZE(cap, kept_t))
+            return -1;
+        grown = (kept_t *)realloc(cell->items, (size_t)cap * sizeof(kept_t));
+        if (grown == NULL)
+            return -1;
+        cell->items = grown;
+        cell->cap = cap;
+    }
+    cell->items[cell->len++] = *box;
+    return 0;
+}
+
+/* Greedy NMS over cand[0..ncand), already in visiting order and all of one class (or
+   class-agnostic), with the box of cand[r] at boxes[4 * r] (gathered in that order):
+   the reference's _greedy with its grid built over these candidates. Writes the kept
+   indices to keep_out; returns their count, or -1 if memory ran out. */
+static int64_t greedy(work_t *work, const double *boxes, const item_t *cand,
+                      int64_t ncand, double iou_threshold, int64_t max_output,
+                      int64_t *keep_out)
+{
+    kept_t *const kept = work->kept;
+    cell_t *const cells = work->cells;
+    int64_t nkept = 0, nwide = 0, r, c;
+    grid_t g;
+
+    { /* the grid over the candidates' extent (reference: _Grid.__init__) */
+        const double *b = boxes;
+        double min_x = b[0], min_y = b[1], max_x = b[2], max_y = b[3];
+        double width = 0.0, height = 0.0;
         for (r = 0; r < ncand; r++) {
-            b = boxes + 4 * order[r].index;
+            b = boxes + 4 * r;
             if (b[0] < min_x)
                 min_x = b[0];
             if (b[1] < min_y)
@@ -235,67 +283,32 @@ int64_t accel_nms(const double *boxes, const double *scores, const int64_t *clas
         g.nx = axis_cells(min_x, max_x, width, ncand, &g.fx);
         g.ny = axis_cells(min_y, max_y, height, ncand, &g.fy);
     }
-    cells = (int64_t)g.nx * g.ny;
-
-    max_keep = max_output < ncand ? max_output : ncand;
-    bound = max_keep * MAX_CELLS_PER_BOX; /* entries never exceed this */
-    kept = (kept_t *)malloc((size_t)max_keep * sizeof(kept_t));
-    wide = (int64_t *)malloc((size_t)max_keep * sizeof(int64_t));
-    head = (int64_t *)malloc((size_t)cells * sizeof(int64_t));
-    tail = (int64_t *)malloc((size_t)cells * sizeof(int64_t));
-    if (kept == NULL || wide == NULL || head == NULL || tail == NULL)
-        goto done;
-    for (i = 0; i < cells; i++)
-        head[i] = tail[i] = -1;
+    for (c = 0; c < (int64_t)g.nx * g.ny; c++)
+        cells[c].len = 0;
 
     for (r = 0; r < ncand; r++) {
-        const int64_t idx = order[r].index;
-        const double *b = boxes + 4 * idx;
+        const int64_t idx = cand[r].index;
+        const double *b = boxes + 4 * r;
         const double bx1 = b[0], by1 = b[1], bx2 = b[2], by2 = b[3];
         const double barea = (bx2 - bx1) * (by2 - by1);
-        const int64_t cls = classes != NULL ? classes[idx] : 0;
         const range_t cr = cell_range(&g, bx1, by1, bx2, by2);
         const int is_wide = range_cells(cr) > MAX_CELLS_PER_BOX;
-        int suppressed = 0;
-        int64_t k, w;
-        int cx, cy;
+        int suppressed = 0, cx, cy;
+        int64_t k;
 
         if (is_wide) { /* covers too many cells: check every kept box */
-            for (k = 0; k < nkept; k++) {
-                if (classes != NULL && kept[k].cls != cls)
-                    continue;
-                if (overlaps(&kept[k], bx1, by1, bx2, by2, barea, iou_threshold)) {
-                    suppressed = 1;
-                    break;
-                }
-            }
+            for (k = 0; k < nkept && !suppressed; k++)
+                suppressed = overlaps(&kept[k], bx1, by1, bx2, by2, barea, iou_threshold);
         } else {
-            for (w = 0; w < nwide; w++) {
-                k = wide[w];
-                if (classes != NULL && kept[k].cls != cls)
-                    continue;
-                if (overlaps(&kept[k], bx1, by1, bx2, by2, barea, iou_threshold)) {
-                    suppressed = 1;
-                    break;
-                }
-            }
+            for (k = 0; k < nwide && !suppressed; k++)
+                suppressed =
+                    overlaps(&kept[work->wide[k]], bx1, by1, bx2, by2, barea, iou_threshold);
             for (cy = cr.cy0; cy <= cr.cy1 && !suppressed; cy++) {
                 for (cx = cr.cx0; cx <= cr.cx1 && !suppressed; cx++) {
-                    int64_t e;
-                    for (e = head[(int64_t)cy * g.nx + cx]; e >= 0; e = entries[e].next) {
-                        const kept_t *a = &kept[entries[e].kept];
-                        /* A kept box sharing several cells with the candidate is checked
-                           only in the first shared cell. */
-                        if (cx != (a->cx0 > cr.cx0 ? a->cx0 : cr.cx0) ||
-                            cy != (a->cy0 > cr.cy0 ? a->cy0 : cr.cy0))
-                            continue;
-                        if (classes != NULL && a->cls != cls)
-                            continue;
-                        if (overlaps(a, bx1, by1, bx2, by2, barea, iou_threshold)) {
-                            suppressed = 1;
-                            break;
-                        }
-                    }
+                    const cell_t *cell = &cells[(int64_t)cy * g.nx + cx];
+                    suppressed = cell_overlaps(cell->items, cell->items + cell->len, cx, cy,
+                                               &cr, bx1, by1, bx2, by2, barea,
+                                               iou_threshold);
                 }
             }
         }
@@ -308,53 +321,131 @@ int64_t accel_nms(const double *boxes, const double *scores, const int64_t *clas
         kept[nkept].x2 = bx2;
         kept[nkept].y2 = by2;
         kept[nkept].area = barea;
-        kept[nkept].cls = cls;
         kept[nkept].cx0 = cr.cx0;
         kept[nkept].cy0 = cr.cy0;
         nkept++;
         if (nkept == max_output)
             break;
         if (is_wide) {
-            wide[nwide++] = nkept - 1;
+            work->wide[nwide++] = nkept - 1;
             continue;
         }
-        for (cy = cr.cy0; cy <= cr.cy1; cy++) {
-            for (cx = cr.cx0; cx <= cr.cx1; cx++) {
-                const int64_t cell = (int64_t)cy * g.nx + cx;
-                if (nentries == cap) {
-                    int64_t new_cap = cap == 0 ? 4096 : 2 * cap;
-                    entry_t *grown;
-                    if (new_cap > bound)
-                        new_cap = bound;
-                    if (new_cap <= cap || !CHECK_SIZE(new_cap, entry_t))
-                        goto done; /* cannot happen: entries stay within bound */
-                    grown = (entry_t *)realloc(entries, (size_t)new_cap * sizeof(entry_t));
-                    if (grown == NULL)
-                        goto done;
-                    entries = grown;
-                    cap = new_cap;
-                }
-                entries[nentries].next = -1;
-                entries[nentries].kept = nkept - 1;
-                if (tail[cell] < 0)
-                    head[cell] = nentries;
-                else
-                    entries[tail[cell]].next = nentries;
-                tail[cell] = nentries;
-                nentries++;
-            }
+        for (cy = cr.cy0; cy <= cr.cy1; cy++)
+            for (cx = cr.cx0; cx <= cr.cx1; cx++)
+                if (cell_push(&cells[(int64_t)cy * g.nx + cx], &kept[nkept - 1]) != 0)
+                    return -1;
+    }
+    return nkept;
+}
+
+int64_t accel_nms(const double *boxes, const double *scores, const int64_t *classes,
+                  int64_t n, double iou_threshold, double score_threshold,
+                  int64_t max_output, int64_t *keep_out)
+{
+    item_t *order = NULL, *tmp = NULL;
+    double *cand_boxes = NULL;
+    int64_t *by_score = NULL;
+    unsigned char *is_kept = NULL;
+    work_t work = {NULL, NULL, NULL};
+    int64_t ncand = 0, max_keep, total = 0, start, end, i, count;
+    int64_t result = -1;
+
+    if (n <= 0 || max_output <= 0)
+        return 0;
+    if (!CHECK_SIZE(n, item_t) || !CHECK_SIZE(n, kept_t) || !CHECK_SIZE(4 * n, double))
+        return -1;
+
+    /* Candidates: score > score_threshold, by decreasing score, ties by increasing index
+       (listed by increasing index, then a stable sort by score). */
+    order = (item_t *)malloc((size_t)n * sizeof(item_t));
+    if (order == NULL)
+        goto done;
+    for (i = 0; i < n; i++) {
+        if (scores[i] > score_threshold) {
+            order[ncand].key = score_key(scores[i]);
+            order[ncand].index = i;
+            ncand++;
         }
     }
-    result = nkept;
+    if (ncand == 0) {
+        result = 0;
+        goto done;
+    }
+    tmp = (item_t *)malloc((size_t)ncand * sizeof(item_t));
+    if (tmp == NULL)
+        goto done;
+    radix_sort(order, tmp, (size_t)ncand);
+    if (classes != NULL) {
+        /* Batched NMS is exactly NMS run on each class, so each class is run on its own,
+           with its own grid (a kept box of another class can never suppress). A stable
+           sort by class groups the classes, each still in candidate order. */
+        by_score = (int64_t *)malloc((size_t)ncand * sizeof(int64_t));
+        if (by_score == NULL)
+            goto done;
+        for (i = 0; i < ncand; i++) {
+            by_score[i] = order[i].index;
+            order[i].key = class_key(classes[order[i].index]);
+        }
+        radix_sort(order, tmp, (size_t)ncand);
+    }
+    free(tmp);
+    tmp = NULL;
+    /* The candidates' boxes in visiting order: the greedy loop then reads memory in
+       sequence, and this gather has independent loads that overlap their misses. */
+    cand_boxes = (double *)malloc((size_t)ncand * 4 * sizeof(double));
+    if (cand_boxes == NULL)
+        goto done;
+    for (i = 0; i < ncand; i++)
+        memcpy(cand_boxes + 4 * i, boxes + 4 * order[i].index, 4 * sizeof(double));
+
+    max_keep = max_output < ncand ? max_output : ncand;
+    work.cells = (cell_t *)calloc(GRID_MAX * GRID_MAX, sizeof(cell_t));
+    work.kept = (kept_t *)malloc((size_t)max_keep * sizeof(kept_t));
+    work.wide = (int64_t *)malloc((size_t)max_keep * sizeof(int64_t));
+    if (work.cells == NULL || work.kept == NULL || work.wide == NULL)
+        goto done;
+
+    /* One run per class (a single run without classes). Each class keeps at most
+       max_output boxes, all that the merged top max_output can use. */
+    for (start = 0; start < ncand; start = end) {
+        end = start + 1;
+        if (classes == NULL)
+            end = ncand;
+        else
+            while (end < ncand && order[end].key == order[start].key)
+                end++;
+        count = greedy(&work, cand_boxes + 4 * start, order + start, end - start,
+                       iou_threshold, max_output, keep_out + total);
+        if (count < 0)
+            goto done;
+        total += count;
+    }
+    if (classes != NULL && total > 0) {
+        /* Merge the classes: the kept boxes in candidate order, the first max_output. */
+        is_kept = (unsigned char *)calloc((size_t)n, 1);
+        if (is_kept == NULL)
+            goto done;
+        for (i = 0; i < total; i++)
+            is_kept[keep_out[i]] = 1;
+        total = 0;
+        for (i = 0; i < ncand && total < max_output; i++)
+            if (is_kept[by_score[i]])
+                keep_out[total++] = by_score[i];
+    }
+    result = total;
 
 done:
+    if (work.cells != NULL)
+        for (i = 0; i < GRID_MAX * GRID_MAX; i++)
+            free(work.cells[i].items);
+    free(work.cells);
+    free(work.kept);
+    free(work.wide);
     free(order);
     free(tmp);
-    free(kept);
-    free(wide);
-    free(head);
-    free(tail);
-    free(entries);
+    free(cand_boxes);
+    free(by_score);
+    free(is_kept);
     return result;
 }
 
@@ -364,21 +455,6 @@ typedef struct {
     double x1, y1, x2, y2, area, score;
     int64_t index;
 } live_t;
-
-/* IoU(selected a, other b), operation for operation as the reference's iou(). */
-static double iou(const live_t *a, const live_t *b)
-{
-    double iw, ih, inter, uni;
-    iw = (b->x2 < a->x2 ? b->x2 : a->x2) - (b->x1 > a->x1 ? b->x1 : a->x1);
-    if (iw <= 0.0)
-        return 0.0;
-    ih = (b->y2 < a->y2 ? b->y2 : a->y2) - (b->y1 > a->y1 ? b->y1 : a->y1);
-    if (ih <= 0.0)
-        return 0.0;
-    inter = iw * ih;
-    uni = a->area + b->area - inter;
-    return uni > 0.0 ? inter / uni : 0.0;
-}
 
 int64_t accel_soft_nms(const double *boxes, const double *scores, int64_t n, int gaussian,
                        double sigma, double iou_threshold, double score_threshold,
@@ -426,23 +502,31 @@ int64_t accel_soft_nms(const double *boxes, const double *scores, int64_t n, int
            the next selection (the first maximum in index order) in the same pass. */
         for (p = 0; p < m; p++) {
             live_t *b = &alive[p];
-            double overlap;
-            if (p == best)
-                continue;
-            overlap = iou(&sel, b);
-            if (gaussian) {
-                if (overlap > 0.0)
-                    b->score = b->score * exp(-(overlap * overlap) / sigma);
-            } else if (overlap > iou_threshold) {
-                b->score = b->score * (1.0 - overlap);
+            /* The reference's iou(sel, b), its tests made without a branch each (they
+               pass and fail unpredictably); as there, the quotient is taken only when
+               iw > 0, ih > 0 and union > 0, and the IoU is 0 otherwise, which decays
+               nothing. Coordinates are finite: iw and ih are never NaN. */
+            const double iw = (b->x2 < sel.x2 ? b->x2 : sel.x2) -
+                              (b->x1 > sel.x1 ? b->x1 : sel.x1);
+            const double ih = (b->y2 < sel.y2 ? b->y2 : sel.y2) -
+                              (b->y1 > sel.y1 ? b->y1 : sel.y1);
+            const double inter = iw * ih;
+            const double uni = sel.area + b->area - inter;
+            int keep;
+            if ((iw > 0.0) & (ih > 0.0) & (uni > 0.0) & (p != best)) {
+                const double overlap = inter / uni;
+                if (gaussian) {
+                    if (overlap > 0.0)
+                        b->score = b->score * exp(-(overlap * overlap) / sigma);
+                } else if (overlap > iou_threshold) {
+                    b->score = b->score * (1.0 - overlap);
+                }
             }
-            if (b->score >= score_threshold) {
-                if (w != p)
-                    alive[w] = *b;
-                if (w > 0 && alive[w].score > alive[next_best].score)
-                    next_best = w;
-                w++;
-            }
+            keep = (p != best) & (b->score >= score_threshold);
+            if (keep && w > 0 && b->score > alive[next_best].score)
+                next_best = w;
+            alive[w] = *b; /* compact without a branch: overwritten unless kept */
+            w += keep;
         }
         m = w;
         best = next_best;
