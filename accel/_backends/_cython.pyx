@@ -722,3 +722,7 @@ def soft_nms(const double[:, ::1] boxes not None, const double[::1] scores not N
     if count == max_output:
         return indices, selected_scores
     return indices[:count].copy(), selected_scores[:count].copy()
+
+
+# The preprocessing kernels live in their own extension module.
+from ._cython_preprocess import letterbox, preprocess, to_tensor  # noqa: E402,F401

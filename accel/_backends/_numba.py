@@ -460,3 +460,6 @@ def batched_nms(boxes, scores, classes, iou_threshold, score_threshold, max_outp
 def soft_nms(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max_output):
     return _soft(boxes, scores, bool(gaussian), float(sigma), float(iou_threshold),
                  float(score_threshold), int(max_output))
+
+
+from ._numba_preprocess import letterbox, preprocess, to_tensor  # noqa: E402,F401
