@@ -209,6 +209,11 @@ def adversarial_cases():
             boxes=_boxes([[0, 0, 640, 640], [0, 0, 1, 1], [639, 639, 640, 640], [0, 0, 0.5, 640],
                           [300, 300, 340, 340], [310, 310, 330, 330], [0, 0, 640, 1]]),
             scores=[0.1, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4], iou_threshold=0.0),
+        "grid-mean-width-underflows": dict(
+            boxes=_boxes([[0, 0, 5e-324, 1]] + [[i, 0, i, 1] for i in range(1, 11)]),
+            scores=np.linspace(0.9, 0.1, 11), iou_threshold=0.0),
+        "grid-cell-count-overflows": dict(boxes=_boxes([[0, 0, 1e-320, 1], [1e300, 0, 1e300, 1]]),
+                                          scores=[0.9, 0.8], iou_threshold=0.0),
         # Inputs that must be rejected, on every backend alike.
         "nan-coordinate": dict(boxes=_boxes([[0, 0, 1, 1], [0, np.nan, 1, 1]]), scores=[0.5, 0.5]),
         "inverted-box": dict(boxes=_boxes([[0, 0, 1, 1], [2, 0, 1, 1]]), scores=[0.5, 0.5]),

@@ -67,12 +67,15 @@ def _sorted_candidates(score_list, score_threshold):
 def _axis_cells(lo, hi, total_width, count):
     """Number of cells along one axis and the factor that maps a coordinate to a cell."""
     span = hi - lo
-    if count == 0 or total_width <= 0.0 or not span > 0.0 or span == math.inf:
+    if count == 0 or not span > 0.0 or span == math.inf:
         return 1, 0.0
-    cells = span / (2.0 * total_width / count)
-    if not cells >= 2.0:  # also catches NaN/inf from extreme values
+    mean_width = total_width / count
+    if not mean_width > 0.0:  # zero-width boxes, or a sum that underflowed
         return 1, 0.0
-    cells = min(GRID_MAX, int(cells))
+    cells = span / (2.0 * mean_width)
+    if not cells >= 2.0:
+        return 1, 0.0
+    cells = GRID_MAX if cells >= GRID_MAX else int(cells)  # also when cells is inf
     factor = cells / span
     if factor == math.inf:
         return 1, 0.0
