@@ -1,0 +1,42 @@
+"""Minimum CPU time per call of the headline workloads, as a markdown table (README figures).
+
+    python benchmarks/headline.py python,numpy,numba,cython,cffi opencv,numpy-pipeline,torchvision,onnxruntime
+
+CPU time (time.process_time) is used because the development machine is shared; compare
+ratios within one run.
+"""
+import sys
+import time
+
+from accel._peers import PEERS
+from accel._workloads import workload
+
+
+def cpu_min(fn, reps):
+    fn(); best = 1e9
+    for _ in range(reps):
+        t = time.process_time(); fn(); best = min(best, time.process_time() - t)
+    return best
+
+
+rows = [("nms", 5000), ("nms", 20000), ("batched_nms", 20000), ("soft_nms", 2000),
+        ("preprocess", 1080*1920*3), ("preprocess", 720*1280*3), ("preprocess", 480*640*3),
+        ("letterbox", 1080*1920*3), ("to_tensor", 640*640*3)]
+backs = sys.argv[1].split(",")
+peers = sys.argv[2].split(",") if len(sys.argv) > 2 else []
+print("| kernel, input | " + " | ".join(backs + peers) + " |")
+print("|---" * (1 + len(backs) + len(peers)) + "|")
+for k, n in rows:
+    w = workload(k, n)
+    cells = []
+    for b in backs:
+        slow = b == "python" or (b == "numpy" and k in ("batched_nms",))
+        reps = 2 if slow else 30
+        cells.append("%.3f ms" % (1e3 * cpu_min(lambda: w.call(b), reps)))
+    for p in peers:
+        try:
+            f = PEERS[p](w)
+        except ImportError:
+            f = None
+        cells.append("%.3f ms" % (1e3 * cpu_min(f, 20)) if f else "")
+    print("| %s %s | %s |" % (k, w.label, " | ".join(cells)))
