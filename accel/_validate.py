@@ -144,8 +144,8 @@ def image_array(value, name: str = "img"):
     return _readonly(np.ascontiguousarray(value)), grey
 
 
-def pad_values(value, channels: int, name: str = "pad_value") -> np.ndarray:
-    """One 0..255 integer, or one per channel, as uint8 (channels,)."""
+def _one_per_channel(value, name: str, channels: int) -> np.ndarray:
+    """A real number or one per channel, as a (channels,) array."""
     values = np.atleast_1d(np.asarray(value))
     if values.dtype.kind not in "iuf" or values.ndim != 1:
         raise TypeError("%s must be a number or one number per channel, got %r" % (name, value))
@@ -154,6 +154,12 @@ def pad_values(value, channels: int, name: str = "pad_value") -> np.ndarray:
     if values.shape[0] != channels:
         raise ValueError("%s has %d values but the image has %d channels"
                          % (name, values.shape[0], channels))
+    return values
+
+
+def pad_values(value, channels: int, name: str = "pad_value") -> np.ndarray:
+    """One 0..255 integer, or one per channel, as uint8 (channels,)."""
+    values = _one_per_channel(value, name, channels)
     if not (np.all(values == np.round(values)) and values.min() >= 0 and values.max() <= 255):
         raise ValueError("%s must be integers in 0..255, got %r" % (name, value))
     return _readonly(values.astype(np.uint8))
@@ -161,15 +167,7 @@ def pad_values(value, channels: int, name: str = "pad_value") -> np.ndarray:
 
 def per_channel(value, name: str, channels: int) -> np.ndarray:
     """A finite scalar or one finite value per channel, as float32 (channels,)."""
-    values = np.atleast_1d(np.asarray(value))
-    if values.dtype.kind not in "iuf" or values.ndim != 1:
-        raise TypeError("%s must be a number or one number per channel, got %r" % (name, value))
-    if values.shape[0] == 1:
-        values = np.repeat(values, channels)
-    if values.shape[0] != channels:
-        raise ValueError("%s has %d values but the image has %d channels"
-                         % (name, values.shape[0], channels))
-    values = values.astype(np.float32)
+    values = _one_per_channel(value, name, channels).astype(np.float32)
     if not np.isfinite(values).all():
         raise ValueError("%s must be finite in float32, got %r" % (name, value))
     return _readonly(values)
