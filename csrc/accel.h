@@ -3,9 +3,10 @@
 
    Common contract (see accel/_nms.py and the reference accel/_backends/_python.py):
    boxes is n rows of x1, y1, x2, y2 (float64, finite, x1 <= x2, y1 <= y2), scores is n
-   finite float64, every result is bit-identical to the pure-Python reference. keep_out
-   (and scores_out) must hold room for n values. The functions read their inputs only,
-   call back into nothing and may run without the GIL. */
+   finite float64. Results equal the pure-Python reference's exactly (Soft-NMS scores too,
+   as long as C and Python call the same libm exp). keep_out (and scores_out) must hold
+   room for n values. The functions read their inputs only, call back into nothing and
+   may run without the GIL. */
 
 /* Greedy NMS over the boxes with score > score_threshold (pass -INFINITY for none),
    visited by decreasing score, ties by increasing index; a box is kept unless a kept box

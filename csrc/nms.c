@@ -52,7 +52,7 @@ static uint64_t class_key(int64_t cls)
 }
 
 /* Stable LSD radix sort of a[0..n) by increasing key, 8 bits at a time, skipping the
-   bytes that every key shares; tmp holds n items. Being stable, it orders equal keys by
+   bytes that every key shares (a stable insertion sort for small n); tmp holds n items. Being stable, it orders equal keys by
    their position in a: sorting candidates listed by increasing index by score_key gives
    the reference's order (decreasing score, ties by increasing index). */
 static void radix_sort(item_t *a, item_t *tmp, size_t n)
@@ -62,8 +62,16 @@ static void radix_sort(item_t *a, item_t *tmp, size_t n)
     size_t i;
     int pass, d;
 
-    if (n < 2)
+    if (n < 64) { /* a stable insertion sort is quicker than clearing the counts */
+        for (i = 1; i < n; i++) {
+            item_t item = a[i];
+            size_t j = i;
+            for (; j > 0 && a[j - 1].key > item.key; j--)
+                a[j] = a[j - 1];
+            a[j] = item;
+        }
         return;
+    }
     memset(counts, 0, sizeof counts);
     for (i = 0; i < n; i++) {
         uint64_t key = a[i].key;
@@ -167,9 +175,10 @@ typedef struct {
 } cell_t;
 
 typedef struct {
-    cell_t *cells; /* GRID_MAX * GRID_MAX, reused from one class to the next */
-    kept_t *kept;  /* every kept box of the current class, in keep order */
-    int64_t *wide; /* positions in kept of the boxes covering too many cells */
+    cell_t *cells;  /* reused from one class to the next, grown as needed */
+    int64_t ncells; /* cells allocated (at most GRID_MAX * GRID_MAX) */
+    kept_t *kept;   /* every kept box of the current class, in keep order */
+    int64_t *wide;  /* positions in kept of the boxes covering too many cells */
 } work_t;
 
 #define CHECK_SIZE(count, type) ((uint64_t)(count) <= (uint64_t)(SIZE_MAX / sizeof(type)))
@@ -257,8 +266,8 @@ static int64_t greedy(work_t *work, const double *boxes, const item_t *cand,
                       int64_t *keep_out)
 {
     kept_t *const kept = work->kept;
-    cell_t *const cells = work->cells;
-    int64_t nkept = 0, nwide = 0, r, c;
+    cell_t *cells;
+    int64_t nkept = 0, nwide = 0, r, c, ncells;
     grid_t g;
 
     { /* the grid over the candidates' extent (reference: _Grid.__init__) */
@@ -283,7 +292,17 @@ static int64_t greedy(work_t *work, const double *boxes, const item_t *cand,
         g.nx = axis_cells(min_x, max_x, width, ncand, &g.fx);
         g.ny = axis_cells(min_y, max_y, height, ncand, &g.fy);
     }
-    for (c = 0; c < (int64_t)g.nx * g.ny; c++)
+    ncells = (int64_t)g.nx * g.ny;
+    if (ncells > work->ncells) {
+        cells = (cell_t *)realloc(work->cells, (size_t)ncells * sizeof(cell_t));
+        if (cells == NULL)
+            return -1;
+        memset(cells + work->ncells, 0, (size_t)(ncells - work->ncells) * sizeof(cell_t));
+        work->cells = cells;
+        work->ncells = ncells;
+    }
+    cells = work->cells;
+    for (c = 0; c < ncells; c++)
         cells[c].len = 0;
 
     for (r = 0; r < ncand; r++) {
@@ -346,7 +365,7 @@ int64_t accel_nms(const double *boxes, const double *scores, const int64_t *clas
     double *cand_boxes = NULL;
     int64_t *by_score = NULL;
     unsigned char *is_kept = NULL;
-    work_t work = {NULL, NULL, NULL};
+    work_t work = {NULL, 0, NULL, NULL};
     int64_t ncand = 0, max_keep, total = 0, start, end, i, count;
     int64_t result = -1;
 
@@ -399,10 +418,9 @@ int64_t accel_nms(const double *boxes, const double *scores, const int64_t *clas
         memcpy(cand_boxes + 4 * i, boxes + 4 * order[i].index, 4 * sizeof(double));
 
     max_keep = max_output < ncand ? max_output : ncand;
-    work.cells = (cell_t *)calloc(GRID_MAX * GRID_MAX, sizeof(cell_t));
     work.kept = (kept_t *)malloc((size_t)max_keep * sizeof(kept_t));
     work.wide = (int64_t *)malloc((size_t)max_keep * sizeof(int64_t));
-    if (work.cells == NULL || work.kept == NULL || work.wide == NULL)
+    if (work.kept == NULL || work.wide == NULL)
         goto done;
 
     /* One run per class (a single run without classes). Each class keeps at most
@@ -435,9 +453,8 @@ int64_t accel_nms(const double *boxes, const double *scores, const int64_t *clas
     result = total;
 
 done:
-    if (work.cells != NULL)
-        for (i = 0; i < GRID_MAX * GRID_MAX; i++)
-            free(work.cells[i].items);
+    for (i = 0; i < work.ncells; i++)
+        free(work.cells[i].items);
     free(work.cells);
     free(work.kept);
     free(work.wide);

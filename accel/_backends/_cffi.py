@@ -1,8 +1,9 @@
 """C backend through cffi: the kernels of ``csrc/nms.c``, compiled at install time.
 
 The C code is a port of the pure-Python reference (same candidate order, same float64
-IoU arithmetic, same grid), so results are identical. Works on CPython and PyPy; the
-GIL is released during each C call. Arrays are passed with ``ffi.from_buffer``, which
+IoU arithmetic, same greedy and Soft-NMS decisions), so results are identical; see the
+comments of csrc/nms.c for what it does differently for speed. Works on CPython and
+PyPy; the GIL is released during each C call. Arrays are passed with ``ffi.from_buffer``, which
 accepts the read-only arrays of the backend boundary without copying.
 """
 import numpy as np

@@ -4,25 +4,39 @@
 Same boundary, same integer and float32 arithmetic as the pure-Python reference
 (``_python_preprocess.py``; formulas in ``accel._preprocess``), bit for bit.
 
-* One pass over the output rows. For each output row the horizontal pass of its two
-  source rows goes into one of two scratch rows (reused when the next output row needs
-  the same source row), then the vertical blend writes the output row (``letterbox``)
-  or, converted to float32, the C output planes directly (``preprocess``). Padding is a
-  constant per plane (per pixel for ``letterbox``), written around the resized block.
-* The scratch holds ``T >> 4`` (the formula only ever uses ``T`` shifted) as uint16:
-  with every weight in 0..2048 (checked), ``T <= 255 * 4096`` so ``T >> 4 < 2**16``,
-  and ``(yw * (T >> 4)) >> 16`` is the high half of a 16 x 16-bit unsigned product,
-  which the C compiler vectorises (``pmulhuw`` on x86). The result is cast to uint8
-  before the float conversion, as the NumPy backend's ``astype(np.uint8)`` does.
-* ``preprocess`` keeps the horizontal results planar (one scratch row per channel) so
-  that the vertical blend and the float conversion are contiguous loops per plane.
-* Where the weights select a single source pixel (both weights of every column
-  ``(2048, 0)`` and the row's ``(2048, 0)``: identity size, exact 3x, 5x... downscales)
-  the formula gives back that pixel exactly, so the row is a gather of source pixels
-  (through a 256-entry float32 table per output channel for the tensor kernels, filled
-  with the same two float32 operations).
-* Float conversion ``(float)px - mean[c]`` then ``* scale[c]``, both float32 (the build
-  disables FMA contraction).
+* One pass over the output rows. The horizontal pass of a source row is computed once
+  into one of two scratch rows (an output row needs two source rows; the next output row
+  usually shares one), then the vertical blend gives the output row as interleaved uint8
+  pixels: copied into ``out`` (``letterbox``) or converted into the C output planes
+  (``preprocess``). Padding is a constant per plane (per pixel for ``letterbox``),
+  written around the resized block.
+* The rows hold ``k`` lanes per pixel: the image's channels, except that the tensor
+  kernels give a 3-channel pixel 4 lanes (the 4th has weight 0 and is never converted).
+  A 4-lane pixel is one uint32, and its conversion into three planes (shift, mask,
+  ``(float)px - mean``, ``* scale``) vectorises; 3-byte strides do not (no byte shuffles
+  in SSE2).
+* Horizontal pass: the two source pixels of every output column are first gathered into
+  two packed rows (whole pixels per load and store; one 8-byte load for two neighbouring
+  pixels; many small or overlapping stores are much slower than the arithmetic), then
+  ``T >> 4 = (p * xw0 + q * xw1) >> 4`` runs over the whole row with the column weights
+  expanded to one per lane, a contiguous loop the C compiler vectorises in 16-bit lanes:
+  with ``w = 16 * (w >> 4) + (w & 15)`` it is ``(p * (xw0 >> 4) + q * (xw1 >> 4)) +
+  ((p * (xw0 & 15) + q * (xw1 & 15)) >> 4)`` exactly, every partial sum below 2**16; the
+  second part is skipped when every weight is a multiple of 16 (1/2, 1/3, 2/3
+  downscales, most "round" ratios).
+* The scratch holds ``T >> 4`` as uint16: with every weight in 0..2048 (checked),
+  ``T <= 255 * 4096`` so ``T >> 4 < 2**16``, and ``(yw * (T >> 4)) >> 16`` is the high
+  half of a 16 x 16-bit unsigned product (``pmulhuw`` on x86). The pixel is cast to
+  uint8 as the NumPy backend's ``astype(np.uint8)`` does.
+* Where the weights select a single source pixel (every column weight ``(2048, 0)`` and
+  the row's ``(2048, 0)``: identity size and exact 3x, 5x... downscales, e.g. 1080p to
+  640) the formula gives back that pixel exactly, so the row is a plain gather.
+* Float conversion ``(float)px - mean[c]`` then ``* scale[c]``, two float32 operations
+  (the build disables FMA contraction).
+
+The packed loads and stores assume a little-endian CPU; other byte orders take byte-wise
+loops with the same results. A 3-channel pixel is read as 4 bytes only where the 4th
+byte exists (never the image's last pixel).
 
 All per-pixel work runs inside ``with nogil:``. Scratch comes from ``malloc`` and is
 freed on every path. The tables are checked (shapes, indices in range, weights in
@@ -34,11 +48,12 @@ from libc.string cimport memcpy
 
 cdef enum:
     _ONE = 2048    # weight of a single source pixel (COEF_SCALE)
-    _BLOCK = 4096  # pixels per block of to_tensor
+    _CHUNK = 1024  # pixels widened to 4 lanes at a time by to_tensor
+    _SLACK = 8     # spare bytes after each gathered row (packed stores overrun)
 
 
 cdef uint16_t _ONE_16 = 1
-cdef bint _LITTLE_ENDIAN = (<uint8_t*>&_ONE_16)[0] == 1  # the packed stores assume it
+cdef bint _LITTLE_ENDIAN = (<uint8_t*>&_ONE_16)[0] == 1
 
 
 ctypedef struct Col:       # one output column of the resize
@@ -46,8 +61,15 @@ ctypedef struct Col:       # one output column of the resize
     Py_ssize_t o1
 
 
+ctypedef struct Planes:    # where the lanes of a pixel row go in the tensor
+    bint permutation       # channel_map is a permutation: one plane per lane
+    float* d[4]            # permutation: the plane row fed by lane j
+    float m[4]             # ... with its mean and scale
+    float s[4]
+
+
 # ---------------------------------------------------------------------------------------
-# Checks and tables (with the GIL)
+# Checks (with the GIL)
 # ---------------------------------------------------------------------------------------
 
 cdef int _check_geometry(Py_ssize_t h, Py_ssize_t w, const int32_t[:, ::1] xcols,
@@ -91,55 +113,214 @@ cdef int _check_channels(Py_ssize_t channels, Py_ssize_t n, const int32_t[::1] c
     return 0
 
 
-cdef bint _single_columns(const int32_t[:, ::1] xw) noexcept:
-    """Every output column takes one source pixel with full weight."""
-    cdef Py_ssize_t x
-    for x in range(xw.shape[0]):
-        if xw[x, 0] != _ONE or xw[x, 1] != 0:
-            return False
-    return True
-
-
-cdef bint _identity_columns(const int32_t[:, ::1] xcols, const int32_t[:, ::1] xw,
-                            Py_ssize_t w) noexcept:
-    cdef Py_ssize_t x
-    if xcols.shape[0] != w or not _single_columns(xw):
-        return False
-    for x in range(w):
-        if xcols[x, 0] != x:
-            return False
-    return True
-
+# ---------------------------------------------------------------------------------------
+# Tensor conversion (no GIL): n pixels of k lanes to the planes
+# ---------------------------------------------------------------------------------------
 
 cdef inline float _convert(uint8_t px, float m, float s) noexcept nogil:
     cdef float v = <float>px - m
     return v * s
 
 
-cdef void _fill_luts(float* lut, Py_ssize_t channels, const float[::1] mean,
-                     const float[::1] scale) noexcept nogil:
-    """lut[c * 256 + px]: the tensor value of pixel value px in output channel c."""
-    cdef Py_ssize_t c, px
-    cdef float m, s
+cdef inline void _convert_lane(const uint8_t* px, Py_ssize_t n, Py_ssize_t k, float m,
+                               float s, float* d) noexcept nogil:
+    """d[x] = (float(px[x * k]) - m) * s (contiguous for k == 1: vectorised)."""
+    cdef Py_ssize_t x
+    cdef float v
+    for x in range(n):
+        v = <float>px[x * k] - m
+        d[x] = v * s
+
+
+cdef inline void _convert_3of4(const uint8_t* px, Py_ssize_t n, Planes* pl) noexcept nogil:
+    """Lanes 0..2 of 4-lane pixels to three planes. Each pixel is one uint32 on
+    little-endian CPUs, split with shifts and masks: a loop the compiler vectorises."""
+    cdef Py_ssize_t x
+    cdef uint32_t p
+    cdef float v0, v1, v2
+    cdef float* d0 = pl.d[0]
+    cdef float* d1 = pl.d[1]
+    cdef float* d2 = pl.d[2]
+    cdef float m0 = pl.m[0], m1 = pl.m[1], m2 = pl.m[2]
+    cdef float s0 = pl.s[0], s1 = pl.s[1], s2 = pl.s[2]
+    if _LITTLE_ENDIAN:
+        for x in range(n):
+            memcpy(&p, px + 4 * x, 4)
+            v0 = <float><int32_t>(p & 0xFFu) - m0
+            v1 = <float><int32_t>((p >> 8) & 0xFFu) - m1
+            v2 = <float><int32_t>((p >> 16) & 0xFFu) - m2
+            d0[x] = v0 * s0
+            d1[x] = v1 * s1
+            d2[x] = v2 * s2
+    else:
+        for x in range(n):
+            v0 = <float>px[4 * x] - m0
+            v1 = <float>px[4 * x + 1] - m1
+            v2 = <float>px[4 * x + 2] - m2
+            d0[x] = v0 * s0
+            d1[x] = v1 * s1
+            d2[x] = v2 * s2
+
+
+cdef inline void _convert_4of4(const uint8_t* px, Py_ssize_t n, Planes* pl) noexcept nogil:
+    cdef Py_ssize_t x
+    cdef uint32_t p
+    cdef float v0, v1, v2, v3
+    cdef float* d0 = pl.d[0]
+    cdef float* d1 = pl.d[1]
+    cdef float* d2 = pl.d[2]
+    cdef float* d3 = pl.d[3]
+    cdef float m0 = pl.m[0], m1 = pl.m[1], m2 = pl.m[2], m3 = pl.m[3]
+    cdef float s0 = pl.s[0], s1 = pl.s[1], s2 = pl.s[2], s3 = pl.s[3]
+    if _LITTLE_ENDIAN:
+        for x in range(n):
+            memcpy(&p, px + 4 * x, 4)
+            v0 = <float><int32_t>(p & 0xFFu) - m0
+            v1 = <float><int32_t>((p >> 8) & 0xFFu) - m1
+            v2 = <float><int32_t>((p >> 16) & 0xFFu) - m2
+            v3 = <float><int32_t>(p >> 24) - m3
+            d0[x] = v0 * s0
+            d1[x] = v1 * s1
+            d2[x] = v2 * s2
+            d3[x] = v3 * s3
+    else:
+        for x in range(n):
+            v0 = <float>px[4 * x] - m0
+            v1 = <float>px[4 * x + 1] - m1
+            v2 = <float>px[4 * x + 2] - m2
+            v3 = <float>px[4 * x + 3] - m3
+            d0[x] = v0 * s0
+            d1[x] = v1 * s1
+            d2[x] = v2 * s2
+            d3[x] = v3 * s3
+
+
+cdef void _emit(const uint8_t* px, Py_ssize_t n, Py_ssize_t channels, Py_ssize_t k,
+                const int32_t* cmap, const float* mean, const float* scale, float* d,
+                Py_ssize_t plane) noexcept nogil:
+    """Pixels px (n of k lanes) to d[c * plane + x], c < channels: plane c reads lane
+    cmap[c] with mean[c] and scale[c]."""
+    cdef Planes pl
+    cdef Py_ssize_t c
+    cdef int seen = 0
+    pl.permutation = True
     for c in range(channels):
-        m = mean[c]
-        s = scale[c]
-        for px in range(256):
-            lut[c * 256 + px] = _convert(<uint8_t>px, m, s)
+        if seen & (1 << cmap[c]):
+            pl.permutation = False
+        seen |= 1 << cmap[c]
+        pl.d[cmap[c]] = d + c * plane
+        pl.m[cmap[c]] = mean[c]
+        pl.s[cmap[c]] = scale[c]
+    if pl.permutation and k == 4 and channels == 3:
+        _convert_3of4(px, n, &pl)
+    elif pl.permutation and k == 4 and channels == 4:
+        _convert_4of4(px, n, &pl)
+    else:
+        for c in range(channels):
+            _convert_lane(px + cmap[c], n, k, mean[c], scale[c], d + c * plane)
+
+
+cdef inline void _fill_f32(float* d, Py_ssize_t n, float v) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        d[i] = v
 
 
 # ---------------------------------------------------------------------------------------
-# Inner loops (no GIL)
+# The resize (no GIL), one output row at a time
 # ---------------------------------------------------------------------------------------
 
-cdef inline void _gather3(const uint8_t* s, const Col* col, Py_ssize_t n, bint pq,
-                          uint8_t* gp, uint8_t* gq) noexcept nogil:
-    """3 channels, little-endian, n >= 1: gp (gq if ``pq``) = source pixels o0 (o1), packed.
+ctypedef struct Resize:    # per-call tables and scratch rows
+    const uint8_t* src
+    Py_ssize_t h, channels, k, new_w, span, src_row
+    Col* col               # new_w columns
+    Py_ssize_t paired      # columns 0..paired-1: one 8-byte load holds both pixels
+    uint16_t* q0           # column weights // 16, expanded to one per lane (span; 0 in
+    uint16_t* q1           # spare lanes)
+    uint16_t* r0           # column weights % 16, likewise
+    uint16_t* r1
+    uint16_t* rows         # two scratch rows of T >> 4 (2 * span)
+    Py_ssize_t held[2]     # the source row in each scratch row, or -1
+    uint8_t* gp            # gathered source pixels (span + _SLACK)
+    uint8_t* gq
+    uint8_t* px            # one resized row (span + _SLACK)
+    bint single            # every column takes one source pixel at full weight
+    bint identity          # ... and it is the same column, and k == channels
+    bint coarse            # every column weight is a multiple of 16 (r0 = r1 = 0)
 
-    Two pixels per 8-byte store (6 bytes and 2 that the next store overwrites): many
-    small or overlapping stores are much slower. Reads 4 bytes per pixel (one past it),
-    so not on the image's last row. Writes up to 2 bytes past n * 3.
-    """
+
+cdef int _resize_init(Resize* rs, const uint8_t* src, Py_ssize_t h, Py_ssize_t w,
+                      Py_ssize_t channels, Py_ssize_t k, const int32_t[:, ::1] xcols,
+                      const int32_t[:, ::1] xw) except -1:
+    cdef Py_ssize_t n = xcols.shape[0], span = n * k, x, j, o0, o1
+    cdef int32_t w0, w1
+    rs.src = src
+    rs.h = h
+    rs.channels = channels
+    rs.k = k
+    rs.new_w = n
+    rs.span = span
+    rs.src_row = w * channels
+    rs.held[0] = -1
+    rs.held[1] = -1
+    rs.col = <Col*>malloc(n * sizeof(Col))
+    rs.q0 = <uint16_t*>malloc(6 * span * sizeof(uint16_t) + 3 * (span + _SLACK))
+    if rs.col == NULL or rs.q0 == NULL:
+        _resize_free(rs)
+        raise MemoryError()
+    rs.q1 = rs.q0 + span
+    rs.r0 = rs.q1 + span
+    rs.r1 = rs.r0 + span
+    rs.rows = rs.r1 + span
+    rs.gp = <uint8_t*>(rs.rows + 2 * span)
+    rs.gq = rs.gp + span + _SLACK
+    rs.px = rs.gq + span + _SLACK
+    rs.single = True
+    rs.identity = n == w and k == channels
+    rs.coarse = True
+    rs.paired = -1
+    for x in range(n):
+        w0 = xw[x, 0]
+        w1 = xw[x, 1]
+        o0 = xcols[x, 0] * channels
+        o1 = xcols[x, 1] * channels
+        rs.col[x].o0 = o0
+        rs.col[x].o1 = o1
+        if w0 != _ONE or w1 != 0:
+            rs.single = False
+        if xcols[x, 0] != x:
+            rs.identity = False
+        if w0 % 16 or w1 % 16:
+            rs.coarse = False
+        if rs.paired < 0 and not (o0 + 8 <= rs.src_row and (o1 == o0 + channels or w1 == 0)):
+            rs.paired = x
+    if rs.paired < 0:
+        rs.paired = n
+    if k != 4 or not _LITTLE_ENDIAN:
+        rs.paired = 0
+    rs.identity = rs.identity and rs.single
+    for x in range(n):
+        w0 = xw[x, 0]
+        w1 = xw[x, 1]
+        for j in range(k):
+            rs.q0[x * k + j] = <uint16_t>(w0 >> 4) if j < channels else 0
+            rs.q1[x * k + j] = <uint16_t>(w1 >> 4) if j < channels else 0
+            rs.r0[x * k + j] = <uint16_t>(w0 & 15) if j < channels else 0
+            rs.r1[x * k + j] = <uint16_t>(w1 & 15) if j < channels else 0
+    return 0
+
+
+cdef void _resize_free(Resize* rs) noexcept:
+    free(rs.col)
+    free(rs.q0)
+    rs.col = NULL
+    rs.q0 = NULL
+
+
+cdef inline void _gather_packed3(const uint8_t* s, const Col* col, Py_ssize_t n, bint pq,
+                                 uint8_t* gp, uint8_t* gq) noexcept nogil:
+    """3 channels in 3 lanes, little-endian, not the last row: two pixels (6 bytes and 2
+    that the next store overwrites) per 8-byte store."""
     cdef Py_ssize_t x = 0
     cdef uint32_t a, b
     cdef uint64_t v
@@ -160,9 +341,9 @@ cdef inline void _gather3(const uint8_t* s, const Col* col, Py_ssize_t n, bint p
             memcpy(gq + 3 * x, s + col[x].o1, 3)
 
 
-cdef inline void _gather1(const uint8_t* s, const Col* col, Py_ssize_t n, bint pq,
-                          uint8_t* gp, uint8_t* gq) noexcept nogil:
-    """1 channel, little-endian: as _gather3, four pixels per 4-byte store."""
+cdef inline void _gather_packed1(const uint8_t* s, const Col* col, Py_ssize_t n, bint pq,
+                                 uint8_t* gp, uint8_t* gq) noexcept nogil:
+    """1 channel, little-endian: four pixels per 4-byte store."""
     cdef Py_ssize_t x = 0
     cdef uint32_t v
     while x + 4 <= n:
@@ -181,125 +362,107 @@ cdef inline void _gather1(const uint8_t* s, const Col* col, Py_ssize_t n, bint p
         x += 1
 
 
-cdef inline void _gather(const uint8_t* s, const Col* col, Py_ssize_t n, Py_ssize_t channels,
-                         bint words, bint pq, uint8_t* gp, uint8_t* gq) noexcept nogil:
-    """gp[x * C + k] = s[o0(x) + k] and, if ``pq``, gq[x * C + k] = s[o1(x) + k].
-
-    ``words``: reading 4 bytes from a 3-channel pixel is allowed (not the last row).
-    May write up to 2 bytes past n * channels.
-    """
-    cdef Py_ssize_t x, k
-    if channels == 3 and words and _LITTLE_ENDIAN:
-        _gather3(s, col, n, pq, gp, gq)
-    elif channels == 1 and _LITTLE_ENDIAN:
-        _gather1(s, col, n, pq, gp, gq)
-    elif channels == 4:
-        for x in range(n):
+cdef inline void _gather_lanes4(const uint8_t* s, const Col* col, Py_ssize_t n,
+                                Py_ssize_t channels, Py_ssize_t paired, bint last_row, bint pq,
+                                uint8_t* gp, uint8_t* gq) noexcept nogil:
+    """3 or 4 channels in 4 lanes: one 4-byte copy per pixel, or one 8-byte load for the
+    two pixels of the first ``paired`` columns (little-endian)."""
+    cdef Py_ssize_t x = 0
+    cdef uint64_t v
+    cdef uint32_t first, second
+    if pq and channels == 3:
+        while x < paired:
+            memcpy(&v, s + col[x].o0, 8)
+            first = <uint32_t>v
+            second = <uint32_t>(v >> 24)
+            memcpy(gp + 4 * x, &first, 4)
+            memcpy(gq + 4 * x, &second, 4)
+            x += 1
+    elif pq:
+        while x < paired:
+            memcpy(&v, s + col[x].o0, 8)
+            first = <uint32_t>v
+            second = <uint32_t>(v >> 32)
+            memcpy(gp + 4 * x, &first, 4)
+            memcpy(gq + 4 * x, &second, 4)
+            x += 1
+    if channels == 4 or not last_row:
+        while x < n:
             memcpy(gp + 4 * x, s + col[x].o0, 4)
             if pq:
                 memcpy(gq + 4 * x, s + col[x].o1, 4)
+            x += 1
+    else:  # the image's last row: its last pixel has no 4th byte
+        while x < n:
+            memcpy(gp + 4 * x, s + col[x].o0, 3)
+            gp[4 * x + 3] = 0
+            if pq:
+                memcpy(gq + 4 * x, s + col[x].o1, 3)
+                gq[4 * x + 3] = 0
+            x += 1
+
+
+cdef void _gather(Resize* rs, Py_ssize_t r, bint pq, uint8_t* gp, uint8_t* gq) noexcept nogil:
+    """gp[x * k + j] = S[r, xcols[x, 0], j] and, if ``pq``, gq likewise with xcols[x, 1].
+
+    May write up to _SLACK bytes past new_w * k.
+    """
+    cdef const uint8_t* s = rs.src + r * rs.src_row
+    cdef const Col* col = rs.col
+    cdef Py_ssize_t x, j, C = rs.channels, n = rs.new_w
+    cdef bint last_row = r == rs.h - 1
+    if rs.k == 4:
+        _gather_lanes4(s, col, n, C, rs.paired, last_row, pq, gp, gq)
+    elif C == 3 and _LITTLE_ENDIAN and not last_row:
+        _gather_packed3(s, col, n, pq, gp, gq)
+    elif C == 1 and _LITTLE_ENDIAN:
+        _gather_packed1(s, col, n, pq, gp, gq)
     else:
         for x in range(n):
-            for k in range(channels):
-                gp[channels * x + k] = s[col[x].o0 + k]
+            for j in range(C):
+                gp[C * x + j] = s[col[x].o0 + j]
                 if pq:
-                    gq[channels * x + k] = s[col[x].o1 + k]
+                    gq[C * x + j] = s[col[x].o1 + j]
 
 
-cdef inline void _hweights(const uint8_t* gp, const uint8_t* gq, const uint16_t* a0,
-                           const uint16_t* a1, bint coarse, uint16_t* d,
-                           Py_ssize_t n) noexcept nogil:
-    """d[j] = T >> 4, the column weights expanded to one per value.
+cdef inline void _hweights(const uint8_t* gp, const uint8_t* gq, const uint16_t* q0,
+                           const uint16_t* q1, const uint16_t* r0, const uint16_t* r1,
+                           uint16_t* d, Py_ssize_t n) noexcept nogil:
+    """d[j] = T >> 4 in 16-bit lanes, the column weights a = 16 q + r expanded per lane:
 
-    ``coarse``: every column weight is a multiple of 16 and a0, a1 hold the weights / 16,
-    so T >> 4 = gp * a0 + gq * a1 exactly, in 16-bit arithmetic (at most 255 * 256).
+    T >> 4 = (p q0 + q q1) + ((p r0 + q r1) >> 4) exactly (every term is non-negative);
+    the first sum is at most 255 * 256, the second 255 * 30 and the total T >> 4 < 2**16.
     """
     cdef Py_ssize_t j
-    if coarse:
-        for j in range(n):
-            d[j] = <uint16_t>(gp[j] * a0[j] + gq[j] * a1[j])
-    else:
-        for j in range(n):
-            d[j] = <uint16_t>((<uint32_t>gp[j] * <uint32_t>a0[j]
-                               + <uint32_t>gq[j] * <uint32_t>a1[j]) >> 4)
+    cdef uint16_t p, q, whole, part
+    for j in range(n):  # every product and sum cast to 16 bits: 16-bit vector lanes
+        p = gp[j]
+        q = gq[j]
+        whole = <uint16_t>(<uint16_t>(p * q0[j]) + <uint16_t>(q * q1[j]))
+        part = <uint16_t>(<uint16_t>(p * r0[j]) + <uint16_t>(q * r1[j]))
+        d[j] = <uint16_t>(whole + (part >> 4))
 
 
-cdef inline void _hrow(const uint8_t* s, const Col* col, Py_ssize_t n, Py_ssize_t channels,
-                       bint words, uint8_t* gp, uint8_t* gq, const uint16_t* a0,
-                       const uint16_t* a1, bint coarse, uint16_t* d) noexcept nogil:
-    _gather(s, col, n, channels, words, True, gp, gq)
-    _hweights(gp, gq, a0, a1, coarse, d, n * channels)
+cdef inline void _hweights_coarse(const uint8_t* gp, const uint8_t* gq, const uint16_t* q0,
+                                  const uint16_t* q1, uint16_t* d, Py_ssize_t n) noexcept nogil:
+    """_hweights when every weight is a multiple of 16 (r0 = r1 = 0)."""
+    cdef Py_ssize_t j
+    cdef uint16_t p, q
+    for j in range(n):
+        p = gp[j]
+        q = gq[j]
+        d[j] = <uint16_t>(<uint16_t>(p * q0[j]) + <uint16_t>(q * q1[j]))
 
 
-cdef inline void _vblend_u8(const uint16_t* p0, const uint16_t* p1, uint16_t b0, uint16_t b1,
-                            uint8_t* d, Py_ssize_t n) noexcept nogil:
+cdef inline void _vblend(const uint16_t* p0, const uint16_t* p1, uint16_t b0, uint16_t b1,
+                         uint8_t* d, Py_ssize_t n) noexcept nogil:
+    """d[i] = (((b0 * p0[i]) >> 16) + ((b1 * p1[i]) >> 16) + 2) >> 2, as uint8."""
     cdef Py_ssize_t i
     cdef uint16_t t0, t1
     for i in range(n):
         t0 = <uint16_t>((<uint32_t>b0 * <uint32_t>p0[i]) >> 16)
         t1 = <uint16_t>((<uint32_t>b1 * <uint32_t>p1[i]) >> 16)
         d[i] = <uint8_t>((<uint16_t>(t0 + t1) + 2) >> 2)
-
-
-cdef inline void _fill_f32(float* d, Py_ssize_t n, float v) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(n):
-        d[i] = v
-
-
-cdef inline void _convert_row(const uint8_t* p, Py_ssize_t n, float m, float s,
-                             float* d) noexcept nogil:
-    """d[x] = (float(p[x]) - m) * s: one contiguous channel (vectorised)."""
-    cdef Py_ssize_t x
-    cdef float v
-    for x in range(n):
-        v = <float>p[x] - m
-        d[x] = v * s
-
-
-cdef inline void _plane(const uint8_t* p, Py_ssize_t n, Py_ssize_t step, const float* lut,
-                        float* d) noexcept nogil:
-    """d[x] = lut[p[x * step]]."""
-    cdef Py_ssize_t x = 0
-    while x + 4 <= n:  # unrolled: the loop is all loads and stores
-        d[x] = lut[p[0]]
-        d[x + 1] = lut[p[step]]
-        d[x + 2] = lut[p[2 * step]]
-        d[x + 3] = lut[p[3 * step]]
-        p += 4 * step
-        x += 4
-    while x < n:
-        d[x] = lut[p[0]]
-        p += step
-        x += 1
-
-
-cdef inline void _planes(const uint8_t* px, Py_ssize_t n, Py_ssize_t channels,
-                         const int32_t* cmap, const float* lut, float* d,
-                         Py_ssize_t plane) noexcept nogil:
-    """d[c * plane + x] = lut[c][px[x * channels + cmap[c]]]: interleaved pixels to planes.
-
-    One plane at a time: stores to several planes at once are several times slower when
-    the planes are a multiple of 64 KiB apart (640 x 640 floats are).
-    """
-    cdef Py_ssize_t c
-    for c in range(channels):
-        _plane(px + cmap[c], n, channels, lut + 256 * c, d + c * plane)
-
-
-cdef inline void _gather_plane(const uint8_t* s, const Col* col, Py_ssize_t n,
-                               const float* lut, float* d) noexcept nogil:
-    """d[x] = lut[s[o0(x)]]: one plane of a row of single source pixels."""
-    cdef Py_ssize_t x = 0
-    while x + 4 <= n:
-        d[x] = lut[s[col[x].o0]]
-        d[x + 1] = lut[s[col[x + 1].o0]]
-        d[x + 2] = lut[s[col[x + 2].o0]]
-        d[x + 3] = lut[s[col[x + 3].o0]]
-        x += 4
-    while x < n:
-        d[x] = lut[s[col[x].o0]]
-        x += 1
 
 
 cdef inline void _slots(Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t* held, int* i0, int* i1,
@@ -324,91 +487,33 @@ cdef inline void _slots(Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t* held, int* i0,
     i1[0] = j1
 
 
-ctypedef struct Resize:    # per-call tables and scratch rows of the resize
-    Py_ssize_t h, new_w, channels, span, src_row
-    Col* col               # new_w columns
-    uint16_t* a0           # column weights expanded to one per value (span)
-    uint16_t* a1
-    uint16_t* rows         # two scratch rows of T >> 4 (2 * span)
-    uint8_t* gp            # gathered source pixels (span + 4)
-    uint8_t* gq
-    uint8_t* px            # one resized row, interleaved (span + 4)
-    Py_ssize_t held[2]     # the source row in each scratch row, or -1
-    bint single            # every column takes one source pixel at full weight
-    bint identity          # ... and it is the same column
-    bint coarse            # every column weight is a multiple of 16 (a0, a1 hold w / 16)
+cdef inline void _hrow(Resize* rs, Py_ssize_t r, uint16_t* d) noexcept nogil:
+    """d = T >> 4 for source row r: gather its pixel pairs, then apply the weights."""
+    _gather(rs, r, True, rs.gp, rs.gq)
+    if rs.coarse:
+        _hweights_coarse(rs.gp, rs.gq, rs.q0, rs.q1, d, rs.span)
+    else:
+        _hweights(rs.gp, rs.gq, rs.q0, rs.q1, rs.r0, rs.r1, d, rs.span)
 
 
-cdef int _resize_init(Resize* rs, Py_ssize_t h, Py_ssize_t w, Py_ssize_t channels,
-                      const int32_t[:, ::1] xcols, const int32_t[:, ::1] xw) except -1:
-    cdef Py_ssize_t n = xcols.shape[0], span = n * channels, x, k
-    rs.h = h
-    rs.new_w = n
-    rs.channels = channels
-    rs.span = span
-    rs.src_row = w * channels
-    rs.held[0] = -1
-    rs.held[1] = -1
-    rs.single = _single_columns(xw)
-    rs.identity = _identity_columns(xcols, xw, w)
-    rs.col = <Col*>malloc(n * sizeof(Col))
-    rs.a0 = <uint16_t*>malloc((5 * span) * sizeof(uint16_t) + 3 * (span + 4))
-    if rs.col == NULL or rs.a0 == NULL:
-        _resize_free(rs)
-        raise MemoryError()
-    rs.a1 = rs.a0 + span
-    rs.rows = rs.a1 + span
-    rs.gp = <uint8_t*>(rs.rows + 2 * span)
-    rs.gq = rs.gp + span + 4
-    rs.px = rs.gq + span + 4
-    rs.coarse = True
-    for x in range(n):
-        rs.col[x].o0 = xcols[x, 0] * channels
-        rs.col[x].o1 = xcols[x, 1] * channels
-        if xw[x, 0] % 16 or xw[x, 1] % 16:
-            rs.coarse = False
-    for x in range(n):
-        for k in range(channels):
-            rs.a0[x * channels + k] = <uint16_t>(xw[x, 0] // 16 if rs.coarse else xw[x, 0])
-            rs.a1[x * channels + k] = <uint16_t>(xw[x, 1] // 16 if rs.coarse else xw[x, 1])
-    return 0
-
-
-cdef void _resize_free(Resize* rs) noexcept:
-    free(rs.col)
-    free(rs.a0)
-    rs.col = NULL
-    rs.a0 = NULL
-
-
-cdef inline const uint8_t* _resized_row(Resize* rs, const uint8_t* s, Py_ssize_t r0,
-                                        Py_ssize_t r1, uint16_t b0, uint16_t b1,
-                                        uint8_t* d) noexcept nogil:
-    """Resized row of source rows r0, r1 (weights b0, b1), interleaved uint8.
-
-    Written to ``d`` (span bytes), except for a row of single pixels on an identity
-    resize, which is returned in place in the source. Returns the row.
-    """
-    cdef Py_ssize_t C = rs.channels, n = rs.new_w
-    cdef const uint8_t* srow
+cdef const uint8_t* _resized_row(Resize* rs, Py_ssize_t r0, Py_ssize_t r1, uint16_t b0,
+                                 uint16_t b1) noexcept nogil:
+    """The resized row of source rows r0, r1 (weights b0, b1): new_w pixels of k lanes,
+    in rs.px, or in place in the source for a row of an identity resize."""
     cdef int i0, i1, todo0, todo1
     if rs.single and b0 == _ONE and b1 == 0:
-        srow = s + r0 * rs.src_row
+        # (((2048 * ((2048 * S) >> 4)) >> 16) + 2) >> 2 == S: the pixels are a copy
         if rs.identity:
-            return srow
-        _gather(srow, rs.col, n, C, r0 < rs.h - 1, False, rs.px, NULL)
-        if d != rs.px:
-            memcpy(d, rs.px, rs.span)
-        return d
+            return rs.src + r0 * rs.src_row
+        _gather(rs, r0, False, rs.px, NULL)
+        return rs.px
     _slots(r0, r1, rs.held, &i0, &i1, &todo0, &todo1)
     if todo0:
-        _hrow(s + r0 * rs.src_row, rs.col, n, C, r0 < rs.h - 1, rs.gp, rs.gq, rs.a0, rs.a1, rs.coarse,
-              rs.rows + i0 * rs.span)
+        _hrow(rs, r0, rs.rows + i0 * rs.span)
     if todo1:
-        _hrow(s + r1 * rs.src_row, rs.col, n, C, r1 < rs.h - 1, rs.gp, rs.gq, rs.a0, rs.a1, rs.coarse,
-              rs.rows + i1 * rs.span)
-    _vblend_u8(rs.rows + i0 * rs.span, rs.rows + i1 * rs.span, b0, b1, d, rs.span)
-    return d
+        _hrow(rs, r1, rs.rows + i1 * rs.span)
+    _vblend(rs.rows + i0 * rs.span, rs.rows + i1 * rs.span, b0, b1, rs.px, rs.span)
+    return rs.px
 
 
 # ---------------------------------------------------------------------------------------
@@ -427,34 +532,30 @@ def letterbox(const uint8_t[:, :, ::1] src, uint8_t[:, :, ::1] out,
         raise ValueError("src, out and pad must have the same 1, 3 or 4 channels")
     cdef Py_ssize_t row_len = W * C, span = new_w * C
     cdef Resize rs
-    _resize_init(&rs, h, w, C, xcols, xw)
+    _resize_init(&rs, &src[0, 0, 0], h, w, C, C, xcols, xw)
     cdef uint8_t* padrow = <uint8_t*>malloc(row_len)
     if padrow == NULL:
         _resize_free(&rs)
         raise MemoryError()
-    cdef const uint8_t* s = &src[0, 0, 0]
     cdef uint8_t* o = &out[0, 0, 0]
     cdef uint8_t* d
-    cdef const uint8_t* row
-    cdef Py_ssize_t i, k, y
+    cdef Py_ssize_t i, j, y
     try:
         with nogil:
             for i in range(W):
-                for k in range(C):
-                    padrow[i * C + k] = pad[k]
+                for j in range(C):
+                    padrow[i * C + j] = pad[j]
             for y in range(top):
-                memcpy(o + y * row_len, padrow, row_len)
-            for y in range(top + new_h, H):
                 memcpy(o + y * row_len, padrow, row_len)
             for y in range(new_h):
                 d = o + (top + y) * row_len
                 memcpy(d, padrow, left * C)
                 memcpy(d + (left + new_w) * C, padrow, (W - left - new_w) * C)
-                d = d + left * C
-                row = _resized_row(&rs, s, yrows[y, 0], yrows[y, 1], <uint16_t>yw[y, 0],
-                                   <uint16_t>yw[y, 1], d)
-                if row != d:
-                    memcpy(d, row, span)
+                memcpy(d + left * C, _resized_row(&rs, yrows[y, 0], yrows[y, 1],
+                                                  <uint16_t>yw[y, 0], <uint16_t>yw[y, 1]),
+                       span)
+            for y in range(top + new_h, H):
+                memcpy(o + y * row_len, padrow, row_len)
     finally:
         _resize_free(&rs)
         free(padrow)
@@ -466,20 +567,26 @@ def to_tensor(const uint8_t[:, :, ::1] src, float[:, :, ::1] out,
     _check_channels(C, out.shape[0], channel_map, mean, scale)
     if out.shape[1] != h or out.shape[2] != w:
         raise ValueError("out must be (C, h, w) for an (h, w, C) image")
-    cdef Py_ssize_t plane = h * w, i
+    cdef Py_ssize_t plane = h * w, start, m, x, whole
+    if plane == 0:
+        return
     cdef const uint8_t* s = &src[0, 0, 0]
     cdef float* o = &out[0, 0, 0]
-    cdef float lut[4 * 256]
+    cdef uint8_t wide[4 * _CHUNK]
     with nogil:
-        if C == 1:
-            _convert_row(s, plane, mean[0], scale[0], o)
-        else:
-            _fill_luts(lut, C, mean, scale)
-            i = 0
-            while i < plane:  # a block of pixels, one plane at a time
-                _planes(s + i * C, min(<Py_ssize_t>_BLOCK, plane - i), C, &channel_map[0], lut,
-                        o + i, plane)
-                i += _BLOCK
+        if C != 3:
+            _emit(s, plane, C, C, &channel_map[0], &mean[0], &scale[0], o, plane)
+        else:  # chunks of pixels widened to 4 lanes, then converted
+            start = 0
+            while start < plane:
+                m = min(<Py_ssize_t>_CHUNK, plane - start)
+                whole = m - 1 if start + m == plane else m  # the last pixel: 3 bytes
+                for x in range(whole):
+                    memcpy(wide + 4 * x, s + 3 * (start + x), 4)
+                for x in range(whole, m):
+                    memcpy(wide + 4 * x, s + 3 * (start + x), 3)
+                _emit(wide, m, 3, 4, &channel_map[0], &mean[0], &scale[0], o + start, plane)
+                start += _CHUNK
 
 
 def preprocess(const uint8_t[:, :, ::1] src, float[:, :, ::1] out,
@@ -494,39 +601,28 @@ def preprocess(const uint8_t[:, :, ::1] src, float[:, :, ::1] out,
     _check_channels(C, out.shape[0], channel_map, mean, scale)
     if pad.shape[0] != C:
         raise ValueError("pad must have one value per channel")
-    cdef Py_ssize_t plane = H * W, right = W - left - new_w
+    cdef Py_ssize_t plane = H * W, right = W - left - new_w, bottom = H - top - new_h
+    cdef Py_ssize_t k = 4 if C == 3 else C
     cdef Resize rs
-    _resize_init(&rs, h, w, C, xcols, xw)
-    cdef const uint8_t* s = &src[0, 0, 0]
+    _resize_init(&rs, &src[0, 0, 0], h, w, C, k, xcols, xw)
     cdef float* o = &out[0, 0, 0]
-    cdef const int32_t* cmap = &channel_map[0]
-    cdef float lut[4 * 256]
     cdef float padv[4]
     cdef float* d
-    cdef const uint8_t* row
     cdef Py_ssize_t c, y
     try:
         with nogil:
-            _fill_luts(lut, C, mean, scale)
             for c in range(C):
-                padv[c] = lut[c * 256 + pad[cmap[c]]]
+                padv[c] = _convert(pad[channel_map[c]], mean[c], scale[c])
                 _fill_f32(o + c * plane, top * W, padv[c])
-                _fill_f32(o + c * plane + (top + new_h) * W, (H - top - new_h) * W, padv[c])
             for y in range(new_h):
                 d = o + (top + y) * W
                 for c in range(C):
                     _fill_f32(d + c * plane, left, padv[c])
                     _fill_f32(d + c * plane + left + new_w, right, padv[c])
-                if rs.single and yw[y, 0] == _ONE and yw[y, 1] == 0 and not rs.identity:
-                    for c in range(C):
-                        _gather_plane(s + yrows[y, 0] * rs.src_row + cmap[c], rs.col, new_w,
-                                      lut + 256 * c, d + left + c * plane)
-                    continue
-                row = _resized_row(&rs, s, yrows[y, 0], yrows[y, 1], <uint16_t>yw[y, 0],
-                                   <uint16_t>yw[y, 1], rs.px)
-                if C == 1:
-                    _convert_row(row, new_w, mean[0], scale[0], d + left)
-                else:
-                    _planes(row, new_w, C, cmap, lut, d + left, plane)
+                _emit(_resized_row(&rs, yrows[y, 0], yrows[y, 1], <uint16_t>yw[y, 0],
+                                   <uint16_t>yw[y, 1]),
+                      new_w, C, k, &channel_map[0], &mean[0], &scale[0], d + left, plane)
+            for c in range(C):
+                _fill_f32(o + c * plane + (top + new_h) * W, bottom * W, padv[c])
     finally:
         _resize_free(&rs)
