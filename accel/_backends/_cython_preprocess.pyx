@@ -36,7 +36,9 @@ Same boundary, same integer and float32 arithmetic as the pure-Python reference
 
 The packed loads and stores assume a little-endian CPU; other byte orders take byte-wise
 loops with the same results. A 3-channel pixel is read as 4 bytes only where the 4th
-byte exists (never the image's last pixel).
+byte exists (never the image's last pixel). The gathers write through ``restrict``
+pointers (the one piece of C here, a typedef): without it the compiler must assume a
+store may change the offsets or pixels still to be loaded, and does not vectorise.
 
 All per-pixel work runs inside ``with nogil:``. Scratch comes from ``malloc`` and is
 freed on every path. The tables are checked (shapes, indices in range, weights in
@@ -46,6 +48,21 @@ from libc.stdint cimport int32_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #if defined(__GNUC__) || defined(__clang__)
+    #define ACCEL_RESTRICT __restrict__
+    #else  /* MSVC's __restrict is for variables only, not typedefs: go without */
+    #define ACCEL_RESTRICT
+    #endif
+    typedef uint8_t *ACCEL_RESTRICT accel_bytes_restrict;
+    """
+    # A byte pointer that no other pointer in scope aliases: lets the compiler vectorise
+    # the gathers (loads at computed offsets into a row it then knows they cannot change).
+    ctypedef uint8_t* bytes_r "accel_bytes_restrict"
+
+
 cdef enum:
     _ONE = 2048    # weight of a single source pixel (COEF_SCALE)
     _CHUNK = 1024  # pixels widened to 4 lanes at a time by to_tensor
@@ -54,11 +71,6 @@ cdef enum:
 
 cdef uint16_t _ONE_16 = 1
 cdef bint _LITTLE_ENDIAN = (<uint8_t*>&_ONE_16)[0] == 1
-
-
-ctypedef struct Col:       # one output column of the resize
-    Py_ssize_t o0          # byte offsets of the two source pixels in a source row
-    Py_ssize_t o1
 
 
 ctypedef struct Planes:    # where the lanes of a pixel row go in the tensor
@@ -124,12 +136,17 @@ cdef inline float _convert(uint8_t px, float m, float s) noexcept nogil:
 
 cdef inline void _convert_lane(const uint8_t* px, Py_ssize_t n, Py_ssize_t k, float m,
                                float s, float* d) noexcept nogil:
-    """d[x] = (float(px[x * k]) - m) * s (contiguous for k == 1: vectorised)."""
+    """d[x] = (float(px[x * k]) - m) * s (vectorised for k == 1)."""
     cdef Py_ssize_t x
     cdef float v
-    for x in range(n):
-        v = <float>px[x * k] - m
-        d[x] = v * s
+    if k == 1:
+        for x in range(n):
+            v = <float>px[x] - m
+            d[x] = v * s
+    else:
+        for x in range(n):
+            v = <float>px[x * k] - m
+            d[x] = v * s
 
 
 cdef inline void _convert_3of4(const uint8_t* px, Py_ssize_t n, Planes* pl) noexcept nogil:
@@ -233,7 +250,8 @@ cdef inline void _fill_f32(float* d, Py_ssize_t n, float v) noexcept nogil:
 ctypedef struct Resize:    # per-call tables and scratch rows
     const uint8_t* src
     Py_ssize_t h, channels, k, new_w, span, src_row
-    Col* col               # new_w columns
+    Py_ssize_t* o0         # per output column, byte offsets in a source row of its first
+    Py_ssize_t* o1         # and second source pixel (new_w each)
     Py_ssize_t paired      # columns 0..paired-1: one 8-byte load holds both pixels
     uint16_t* q0           # column weights // 16, expanded to one per lane (span; 0 in
     uint16_t* q1           # spare lanes)
@@ -263,11 +281,12 @@ cdef int _resize_init(Resize* rs, const uint8_t* src, Py_ssize_t h, Py_ssize_t w
     rs.src_row = w * channels
     rs.held[0] = -1
     rs.held[1] = -1
-    rs.col = <Col*>malloc(n * sizeof(Col))
+    rs.o0 = <Py_ssize_t*>malloc(2 * n * sizeof(Py_ssize_t))
     rs.q0 = <uint16_t*>malloc(6 * span * sizeof(uint16_t) + 3 * (span + _SLACK))
-    if rs.col == NULL or rs.q0 == NULL:
+    if rs.o0 == NULL or rs.q0 == NULL:
         _resize_free(rs)
         raise MemoryError()
+    rs.o1 = rs.o0 + n
     rs.q1 = rs.q0 + span
     rs.r0 = rs.q1 + span
     rs.r1 = rs.r0 + span
@@ -284,8 +303,8 @@ cdef int _resize_init(Resize* rs, const uint8_t* src, Py_ssize_t h, Py_ssize_t w
         w1 = xw[x, 1]
         o0 = xcols[x, 0] * channels
         o1 = xcols[x, 1] * channels
-        rs.col[x].o0 = o0
-        rs.col[x].o1 = o1
+        rs.o0[x] = o0
+        rs.o1[x] = o1
         if w0 != _ONE or w1 != 0:
             rs.single = False
         if xcols[x, 0] != x:
@@ -311,118 +330,122 @@ cdef int _resize_init(Resize* rs, const uint8_t* src, Py_ssize_t h, Py_ssize_t w
 
 
 cdef void _resize_free(Resize* rs) noexcept:
-    free(rs.col)
+    free(rs.o0)
     free(rs.q0)
-    rs.col = NULL
+    rs.o0 = NULL
     rs.q0 = NULL
 
 
-cdef inline void _gather_packed3(const uint8_t* s, const Col* col, Py_ssize_t n, bint pq,
-                                 uint8_t* gp, uint8_t* gq) noexcept nogil:
+cdef inline void _gather_packed3(const uint8_t* s, const Py_ssize_t* o0,
+                                 const Py_ssize_t* o1, Py_ssize_t n, bint pq,
+                                 bytes_r gp, bytes_r gq) noexcept nogil:
     """3 channels in 3 lanes, little-endian, not the last row: two pixels (6 bytes and 2
     that the next store overwrites) per 8-byte store."""
     cdef Py_ssize_t x = 0
     cdef uint32_t a, b
     cdef uint64_t v
     while x + 2 <= n:
-        memcpy(&a, s + col[x].o0, 4)
-        memcpy(&b, s + col[x + 1].o0, 4)
+        memcpy(&a, s + o0[x], 4)
+        memcpy(&b, s + o0[x + 1], 4)
         v = (a & 0xFFFFFFu) | (<uint64_t>b << 24)
         memcpy(gp + 3 * x, &v, 8)
         if pq:
-            memcpy(&a, s + col[x].o1, 4)
-            memcpy(&b, s + col[x + 1].o1, 4)
+            memcpy(&a, s + o1[x], 4)
+            memcpy(&b, s + o1[x + 1], 4)
             v = (a & 0xFFFFFFu) | (<uint64_t>b << 24)
             memcpy(gq + 3 * x, &v, 8)
         x += 2
     if x < n:
-        memcpy(gp + 3 * x, s + col[x].o0, 3)
+        memcpy(gp + 3 * x, s + o0[x], 3)
         if pq:
-            memcpy(gq + 3 * x, s + col[x].o1, 3)
+            memcpy(gq + 3 * x, s + o1[x], 3)
 
 
-cdef inline void _gather_packed1(const uint8_t* s, const Col* col, Py_ssize_t n, bint pq,
-                                 uint8_t* gp, uint8_t* gq) noexcept nogil:
+cdef inline void _gather_packed1(const uint8_t* s, const Py_ssize_t* o0,
+                                 const Py_ssize_t* o1, Py_ssize_t n, bint pq,
+                                 bytes_r gp, bytes_r gq) noexcept nogil:
     """1 channel, little-endian: four pixels per 4-byte store."""
     cdef Py_ssize_t x = 0
     cdef uint32_t v
     while x + 4 <= n:
-        v = (s[col[x].o0] | (<uint32_t>s[col[x + 1].o0] << 8)
-             | (<uint32_t>s[col[x + 2].o0] << 16) | (<uint32_t>s[col[x + 3].o0] << 24))
+        v = (s[o0[x]] | (<uint32_t>s[o0[x + 1]] << 8)
+             | (<uint32_t>s[o0[x + 2]] << 16) | (<uint32_t>s[o0[x + 3]] << 24))
         memcpy(gp + x, &v, 4)
         if pq:
-            v = (s[col[x].o1] | (<uint32_t>s[col[x + 1].o1] << 8)
-                 | (<uint32_t>s[col[x + 2].o1] << 16) | (<uint32_t>s[col[x + 3].o1] << 24))
+            v = (s[o1[x]] | (<uint32_t>s[o1[x + 1]] << 8)
+                 | (<uint32_t>s[o1[x + 2]] << 16) | (<uint32_t>s[o1[x + 3]] << 24))
             memcpy(gq + x, &v, 4)
         x += 4
     while x < n:
-        gp[x] = s[col[x].o0]
+        gp[x] = s[o0[x]]
         if pq:
-            gq[x] = s[col[x].o1]
+            gq[x] = s[o1[x]]
         x += 1
 
 
-cdef inline void _gather_lanes4(const uint8_t* s, const Col* col, Py_ssize_t n,
-                                Py_ssize_t channels, Py_ssize_t paired, bint last_row, bint pq,
-                                uint8_t* gp, uint8_t* gq) noexcept nogil:
+cdef inline void _gather_lanes4(const uint8_t* s, const Py_ssize_t* o0,
+                                const Py_ssize_t* o1, Py_ssize_t n, Py_ssize_t channels,
+                                Py_ssize_t paired, bint last_row, bint pq, bytes_r gp,
+                                bytes_r gq) noexcept nogil:
     """3 or 4 channels in 4 lanes: one 4-byte copy per pixel, or one 8-byte load for the
-    two pixels of the first ``paired`` columns (little-endian)."""
-    cdef Py_ssize_t x = 0
+    two pixels of each of the first ``paired`` columns (little-endian; the compiler
+    vectorises these loops)."""
+    cdef Py_ssize_t x, start = 0
     cdef uint64_t v
     cdef uint32_t first, second
-    if pq and channels == 3:
-        while x < paired:
-            memcpy(&v, s + col[x].o0, 8)
-            first = <uint32_t>v
-            second = <uint32_t>(v >> 24)
-            memcpy(gp + 4 * x, &first, 4)
-            memcpy(gq + 4 * x, &second, 4)
-            x += 1
-    elif pq:
-        while x < paired:
-            memcpy(&v, s + col[x].o0, 8)
-            first = <uint32_t>v
-            second = <uint32_t>(v >> 32)
-            memcpy(gp + 4 * x, &first, 4)
-            memcpy(gq + 4 * x, &second, 4)
-            x += 1
+    if pq and paired > 0:
+        start = paired
+        if channels == 3:
+            for x in range(paired):
+                memcpy(&v, s + o0[x], 8)
+                first = <uint32_t>v
+                second = <uint32_t>(v >> 24)
+                memcpy(gp + 4 * x, &first, 4)
+                memcpy(gq + 4 * x, &second, 4)
+        else:
+            for x in range(paired):
+                memcpy(&v, s + o0[x], 8)
+                first = <uint32_t>v
+                second = <uint32_t>(v >> 32)
+                memcpy(gp + 4 * x, &first, 4)
+                memcpy(gq + 4 * x, &second, 4)
     if channels == 4 or not last_row:
-        while x < n:
-            memcpy(gp + 4 * x, s + col[x].o0, 4)
-            if pq:
-                memcpy(gq + 4 * x, s + col[x].o1, 4)
-            x += 1
+        for x in range(start, n):
+            memcpy(gp + 4 * x, s + o0[x], 4)
+        if pq:
+            for x in range(start, n):
+                memcpy(gq + 4 * x, s + o1[x], 4)
     else:  # the image's last row: its last pixel has no 4th byte
-        while x < n:
-            memcpy(gp + 4 * x, s + col[x].o0, 3)
+        for x in range(start, n):
+            memcpy(gp + 4 * x, s + o0[x], 3)
             gp[4 * x + 3] = 0
             if pq:
-                memcpy(gq + 4 * x, s + col[x].o1, 3)
+                memcpy(gq + 4 * x, s + o1[x], 3)
                 gq[4 * x + 3] = 0
-            x += 1
 
 
-cdef void _gather(Resize* rs, Py_ssize_t r, bint pq, uint8_t* gp, uint8_t* gq) noexcept nogil:
+cdef void _gather(Resize* rs, Py_ssize_t r, bint pq, bytes_r gp, bytes_r gq) noexcept nogil:
     """gp[x * k + j] = S[r, xcols[x, 0], j] and, if ``pq``, gq likewise with xcols[x, 1].
 
     May write up to _SLACK bytes past new_w * k.
     """
     cdef const uint8_t* s = rs.src + r * rs.src_row
-    cdef const Col* col = rs.col
+    cdef const Py_ssize_t* o0 = rs.o0
+    cdef const Py_ssize_t* o1 = rs.o1
     cdef Py_ssize_t x, j, C = rs.channels, n = rs.new_w
     cdef bint last_row = r == rs.h - 1
     if rs.k == 4:
-        _gather_lanes4(s, col, n, C, rs.paired, last_row, pq, gp, gq)
+        _gather_lanes4(s, o0, o1, n, C, rs.paired, last_row, pq, gp, gq)
     elif C == 3 and _LITTLE_ENDIAN and not last_row:
-        _gather_packed3(s, col, n, pq, gp, gq)
+        _gather_packed3(s, o0, o1, n, pq, gp, gq)
     elif C == 1 and _LITTLE_ENDIAN:
-        _gather_packed1(s, col, n, pq, gp, gq)
+        _gather_packed1(s, o0, o1, n, pq, gp, gq)
     else:
         for x in range(n):
             for j in range(C):
-                gp[C * x + j] = s[col[x].o0 + j]
+                gp[C * x + j] = s[o0[x] + j]
                 if pq:
-                    gq[C * x + j] = s[col[x].o1 + j]
+                    gq[C * x + j] = s[o1[x] + j]
 
 
 cdef inline void _hweights(const uint8_t* gp, const uint8_t* gq, const uint16_t* q0,
