@@ -105,22 +105,26 @@ typedef struct {
 } grid_t;
 
 /* Cells along one axis and the coordinate-to-cell factor (reference: _axis_cells).
-   Every comparison is made before any conversion to int, so NaN or infinite values
-   (from extreme coordinates) only ever give a single cell. */
+   Every test comes before the conversion to int, which thus never sees a NaN or an
+   infinity (from extreme coordinates): those give one cell, or GRID_MAX cells for an
+   infinite cell count. */
 static int axis_cells(double lo, double hi, double total_width, int64_t count, double *factor)
 {
-    double span = hi - lo, cells, f;
+    double span = hi - lo, mean_width, cells, f;
     int n;
 
     *factor = 0.0;
-    if (count == 0 || !(total_width > 0.0) || !(span > 0.0) || span == HUGE_VAL)
+    if (count == 0 || !(span > 0.0) || span == HUGE_VAL)
         return 1;
-    cells = span / (2.0 * total_width / (double)count);
+    mean_width = total_width / (double)count;
+    if (!(mean_width > 0.0)) /* zero-width boxes, or a sum that underflowed */
+        return 1;
+    cells = span / (2.0 * mean_width);
     if (!(cells >= 2.0))
         return 1;
     n = cells >= (double)GRID_MAX ? GRID_MAX : (int)cells; /* also when cells is inf */
     f = (double)n / span;
-    if (!(f < HUGE_VAL))
+    if (f == HUGE_VAL)
         return 1;
     *factor = f;
     return n;
