@@ -54,7 +54,7 @@ def backend_of(ext):
     return "cython" if "_cython" in ext.name else "cffi"
 
 
-CYTHON_MODULES = ("_cython", "_cython_preprocess")
+CYTHON_MODULES = ("_cython", "_cython_preprocess", "_cython_decode")
 
 
 def cython_extensions(args):
