@@ -7,6 +7,7 @@ behind one dispatcher::
     keep = nms(boxes, scores, 0.45)                 # default backend for this interpreter
     keep = nms(boxes, scores, 0.45, backend="numpy")
     with accel.use_backend("cffi"): ...
+    dets = accel.postprocess(output, "yolov8", letterbox=info)  # decode + NMS + unletterbox
     print(accel.backends())                         # what loads here, and why not
 
 Importing accel loads no backend: each is imported on first use (Numba compiles then,
@@ -22,6 +23,14 @@ from ._dispatch import (
     explain,
     reload_profile,
     use_backend,
+)
+from ._decode import (
+    decode_yolov5,
+    decode_yolov5_raw,
+    decode_yolov8,
+    decode_yolov8_raw,
+    postprocess,
+    scale_boxes,
 )
 from ._nms import batched_nms, nms, soft_nms
 from ._preprocess import LetterboxInfo, letterbox, preprocess, to_tensor
@@ -52,6 +61,12 @@ __all__ = [
     "tune",
     "LetterboxInfo",
     "batched_nms",
+    "decode_yolov5",
+    "decode_yolov5_raw",
+    "decode_yolov8",
+    "decode_yolov8_raw",
+    "postprocess",
+    "scale_boxes",
     "letterbox",
     "preprocess",
     "to_tensor",

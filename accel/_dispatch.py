@@ -17,7 +17,21 @@ import platform
 from typing import Callable, Dict, Iterator, NamedTuple, Optional, Tuple
 
 BACKEND_NAMES = ("python", "numpy", "numba", "cython", "cffi")
-KERNELS = ("nms", "batched_nms", "soft_nms", "letterbox", "to_tensor", "preprocess")
+KERNELS = (
+    "nms", "batched_nms", "soft_nms",
+    "letterbox", "to_tensor", "preprocess",
+    "decode_yolov8", "decode_yolov5", "decode_yolov8_raw", "decode_yolov5_raw", "scale_boxes",
+    "postprocess",
+)
+# The backend functions each kernel calls (by default, the one of its own name): the
+# decoders share one scan, and postprocess composes a backend's scan, NMS and scale_boxes.
+BACKEND_FUNCTIONS = {
+    "decode_yolov8": ("decode_scan",),
+    "decode_yolov5": ("decode_scan",),
+    "decode_yolov8_raw": ("decode_scan",),
+    "decode_yolov5_raw": ("decode_scan",),
+    "postprocess": ("decode_scan", "nms", "batched_nms", "scale_boxes"),
+}
 ENV_VAR = "ACCEL_BACKEND"
 
 _MODULES = {name: "accel._backends._" + name for name in BACKEND_NAMES}
@@ -114,7 +128,12 @@ def _load(name: str):
 def missing_kernels(name: str) -> Tuple[str, ...]:
     """Kernels that backend ``name`` (loaded) does not implement yet."""
     module = _loaded[name]
-    return tuple(k for k in KERNELS if not callable(getattr(module, k, None)))
+    return tuple(k for k in KERNELS
+                 if not all(callable(getattr(module, f, None)) for f in backend_functions(k)))
+
+
+def backend_functions(kernel: str) -> Tuple[str, ...]:
+    return BACKEND_FUNCTIONS.get(kernel, (kernel,))
 
 
 def backends() -> BackendReport:
@@ -240,10 +259,15 @@ def explain(size: int, kernels=KERNELS) -> Dict[str, str]:
     return answer
 
 
+def backend_module(kernel: str, size: int, backend: Optional[str] = None):
+    """The backend module that runs ``kernel`` for this call, after the selection rules."""
+    name, _ = choose(kernel, size, backend)
+    module = _require(name)
+    if not all(callable(getattr(module, f, None)) for f in backend_functions(kernel)):
+        raise BackendUnavailableError("backend %r does not implement %s yet" % (name, kernel))
+    return module
+
+
 def implementation(kernel: str, size: int, backend: Optional[str] = None) -> Callable:
     """The function that runs ``kernel`` for this call, after the selection rules."""
-    name, _ = choose(kernel, size, backend)
-    function = getattr(_require(name), kernel, None)
-    if function is None:
-        raise BackendUnavailableError("backend %r does not implement %s yet" % (name, kernel))
-    return function
+    return getattr(backend_module(kernel, size, backend), backend_functions(kernel)[0])

@@ -186,3 +186,49 @@ def output_array(value, name: str, shape, dtype) -> np.ndarray:
     if not value.flags.writeable:
         raise ValueError("%s is read-only" % (name,))
     return value
+
+
+def float_array(value, name: str) -> np.ndarray:
+    """A float array as float32 or float64, native byte order, C-contiguous, read-only.
+
+    float16 becomes float32 (every float16 is a float32, and the kernels compute in the
+    data's type); wider floats become float64. Copies only when a conversion is needed.
+    """
+    array = np.asarray(value)
+    if array.dtype.kind != "f":
+        raise TypeError("%s must be a float array (a detector output), got dtype %s"
+                        % (name, array.dtype))
+    dtype = np.float64 if array.dtype.itemsize >= 8 else np.float32
+    return _readonly(np.ascontiguousarray(array, dtype=dtype))
+
+
+def all_finite(array: np.ndarray, name: str, hint: str = "") -> None:
+    """Raise naming the first NaN or infinity of ``array``.
+
+    The fast test is a sum of squares (one BLAS dot, about twice as fast as
+    ``isfinite().all()``): it is finite exactly when every element is, unless it
+    overflows, in which case the element-wise test decides.
+    """
+    flat = array.reshape(-1)
+    if flat.size == 0 or np.isfinite(np.dot(flat, flat)):
+        return
+    bad = ~np.isfinite(array)
+    if bad.any():
+        where = np.unravel_index(_first_row(bad.reshape(-1)), array.shape)
+        raise ValueError("%s has a NaN or infinite value at index %s%s"
+                         % (name, tuple(int(i) for i in where), hint))
+
+
+def class_ids(value, nc: int, name: str = "classes"):
+    """None, or a boolean (nc,) mask of the class ids listed in ``value``."""
+    if value is None:
+        return None
+    ids = np.asarray(value).reshape(-1)
+    if ids.dtype.kind not in "iu":
+        raise TypeError("%s must be integer class ids, got %r" % (name, value))
+    outside = (ids < 0) | (ids >= nc)
+    if outside.any():
+        raise ValueError("%s has class id %d, outside 0..%d" % (name, ids[outside][0], nc - 1))
+    mask = np.zeros(nc, dtype=bool)
+    mask[ids] = True
+    return mask

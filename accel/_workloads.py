@@ -87,6 +87,15 @@ class Workload(NamedTuple):
 
 
 IOU_THRESHOLD = 0.45
+STRIDES = (8, 16, 32)
+YOLOV5_ANCHORS = ((10, 13, 16, 30, 33, 23), (30, 61, 62, 45, 59, 119), (116, 90, 156, 198, 373, 326))
+DECODE_INPUTS = (320, 640, 1280)  # model input sides; the size is the anchor (cell) count
+
+
+def anchor_count(input_size: int, per_cell: int = 1) -> int:
+    return sum((input_size // s) ** 2 for s in STRIDES) * per_cell
+
+
 FRAMES = {480: (480, 640), 720: (720, 1280), 1080: (1080, 1920)}  # height: (h, w)
 TENSOR_INPUTS = {320: (320, 320), 640: (640, 640)}  # letterboxed images fed to to_tensor
 # Sizes are what the dispatcher sees: the number of boxes, or the image's element count.
@@ -98,10 +107,145 @@ SIZES = {
     "letterbox": tuple(h * w * 3 for h, w in FRAMES.values()),
     "to_tensor": tuple(h * w * 3 for h, w in TENSOR_INPUTS.values()),
     "preprocess": tuple(h * w * 3 for h, w in FRAMES.values()),
+    "decode_yolov8": tuple(anchor_count(i) for i in DECODE_INPUTS),
+    "decode_yolov5": tuple(anchor_count(i, 3) for i in DECODE_INPUTS),
+    "decode_yolov8_raw": tuple(anchor_count(i) for i in DECODE_INPUTS),
+    "decode_yolov5_raw": tuple(anchor_count(i, 3) for i in DECODE_INPUTS),
+    "scale_boxes": (300, 30000),
+    "postprocess": tuple(anchor_count(i) for i in DECODE_INPUTS),
 }
 QUICK_SIZES = {"nms": (100, 1000, 5000), "batched_nms": (100, 1000, 5000), "soft_nms": (100, 500),
                "letterbox": SIZES["letterbox"][:1], "to_tensor": SIZES["to_tensor"][:1],
                "preprocess": SIZES["preprocess"][:1]}
+QUICK_SIZES.update({k: SIZES[k][:2] for k in SIZES if k not in QUICK_SIZES})
+
+
+class Scene(NamedTuple):
+    """Per cell of every level (levels concatenated, cells row-major): the cell centre,
+    its stride, the box a detector would predict there, and its best class and score."""
+
+    cx: np.ndarray
+    cy: np.ndarray
+    stride: np.ndarray
+    boxes: np.ndarray  # (A, 4) cx, cy, w, h in input pixels
+    classes: np.ndarray
+    confidence: np.ndarray  # the detector's probability for that class
+
+
+def detector_scene(input_size: int = 640, nc: int = 80, seed: int = 0) -> Scene:
+    """What a detector sees on a busy street frame: about 12 objects; every cell whose
+    centre falls near an object's centre, on the levels whose stride suits its size,
+    predicts a jittered copy of its box with a score that falls off with the distance.
+    At 640 px that gives a few hundred cells above a 0.25 threshold, like YOLOv8n."""
+    rng = np.random.default_rng(seed)
+    cells = [(s, np.mgrid[0:input_size // s, 0:input_size // s]) for s in STRIDES]
+    cy = np.concatenate([(g[0].ravel() + 0.5) * s for s, g in cells])
+    cx = np.concatenate([(g[1].ravel() + 0.5) * s for s, g in cells])
+    stride = np.concatenate([np.full(g[0].size, s, np.float64) for s, g in cells])
+    n_cells = cx.size
+    n_objects = max(3, int(round(12 * (input_size / 640.0) ** 2)))
+    size = np.exp(rng.uniform(np.log(20.0), np.log(input_size / 2.0), (n_objects, 2)))
+    centre = rng.uniform(0.0, input_size, (n_objects, 2))
+    object_class = rng.integers(0, nc, n_objects)
+    # A random box of a few strides around each cell; low confidence in a random class.
+    boxes = np.stack([cx + rng.normal(0, 2, n_cells), cy + rng.normal(0, 2, n_cells),
+                      stride * rng.uniform(1, 6, n_cells), stride * rng.uniform(1, 6, n_cells)], 1)
+    classes = rng.integers(0, nc, n_cells)
+    confidence = 1.0 / (1.0 + np.exp(-rng.normal(-6.0, 1.5, n_cells)))
+    for (ox, oy), (w, h), c in zip(centre, size, object_class):
+        fits = (np.sqrt(w * h) / stride > 1.5) & (np.sqrt(w * h) / stride < 24)
+        distance = ((cx - ox) / w) ** 2 + ((cy - oy) / h) ** 2
+        near = fits & (distance < 0.25)
+        score = 0.95 * np.exp(-distance / 0.06) * rng.uniform(0.7, 1.0, n_cells)
+        better = near & (score > confidence)
+        count = int(better.sum())
+        boxes[better] = np.array([ox, oy, w, h]) * np.exp(rng.normal(0, 0.05, (count, 4)))
+        classes[better] = c
+        confidence[better] = score[better]
+    return Scene(cx, cy, stride, boxes, classes, confidence)
+
+
+def _class_scores(scene: Scene, nc: int, rng) -> np.ndarray:
+    """(A, nc) probabilities: the scene's class at its confidence, the rest far below."""
+    scores = 1.0 / (1.0 + np.exp(-rng.normal(-7.0, 1.5, (scene.cx.size, nc))))
+    scores[np.arange(scene.cx.size), scene.classes] = scene.confidence
+    return scores
+
+
+def yolov8_output(input_size: int = 640, nc: int = 80, seed: int = 0) -> np.ndarray:
+    """A YOLOv8/YOLO11 export's output, (1, 4 + nc, A) float32."""
+    scene = detector_scene(input_size, nc, seed)
+    rng = np.random.default_rng(seed + 1)
+    rows = np.concatenate([scene.boxes, _class_scores(scene, nc, rng)], axis=1)
+    return np.ascontiguousarray(rows.T[None], dtype=np.float32)
+
+
+def yolov5_output(input_size: int = 640, nc: int = 80, seed: int = 0) -> np.ndarray:
+    """A YOLOv5 export's output, (1, 3 * A, 5 + nc) float32: three anchors per cell,
+    objectness carrying the scene's confidence on the anchor closest in shape."""
+    scene = detector_scene(input_size, nc, seed)
+    rng = np.random.default_rng(seed + 2)
+    rows = []
+    for k in range(3):
+        objectness = np.where(rng.random(scene.cx.size) < 0.5, scene.confidence,
+                              scene.confidence * rng.uniform(0, 0.5, scene.cx.size))
+        scores = _class_scores(scene, nc, rng)
+        scores[np.arange(scene.cx.size), scene.classes] = rng.uniform(0.7, 1.0, scene.cx.size)
+        boxes = scene.boxes * np.exp(rng.normal(0, 0.03, scene.boxes.shape))
+        rows.append(np.concatenate([boxes, objectness[:, None], scores], axis=1))
+    # YOLOv5 orders its output by level, anchor, then cell.
+    levels = np.cumsum([0] + [(input_size // s) ** 2 for s in STRIDES])
+    ordered = [rows[k][levels[i]:levels[i + 1]] for i in range(len(STRIDES)) for k in range(3)]
+    return np.concatenate(ordered)[None].astype(np.float32)
+
+
+def _logit(p):
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    return np.log(p) - np.log1p(-p)
+
+
+def yolov8_raw_levels(input_size: int = 640, nc: int = 80, reg_max: int = 16, seed: int = 0):
+    """The raw head of a YOLOv8 export without its decoding: per stride, (1, 4 * reg_max
+    + nc, H, W) float32, box sides as DFL bin logits peaked at the scene's distances."""
+    scene = detector_scene(input_size, nc, seed)
+    rng = np.random.default_rng(seed + 3)
+    cx, cy, w, h = scene.boxes.T
+    sides = np.stack([scene.cx - (cx - w / 2), scene.cy - (cy - h / 2),
+                      (cx + w / 2) - scene.cx, (cy + h / 2) - scene.cy], 1) / scene.stride[:, None]
+    sides = np.clip(sides, 0, reg_max - 1.01)
+    bins = np.arange(reg_max)
+    dfl = -((bins[None, None, :] - sides[:, :, None]) ** 2) * 2.0 \
+        + rng.normal(0, 0.3, sides.shape + (reg_max,))
+    logits = _logit(_class_scores(scene, nc, rng))
+    channels = np.concatenate([dfl.reshape(-1, 4 * reg_max), logits], axis=1)
+    return _per_level(channels, input_size)
+
+
+def yolov5_raw_levels(input_size: int = 640, nc: int = 80, seed: int = 0):
+    """The raw head of a YOLOv5 export without its decoding: per stride, (1, 3 * (5 +
+    nc), H, W) float32 logits, anchors as in YOLOV5_ANCHORS."""
+    scene = detector_scene(input_size, nc, seed)
+    rng = np.random.default_rng(seed + 4)
+    per_anchor = []
+    for k in range(3):
+        objectness = np.where(rng.random(scene.cx.size) < 0.5, scene.confidence,
+                              scene.confidence * rng.uniform(0, 0.5, scene.cx.size))
+        scores = _class_scores(scene, nc, rng)
+        scores[np.arange(scene.cx.size), scene.classes] = rng.uniform(0.7, 1.0, scene.cx.size)
+        txy = rng.uniform(0.3, 0.7, (scene.cx.size, 2))
+        twh = rng.uniform(0.2, 0.8, (scene.cx.size, 2))
+        per_anchor.append(_logit(np.concatenate([txy, twh, objectness[:, None], scores], 1)))
+    return _per_level(np.concatenate(per_anchor, axis=1), input_size)
+
+
+def _per_level(channels: np.ndarray, input_size: int):
+    levels, start = [], 0
+    for s in STRIDES:
+        side = input_size // s
+        part = channels[start:start + side * side]
+        start += side * side
+        levels.append(np.ascontiguousarray(part.T.reshape(1, -1, side, side), dtype=np.float32))
+    return levels
 
 
 def synthetic_frame(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -142,4 +286,41 @@ def workload(kernel: str, size: int, seed: int = 0) -> Workload:
     if kernel == "to_tensor":
         image = _image_for(size, TENSOR_INPUTS.values())
         return Workload(kernel, image.size, "%dx%d" % image.shape[1::-1], (image,), {})
+    if kernel in _DECODERS:
+        per_cell = 3 if "yolov5" in kernel else 1
+        side = _input_side(size, per_cell)
+        make, kwargs = _DECODERS[kernel]
+        label = "%d px input, %d anchors" % (side, anchor_count(side, per_cell))
+        return Workload(kernel, anchor_count(side, per_cell), label, make(side, seed), kwargs)
+    if kernel == "scale_boxes":
+        c = clustered_candidates(size, seed=seed)
+        info = _letterbox_1080p()
+        return Workload(kernel, size, "N=%d, 1080p letterbox" % size, (c.boxes, info), {})
     raise ValueError("no workload for kernel %r" % (kernel,))
+
+
+def _input_side(size: int, per_cell: int) -> int:
+    """The model input side whose anchor count is ``size`` (or the nearest multiple of 32)."""
+    for side in DECODE_INPUTS:
+        if anchor_count(side, per_cell) == size:
+            return side
+    cells_per_pixel = sum(1.0 / s ** 2 for s in STRIDES) * per_cell
+    return max(32, int(round((size / cells_per_pixel) ** 0.5 / 32)) * 32)
+
+
+def _letterbox_1080p():
+    from ._preprocess import letterbox_geometry
+
+    return letterbox_geometry((1080, 1920), 640)
+
+
+_DECODERS = {
+    "decode_yolov8": (lambda side, seed: (yolov8_output(side, seed=seed), 0.25), {}),
+    "decode_yolov5": (lambda side, seed: (yolov5_output(side, seed=seed), 0.25), {}),
+    "decode_yolov8_raw": (lambda side, seed: (yolov8_raw_levels(side, seed=seed), STRIDES, 0.25),
+                          {}),
+    "decode_yolov5_raw": (lambda side, seed: (yolov5_raw_levels(side, seed=seed), YOLOV5_ANCHORS,
+                                              STRIDES, 0.25), {}),
+    "postprocess": (lambda side, seed: (yolov8_output(side, seed=seed), "yolov8"),
+                    {"letterbox": None}),
+}

@@ -10,6 +10,7 @@ import numpy as np
 
 import accel
 from accel._workloads import clustered_candidates
+import decode_cases
 
 
 class Kernel(NamedTuple):
@@ -101,7 +102,8 @@ KERNEL_TABLE = [
     Kernel("letterbox", "letterbox", _letterbox, _bits, "image"),
     Kernel("to_tensor", "to_tensor", _to_tensor, _bits, "image"),
     Kernel("preprocess", "preprocess", _preprocess, _bits, "image"),
-]
+] + [Kernel(name, kernel, run, decode_cases.bit_identical, family)
+     for name, kernel, run, family in decode_cases.ROWS]
 
 
 def image_cases():
@@ -147,7 +149,7 @@ def image_cases():
     return sorted(cases.items())
 
 
-FAMILY_CASES = {"nms": None, "image": image_cases}
+FAMILY_CASES = {"nms": None, "image": image_cases, **decode_cases.FAMILY_CASES}
 
 
 def _boxes(rows, dtype=np.float64):

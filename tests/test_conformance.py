@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import accel
 from conftest import require_backend
 from kernels import KERNEL_TABLE, adversarial_cases, image_cases
+import decode_cases
 import oracle
 
 CASES = adversarial_cases()
@@ -66,6 +67,16 @@ def test_adversarial(kernel, case_id, case, backend):
 @pytest.mark.parametrize("kernel", IMAGE_KERNELS, ids=lambda k: k.name)
 @pytest.mark.parametrize("case_id, case", IMAGE_CASES, ids=[c[0] for c in IMAGE_CASES])
 def test_image_cases(kernel, case_id, case, backend):
+    assert_same_outcome(kernel, case, kernel_backend(kernel, backend), case_id)
+
+
+DECODE_PAIRS = [(k, case_id, case) for k in KERNEL_TABLE if k.family in decode_cases.FAMILY_CASES
+                for case_id, case in decode_cases.FAMILY_CASES[k.family]()]
+
+
+@pytest.mark.parametrize("kernel, case_id, case", DECODE_PAIRS,
+                         ids=["%s-%s" % (k.name, case_id) for k, case_id, _ in DECODE_PAIRS])
+def test_decode_cases(kernel, case_id, case, backend):
     assert_same_outcome(kernel, case, kernel_backend(kernel, backend), case_id)
 
 

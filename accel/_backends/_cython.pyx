@@ -726,3 +726,6 @@ def soft_nms(const double[:, ::1] boxes not None, const double[::1] scores not N
 
 # The preprocessing kernels live in their own extension module.
 from ._cython_preprocess import letterbox, preprocess, to_tensor  # noqa: E402,F401
+
+# So do the decoding kernels.
+from ._cython_decode import decode_scan, scale_boxes  # noqa: E402,F401

@@ -194,3 +194,4 @@ def soft_nms(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max
 
 
 from ._python_preprocess import letterbox, preprocess, to_tensor  # noqa: E402,F401
+from ._python_decode import decode_scan, scale_boxes  # noqa: E402,F401

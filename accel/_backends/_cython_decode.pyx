@@ -1,0 +1,357 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Cython decoding kernels: ``decode_scan`` and ``scale_boxes``.
+
+Same boundary and same decisions as the pure-Python reference (``_python_decode.py``;
+contract in ``accel._decode``), bit for bit.
+
+* Class-major layout without objectness (``anchor_stride == 1``, YOLOv8's ``(4 + nc, A)``):
+  the anchors are cut into blocks of ``_BLOCK``, small enough that the running best
+  score and class of a block stay in L1 while every class row of the block streams past
+  once, contiguously. The update ``best = v if v > best else best`` (and the class
+  alike) is branch-free, so the C compiler turns it into vector compares and blends;
+  the strict ``>`` keeps the first of equal maxima (and the first one's sign of zero),
+  as the reference's ``max`` and ``index`` do. The class index lanes have the width of
+  the data (int32 beside float32, int64 beside float64) so that a compare mask selects
+  both without repacking. Multi-label only needs the best score of an anchor to know
+  whether any of its classes passes; those few anchors are then read back class by class.
+* Every other layout, and any layout with objectness, is scanned anchor by anchor: the
+  objectness first (most anchors stop there), then the classes at ``channel_stride``.
+  A class score times the objectness is rounded to the data's dtype before it is compared
+  (``<floating>`` cast), as the reference rounds its products; comparing products, not raw
+  scores, matters because two scores can round to the same product, which is a tie.
+* ``threshold`` is exact in the data's dtype (boundary contract), so it is compared in
+  that dtype.
+* Kept rows go to ``malloc`` buffers that double when full (multi-label can keep up to
+  ``n_anchors * nc`` rows, usually a handful), then are copied once into exactly sized
+  NumPy arrays.
+* ``scale_boxes`` is the reference's float64 formula and its two clip comparisons in that
+  order (``-0.0`` is neither ``< 0`` nor ``> limit``, so it stays ``-0.0``), then a C cast
+  to the dtype, which rounds to nearest as NumPy's conversion does. The build disables
+  FMA contraction, though nothing here could be fused.
+
+All per-element work runs inside ``with nogil:``. The layout (strides, offsets, counts)
+is checked against the length of ``data`` in O(1) before any memory is read, so a wrong
+call raises instead of reading out of bounds.
+"""
+from cpython.pyport cimport PY_SSIZE_T_MAX
+from cython cimport floating
+from libc.stdint cimport int32_t, int64_t, INT32_MAX
+from libc.stdlib cimport free, realloc
+from libc.string cimport memcpy
+
+import numpy as np
+
+cdef enum:
+    # Anchors per block of the class-major scan: the block's best scores and classes
+    # (16 KiB for float32, 32 KiB for float64) stay in L1 on x86 and on a Cortex-A72.
+    _BLOCK = 2048
+    _FIRST_CAPACITY = 256
+
+
+ctypedef struct Hits:            # the kept (anchor, class, score) rows, in order
+    int64_t* anchor
+    int64_t* cls
+    char* score                  # float or double, by the data's dtype
+    Py_ssize_t size
+    Py_ssize_t capacity
+    Py_ssize_t itemsize
+
+
+cdef int _grow(Hits* hits, Py_ssize_t extra) noexcept nogil:
+    """Room for ``extra`` more rows; -1 when out of memory (the rows so far are kept)."""
+    cdef Py_ssize_t limit = PY_SSIZE_T_MAX // 16    # keeps every byte count in range
+    cdef Py_ssize_t need, capacity
+    cdef void* p
+    if extra > limit - hits.size:
+        return -1
+    need = hits.size + extra
+    capacity = 2 * hits.capacity
+    if capacity < need:
+        capacity = need
+    if capacity < _FIRST_CAPACITY:
+        capacity = _FIRST_CAPACITY
+    if capacity > limit:
+        capacity = need
+    # Each buffer is replaced as soon as it has grown, so a later failure leaks nothing.
+    p = realloc(hits.anchor, capacity * sizeof(int64_t))
+    if p == NULL:
+        return -1
+    hits.anchor = <int64_t*>p
+    p = realloc(hits.cls, capacity * sizeof(int64_t))
+    if p == NULL:
+        return -1
+    hits.cls = <int64_t*>p
+    p = realloc(hits.score, capacity * hits.itemsize)
+    if p == NULL:
+        return -1
+    hits.score = <char*>p
+    hits.capacity = capacity
+    return 0
+
+
+cdef inline int _reserve(Hits* hits, Py_ssize_t extra) noexcept nogil:
+    if hits.size + extra <= hits.capacity:
+        return 0
+    return _grow(hits, extra)
+
+
+cdef inline void _emit(Hits* hits, Py_ssize_t anchor, Py_ssize_t cls,
+                       floating score) noexcept nogil:
+    cdef Py_ssize_t k = hits.size
+    hits.anchor[k] = anchor
+    hits.cls[k] = cls
+    (<floating*>hits.score)[k] = score
+    hits.size = k + 1
+
+
+# ---------------------------------------------------------------------------------------
+# Class-major scan (no GIL)
+# ---------------------------------------------------------------------------------------
+
+cdef void _block_argmax_f(const float* row, Py_ssize_t channel_stride, Py_ssize_t nc,
+                          Py_ssize_t n, float* best, int32_t* arg) noexcept nogil:
+    """best[i], arg[i]: the first largest of row[i + c * channel_stride] over c."""
+    cdef Py_ssize_t i
+    cdef int32_t c, k
+    cdef float v, b
+    for i in range(n):
+        best[i] = row[i]
+        arg[i] = 0
+    for c in range(1, <int32_t>nc):
+        row += channel_stride
+        for i in range(n):
+            v = row[i]
+            b = best[i]
+            k = arg[i]
+            best[i] = v if v > b else b
+            arg[i] = c if v > b else k
+
+
+cdef void _block_argmax_d(const double* row, Py_ssize_t channel_stride, Py_ssize_t nc,
+                          Py_ssize_t n, double* best, int64_t* arg) noexcept nogil:
+    """As _block_argmax_f, with lanes of 64 bits."""
+    cdef Py_ssize_t i
+    cdef int64_t c, k
+    cdef double v, b
+    for i in range(n):
+        best[i] = row[i]
+        arg[i] = 0
+    for c in range(1, nc):
+        row += channel_stride
+        for i in range(n):
+            v = row[i]
+            b = best[i]
+            k = arg[i]
+            best[i] = v if v > b else b
+            arg[i] = c if v > b else k
+
+
+cdef int _scan_class_major(const floating* cls0, Py_ssize_t n_anchors,
+                           Py_ssize_t channel_stride, Py_ssize_t nc, floating threshold,
+                           bint multi_label, Hits* hits) noexcept nogil:
+    """Anchors ``a`` with class ``c`` at ``cls0[a + c * channel_stride]``."""
+    cdef floating best[_BLOCK]
+    cdef int32_t arg32[_BLOCK]
+    cdef int64_t arg64[_BLOCK]
+    cdef Py_ssize_t start, n, i, c
+    cdef const floating* p
+    cdef floating v
+    start = 0
+    while start < n_anchors:
+        n = n_anchors - start
+        if n > _BLOCK:
+            n = _BLOCK
+        if floating is float:
+            _block_argmax_f(cls0 + start, channel_stride, nc, n, best, arg32)
+        else:
+            _block_argmax_d(cls0 + start, channel_stride, nc, n, best, arg64)
+        if not multi_label:
+            if _reserve(hits, n) < 0:
+                return -1
+            for i in range(n):
+                if best[i] > threshold:
+                    if floating is float:
+                        _emit(hits, start + i, arg32[i], best[i])
+                    else:
+                        _emit(hits, start + i, arg64[i], best[i])
+        else:
+            for i in range(n):
+                if not best[i] > threshold:
+                    continue
+                if _reserve(hits, nc) < 0:
+                    return -1
+                p = cls0 + start + i
+                for c in range(nc):
+                    v = p[c * channel_stride]
+                    if v > threshold:
+                        _emit(hits, start + i, c, v)
+        start += n
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# Anchor-major scan (no GIL)
+# ---------------------------------------------------------------------------------------
+
+cdef int _scan_anchor_major(const floating* data, Py_ssize_t n_anchors,
+                            Py_ssize_t anchor_stride, Py_ssize_t channel_stride,
+                            Py_ssize_t cls_offset, Py_ssize_t nc, Py_ssize_t obj_offset,
+                            floating threshold, bint multi_label, Hits* hits) noexcept nogil:
+    cdef Py_ssize_t a, c, arg
+    cdef const floating* base
+    cdef const floating* row
+    cdef floating obj, v, best
+    cdef bint has_obj = obj_offset >= 0
+    obj = 1      # unused without objectness; set for the compiler's sake
+    for a in range(n_anchors):
+        base = data + a * anchor_stride
+        row = base + cls_offset * channel_stride
+        if has_obj:
+            obj = base[obj_offset * channel_stride]
+            if not obj > threshold:
+                continue
+        if multi_label:
+            if _reserve(hits, nc) < 0:
+                return -1
+            for c in range(nc):
+                v = row[c * channel_stride]
+                if has_obj:
+                    v = <floating>(v * obj)
+                if v > threshold:
+                    _emit(hits, a, c, v)
+            continue
+        best = row[0]
+        if has_obj:
+            best = <floating>(best * obj)
+        arg = 0
+        if has_obj:
+            for c in range(1, nc):
+                v = <floating>(row[c * channel_stride] * obj)
+                if v > best:
+                    best = v
+                    arg = c
+        else:
+            for c in range(1, nc):
+                v = row[c * channel_stride]
+                if v > best:
+                    best = v
+                    arg = c
+        if best > threshold:
+            if _reserve(hits, 1) < 0:
+                return -1
+            _emit(hits, a, arg, best)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# Entry points (with the GIL)
+# ---------------------------------------------------------------------------------------
+
+cdef int _check_layout(Py_ssize_t size, Py_ssize_t n_anchors, Py_ssize_t anchor_stride,
+                       Py_ssize_t channel_stride, Py_ssize_t cls_offset, Py_ssize_t nc,
+                       Py_ssize_t obj_offset) except -1:
+    """Every index the scan reads is in ``data``; ValueError otherwise (no overflow: the
+    products are only formed once divisions have bounded them)."""
+    cdef Py_ssize_t room, last
+    if n_anchors < 0 or anchor_stride < 0 or channel_stride < 0 or cls_offset < 0 or nc < 1:
+        raise ValueError("decode_scan: negative count, stride or offset, or nc < 1")
+    if n_anchors == 0:
+        return 0
+    room = size - 1          # the largest index
+    if room < 0 or (anchor_stride > 0 and n_anchors - 1 > room // anchor_stride):
+        raise ValueError("decode_scan: %d anchors do not fit in %d values" % (n_anchors, size))
+    room -= (n_anchors - 1) * anchor_stride
+    if channel_stride > 0:
+        last = room // channel_stride   # the last channel the last anchor can have
+        if cls_offset > last or nc - 1 > last - cls_offset or obj_offset > last:
+            raise ValueError("decode_scan: a channel is outside the data")
+    return 0
+
+
+def decode_scan(const floating[::1] data not None, Py_ssize_t n_anchors,
+                Py_ssize_t anchor_stride, Py_ssize_t channel_stride, Py_ssize_t cls_offset,
+                Py_ssize_t nc, Py_ssize_t obj_offset, double threshold, bint multi_label):
+    cdef Hits hits
+    cdef int status = 0
+    cdef floating thr = <floating>threshold
+    cdef const floating* base = NULL
+    cdef Py_ssize_t k
+    cdef int64_t[::1] out_anchor
+    cdef int64_t[::1] out_cls
+    cdef floating[::1] out_score
+    _check_layout(data.shape[0], n_anchors, anchor_stride, channel_stride, cls_offset, nc,
+                  obj_offset)
+    hits.anchor = NULL
+    hits.cls = NULL
+    hits.score = NULL
+    hits.size = 0
+    hits.capacity = 0
+    hits.itemsize = sizeof(floating)
+    if n_anchors > 0:
+        base = &data[0]
+    try:
+        with nogil:
+            if n_anchors == 0:
+                pass
+            elif obj_offset < 0 and anchor_stride == 1 and nc <= INT32_MAX:
+                status = _scan_class_major(base + cls_offset * channel_stride, n_anchors,
+                                           channel_stride, nc, thr, multi_label, &hits)
+            else:
+                status = _scan_anchor_major(base, n_anchors, anchor_stride, channel_stride,
+                                            cls_offset, nc, obj_offset, thr, multi_label,
+                                            &hits)
+        if status < 0:
+            raise MemoryError("accel cython backend: out of memory in decode_scan")
+        k = hits.size
+        anchors = np.empty(k, dtype=np.int64)
+        classes = np.empty(k, dtype=np.int64)
+        scores = np.empty(k, dtype=np.float32 if floating is float else np.float64)
+        if k > 0:
+            out_anchor = anchors
+            out_cls = classes
+            out_score = scores
+            memcpy(&out_anchor[0], hits.anchor, k * sizeof(int64_t))
+            memcpy(&out_cls[0], hits.cls, k * sizeof(int64_t))
+            memcpy(&out_score[0], hits.score, k * sizeof(floating))
+        return anchors, classes, scores
+    finally:
+        free(hits.anchor)
+        free(hits.cls)
+        free(hits.score)
+
+
+cdef inline double _unletterbox(double value, double pad, double gain, bint clip,
+                                double limit) noexcept nogil:
+    value = (value - pad) / gain
+    if clip:
+        if value < 0.0:
+            value = 0.0
+        elif value > limit:
+            value = limit
+    return value
+
+
+def scale_boxes(const floating[:, ::1] boxes not None, double gain_x, double gain_y,
+                double pad_x, double pad_y, bint clip, double width, double height):
+    cdef Py_ssize_t k = boxes.shape[0], i
+    cdef const floating* src
+    cdef floating* dst
+    cdef floating[:, ::1] out_view
+    if boxes.shape[1] != 4:
+        raise ValueError("scale_boxes: boxes must be (K, 4), got (%d, %d)"
+                         % (k, boxes.shape[1]))
+    out = np.empty((k, 4), dtype=np.float32 if floating is float else np.float64)
+    if k == 0:
+        return out
+    out_view = out
+    src = &boxes[0, 0]
+    dst = &out_view[0, 0]
+    with nogil:
+        for i in range(k):
+            dst[0] = <floating>_unletterbox(src[0], pad_x, gain_x, clip, width)
+            dst[1] = <floating>_unletterbox(src[1], pad_y, gain_y, clip, height)
+            dst[2] = <floating>_unletterbox(src[2], pad_x, gain_x, clip, width)
+            dst[3] = <floating>_unletterbox(src[3], pad_y, gain_y, clip, height)
+            src += 4
+            dst += 4
+    return out

@@ -1,0 +1,221 @@
+"""Numba decoding kernels: the class scan and the box un-letterboxing.
+
+Same decisions and the same float arithmetic as ``accel._backends._python_decode``
+(boundary and contracts in ``accel._decode``), so the results are bit-identical.
+
+``decode_scan`` takes one of two loops, chosen in Python:
+
+* class-major, for ``anchor_stride == 1`` without objectness (YOLOv8's ``(4 + nc, A)``):
+  each class is a contiguous row of anchors, so the running maximum and its class are
+  updated one class row at a time over a block of anchors, with a compare-and-select
+  (no branch) that LLVM turns into vector code. The block is small enough for the
+  running maximum and class of its anchors to stay in L1 while the class rows stream
+  through. A strict ``>`` over increasing classes keeps the first class of equal maxima
+  (``-0.0`` and ``0.0`` included), as the reference's ``max`` then ``index`` does.
+  Multi-label only revisits the anchors whose maximum passes the threshold (an anchor
+  has a class above the threshold exactly when its maximum is).
+* anchor-major otherwise (YOLOv5's ``(A, 5 + nc)``, any strides): per anchor, the
+  objectness first, so the classes of most anchors are never read.
+
+With objectness a class score is ``score * objectness`` of two values of the data's
+dtype: Numba multiplies two float32 values in float32, the rounding the contract asks
+for, so no Python float (which would promote to float64) enters that product. The
+threshold stays a float64 and every comparison is in float64: exact whatever the data's
+dtype, and the reference's own comparison.
+
+``scale_boxes`` computes in float64 and stores into an output of the boxes' dtype (a
+round to nearest), allocated by the Python wrapper so that it is writable whatever Numba
+version types ``empty_like`` of a read-only array.
+
+No ``fastmath`` (it would allow reordering, fusing and reciprocal division). Each kernel
+is compiled on its first call and cached on disk (``cache=True``), and releases the GIL
+(``nogil``). Scratch memory is per call: concurrent calls from several threads are safe.
+"""
+import platform
+
+if platform.python_implementation() == "PyPy":
+    raise ImportError("Numba does not run on PyPy")
+
+import numba
+import numpy as np
+
+BLOCK = 2048  # anchors per block of the class-major scan: 16 KiB of float32 max + int32 class
+
+
+def _jit(function):
+    return numba.njit(cache=True, nogil=True)(function)
+
+
+@_jit
+def _resized(array, size, count):
+    """A new array of ``size`` elements holding the first ``count`` of ``array``."""
+    out = np.empty(size, array.dtype)
+    for k in range(count):
+        out[k] = array[k]
+    return out
+
+
+@_jit
+def _first_row(best, arg, row):
+    for i in range(best.shape[0]):
+        best[i] = row[i]
+        arg[i] = 0
+
+
+@_jit
+def _blend(best, arg, row, c):
+    """Fold class row ``c`` into the running maximum and its class.
+
+    Its own function over 1-D contiguous slices: in the body of the block loop, LLVM 11
+    (Numba 0.56) cannot prove the slices independent and leaves the loop scalar.
+    """
+    for i in range(best.shape[0]):
+        v = row[i]
+        b = best[i]
+        take = v > b
+        best[i] = v if take else b
+        arg[i] = c if take else arg[i]
+
+
+@_jit
+def _class_major(data, n_anchors, channel_stride, cls_offset, nc, threshold, multi_label):
+    capacity = n_anchors
+    anchors = np.empty(capacity, np.int64)
+    classes = np.empty(capacity, np.int64)
+    scores = np.empty(capacity, data.dtype)
+    count = 0
+    block = BLOCK if BLOCK < n_anchors else n_anchors
+    best_block = np.empty(block, data.dtype)
+    arg_block = np.empty(block, np.int32)  # int32: as many vector lanes as float32
+    first = cls_offset * channel_stride
+    for start in range(0, n_anchors, BLOCK):
+        size = n_anchors - start if n_anchors - start < BLOCK else BLOCK
+        best = best_block[:size]
+        arg = arg_block[:size]
+        row = first + start
+        _first_row(best, arg, data[row:row + size])
+        for c in range(1, nc):
+            row = first + c * channel_stride + start
+            _blend(best, arg, data[row:row + size], np.int32(c))
+        if multi_label:
+            for i in range(size):
+                if not best[i] > threshold:
+                    continue
+                index = first + start + i
+                for c in range(nc):
+                    v = data[index + c * channel_stride]
+                    if v > threshold:
+                        if count == capacity:
+                            capacity *= 2
+                            anchors = _resized(anchors, capacity, count)
+                            classes = _resized(classes, capacity, count)
+                            scores = _resized(scores, capacity, count)
+                        anchors[count] = start + i
+                        classes[count] = c
+                        scores[count] = v
+                        count += 1
+        else:
+            for i in range(size):
+                if best[i] > threshold:
+                    anchors[count] = start + i
+                    classes[count] = arg[i]
+                    scores[count] = best[i]
+                    count += 1
+    return (_resized(anchors, count, count), _resized(classes, count, count),
+            _resized(scores, count, count))
+
+
+@_jit
+def _class_score(data, index, objectness, with_objectness):
+    if with_objectness:
+        return data[index] * objectness  # both of the data's dtype: rounded to it
+    return data[index]
+
+
+@_jit
+def _anchor_major(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
+                  threshold, multi_label):
+    capacity = n_anchors
+    anchors = np.empty(capacity, np.int64)
+    classes = np.empty(capacity, np.int64)
+    scores = np.empty(capacity, data.dtype)
+    count = 0
+    with_objectness = obj_offset >= 0
+    for a in range(n_anchors):
+        base = a * anchor_stride
+        first = base + cls_offset * channel_stride
+        # Without objectness, any value of the dtype: _class_score does not use it.
+        objectness = data[base + obj_offset * channel_stride] if with_objectness else data[first]
+        if with_objectness and not objectness > threshold:
+            continue
+        if multi_label:
+            for c in range(nc):
+                v = _class_score(data, first + c * channel_stride, objectness, with_objectness)
+                if v > threshold:
+                    if count == capacity:
+                        capacity *= 2
+                        anchors = _resized(anchors, capacity, count)
+                        classes = _resized(classes, capacity, count)
+                        scores = _resized(scores, capacity, count)
+                    anchors[count] = a
+                    classes[count] = c
+                    scores[count] = v
+                    count += 1
+        else:
+            best = _class_score(data, first, objectness, with_objectness)
+            arg = 0
+            for c in range(1, nc):
+                v = _class_score(data, first + c * channel_stride, objectness, with_objectness)
+                if v > best:
+                    best = v
+                    arg = c
+            if best > threshold:
+                anchors[count] = a
+                classes[count] = arg
+                scores[count] = best
+                count += 1
+    return (_resized(anchors, count, count), _resized(classes, count, count),
+            _resized(scores, count, count))
+
+
+@_jit
+def _unletterboxed(value, pad, gain, clip, limit):
+    value = (np.float64(value) - pad) / gain
+    if clip:
+        if value < 0.0:
+            value = 0.0
+        elif value > limit:
+            value = limit
+    return value
+
+
+@_jit
+def _scale_boxes(boxes, out, gain_x, gain_y, pad_x, pad_y, clip, width, height):
+    for k in range(boxes.shape[0]):
+        out[k, 0] = _unletterboxed(boxes[k, 0], pad_x, gain_x, clip, width)
+        out[k, 1] = _unletterboxed(boxes[k, 1], pad_y, gain_y, clip, height)
+        out[k, 2] = _unletterboxed(boxes[k, 2], pad_x, gain_x, clip, width)
+        out[k, 3] = _unletterboxed(boxes[k, 3], pad_y, gain_y, clip, height)
+
+
+# ---------------------------------------------------------------------------------------
+# The backend boundary (see accel._decode)
+# ---------------------------------------------------------------------------------------
+# The scalars are coerced so that every call reaches the same compiled specialisation
+# whatever Python or NumPy scalar types the caller passed.
+
+def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
+                threshold, multi_label):
+    if obj_offset < 0 and anchor_stride == 1:
+        return _class_major(data, int(n_anchors), int(channel_stride), int(cls_offset),
+                            int(nc), float(threshold), bool(multi_label))
+    return _anchor_major(data, int(n_anchors), int(anchor_stride), int(channel_stride),
+                         int(cls_offset), int(nc), int(obj_offset), float(threshold),
+                         bool(multi_label))
+
+
+def scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height):
+    out = np.empty(boxes.shape, boxes.dtype)
+    _scale_boxes(boxes, out, float(gain_x), float(gain_y), float(pad_x), float(pad_y),
+                 bool(clip), float(width), float(height))
+    return out

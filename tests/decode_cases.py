@@ -1,0 +1,249 @@
+"""Decoding kernels' rows of the conformance table and their shared input cases.
+
+Every case is run on every backend and must give the reference's results bit for bit (the
+decoders' floats come from shared NumPy code; the backends decide what is kept), or raise
+the same exception with the same message.
+"""
+import numpy as np
+
+import accel
+from accel import _workloads as wl
+
+INFO_1080P = accel._preprocess.letterbox_geometry((1080, 1920), 320)
+
+
+def _with(array, index, value):
+    """A copy of ``array`` with one element (flat ``index``) set to ``value``."""
+    array = np.array(array)
+    array.reshape(-1)[index] = value
+    return array
+
+
+def _v8_ties():
+    """8 anchors, 4 classes: equal maxima, signed zeros, scores exactly at 0.25 and at
+    float32(0.1) (above the threshold 0.1 only after rounding)."""
+    scores = np.array([
+        [0.5, 0.5, 0.1, 0.0], [0.25, 0.25, 0.25, 0.25], [-0.0, 0.0, 0.0, -0.0],
+        [0.1, 0.3, 0.3, 0.2], [0.0, 0.0, 0.0, 0.9], [np.float32(0.1), 0.0, 0.0, 0.0],
+        [0.2500001, 0.0, 0.0, 0.2500001], [1.0, 1.0, 0.0, 0.0]], np.float32)
+    boxes = np.array([[10, 20, 8, 6]] * 8, np.float32) + np.arange(8, dtype=np.float32)[:, None]
+    return np.concatenate([boxes, scores], axis=1).T.copy()
+
+
+def yolov8_cases():
+    real = wl.yolov8_output(320, nc=80, seed=1)
+    seg = np.concatenate([real[0], np.random.default_rng(2).normal(size=(32, 2100))]).astype(np.float32)
+    ties = _v8_ties()
+    cases = {
+        "realistic": dict(pred=real),
+        "realistic-2d-float64": dict(pred=real[0].astype(np.float64), conf_threshold=0.3),
+        "float16": dict(pred=real.astype(np.float16), conf_threshold=0.2),
+        "transposed-view": dict(pred=np.ascontiguousarray(real[0].T).T),
+        "segmentation-extras": dict(pred=seg, nc=80),
+        "classes-filter": dict(pred=real, classes=list(range(0, 80, 2))),
+        "ties-0.25": dict(pred=ties, conf_threshold=0.25),
+        "ties-0.1": dict(pred=ties, conf_threshold=0.1),
+        "ties-0": dict(pred=ties, conf_threshold=0.0),
+        "threshold-1": dict(pred=ties, conf_threshold=1.0),
+        "one-class": dict(pred=ties[:5]),
+        "no-anchors": dict(pred=np.zeros((84, 0), np.float32)),
+        "unchecked-finite": dict(pred=real, check_finite=False),
+        # Rejected alike on every backend.
+        "nan": dict(pred=_with(ties, 43, np.nan)),
+        "inf": dict(pred=_with(ties, 61, -np.inf)),
+        "int-dtype": dict(pred=ties.astype(np.int32)),
+        "batch-of-2": dict(pred=np.stack([ties, ties])),
+        "1-d": dict(pred=ties[0]),
+        "nc-too-big": dict(pred=ties, nc=5),
+        "nc-zero": dict(pred=ties, nc=0),
+        "only-box-channels": dict(pred=ties[:4]),
+        "threshold-above-1": dict(pred=ties, conf_threshold=1.5),
+        "threshold-nan": dict(pred=ties, conf_threshold=float("nan")),
+        "class-out-of-range": dict(pred=ties, classes=[4]),
+    }
+    return sorted(cases.items())
+
+
+def yolov5_cases():
+    real = wl.yolov5_output(320, nc=80, seed=1)
+    rows = np.array([
+        [5, 5, 2, 2, 0.25, 0.9, 0.1],        # objectness exactly at the threshold
+        [5, 5, 2, 2, 0.2500001, 1.0, 1.0],   # product ties
+        [5, 5, 2, 2, 0.3, 0.84, 0.8333334],  # products that round to the same float32
+        [5, 5, 2, 2, 1.0, 0.25, 0.2500001],
+        [5, 5, 2, 2, 0.9, -0.0, 0.0],
+        [5, 5, 2, 2, 0.5, 0.5, 0.50000006],
+    ], np.float32)
+    cases = {
+        "realistic": dict(pred=real),
+        "realistic-float64": dict(pred=real[0].astype(np.float64), conf_threshold=0.4),
+        "segmentation-extras": dict(pred=np.concatenate(
+            [real, np.ones((1, real.shape[1], 3), np.float32)], axis=2), nc=80),
+        "classes-filter": dict(pred=real, classes=list(range(0, 80, 2))),
+        "crafted-0.25": dict(pred=rows),
+        "crafted-0.2": dict(pred=rows, conf_threshold=0.2),
+        "crafted-0": dict(pred=rows, conf_threshold=0.0),
+        "no-anchors": dict(pred=np.zeros((0, 85), np.float32)),
+        "nan": dict(pred=_with(rows, 13, np.nan)),
+        "no-class-channel": dict(pred=rows[:, :5]),
+        "wrong-ndim": dict(pred=rows[None, None]),
+    }
+    return sorted(cases.items())
+
+
+def yolov8_raw_cases():
+    levels = wl.yolov8_raw_levels(320, nc=20, seed=1)
+    small = wl.yolov8_raw_levels(64, nc=3, reg_max=8, seed=2)
+    nhwc = [np.ascontiguousarray(level.transpose(0, 2, 3, 1)) for level in levels]
+    cases = {
+        "realistic": dict(levels=levels),
+        "nhwc": dict(levels=nhwc, layout="nhwc"),
+        "no-batch-axis": dict(levels=[level[0] for level in levels]),
+        "reg-max-8-threshold-0": dict(levels=small, reg_max=8, conf_threshold=0.0),
+        "reg-max-8-threshold-1": dict(levels=small, reg_max=8, conf_threshold=1.0),
+        "float64": dict(levels=[level.astype(np.float64) for level in small], reg_max=8,
+                        conf_threshold=0.05),
+        "classes-filter": dict(levels=levels, classes=list(range(0, 20, 2))),
+        # Rejected alike on every backend.
+        "wrong-layout": dict(levels=levels, layout="nhwc"),
+        "mixed-dtypes": dict(levels=[levels[0], levels[1].astype(np.float64), levels[2]]),
+        "strides-mismatch": dict(levels=levels, strides=(8, 16)),
+        "one-array": dict(levels=levels[0]),
+        "nan": dict(levels=[levels[0], _with(levels[1], 1000, np.nan), levels[2]]),
+    }
+    return sorted(cases.items())
+
+
+def yolov5_raw_cases():
+    levels = wl.yolov5_raw_levels(320, nc=20, seed=1)
+    nhwc = [np.ascontiguousarray(level.transpose(0, 2, 3, 1)) for level in levels]
+    cases = {
+        "realistic": dict(levels=levels),
+        "nhwc": dict(levels=nhwc, layout="nhwc"),
+        "anchors-as-pairs": dict(levels=levels, anchors=np.reshape(wl.YOLOV5_ANCHORS, (3, 3, 2))),
+        "threshold-0.6": dict(levels=levels, conf_threshold=0.6),
+        "classes-filter": dict(levels=levels, classes=list(range(0, 20, 2))),
+        "anchors-wrong-shape": dict(levels=levels, anchors=wl.YOLOV5_ANCHORS[:2]),
+        "anchors-negative": dict(levels=levels, anchors=-np.ones((3, 6))),
+        "channels-not-divisible": dict(levels=levels, anchors=np.ones((3, 8))),
+    }
+    return sorted(cases.items())
+
+
+def box_cases():
+    c = wl.clustered_candidates(400, seed=4)
+    boxes = c.boxes * 0.5 + np.float32(-20.0)
+    cases = {
+        "letterbox-float32": dict(boxes=boxes, info=INFO_1080P),
+        "letterbox-float64-noclip": dict(boxes=boxes.astype(np.float64), info=INFO_1080P, clip=False),
+        "explicit": dict(boxes=boxes, info=(0.5, (12, 140)), src_shape=(1080, 1920)),
+        "explicit-noclip": dict(boxes=boxes, info=(1 / 3, (0.0, 140.5)), clip=False),
+        "float16": dict(boxes=boxes.astype(np.float16), info=INFO_1080P),
+        "integers": dict(boxes=boxes.astype(np.int16), info=INFO_1080P),
+        "lists": dict(boxes=boxes[:5].tolist(), info=INFO_1080P),
+        "empty": dict(boxes=np.zeros((0, 4), np.float32), info=INFO_1080P),
+        "nan": dict(boxes=_with(boxes, 802, np.nan), info=INFO_1080P),
+        "five-columns": dict(boxes=np.ones((3, 5)), info=INFO_1080P),
+        "explicit-clip-without-shape": dict(boxes=boxes, info=(0.5, (0, 0))),
+        "bad-info": dict(boxes=boxes, info=0.5),
+        "zero-scale": dict(boxes=boxes, info=(0.0, (0, 0)), clip=False),
+    }
+    return sorted(cases.items())
+
+
+def postprocess_cases():
+    v8 = wl.yolov8_output(320, nc=80, seed=3)
+    batch = np.concatenate([v8, wl.yolov8_output(320, nc=80, seed=4)])
+    v5 = wl.yolov5_output(320, nc=80, seed=3)
+    seg = np.concatenate([v8, np.ones((1, 4, v8.shape[2]), np.float32)], axis=1)
+    best, worst = int(v8[0, 4:].max(0).argmax()), int(v8[0, 4:].max(0).argmin())
+    cases = {
+        "yolov8": dict(pred=v8),
+        "yolov8-batch-letterbox": dict(pred=batch, letterbox=INFO_1080P),
+        "yolov8-letterbox-per-image": dict(pred=batch, letterbox=[INFO_1080P, INFO_1080P._replace(pad_top=0)]),
+        "yolo11-agnostic": dict(pred=v8, format="yolo11", agnostic=True),
+        "multi-label-low-threshold": dict(pred=v8, multi_label=True, conf_threshold=0.01),
+        "max-det-5": dict(pred=v8, max_det=5),
+        "max-nms-20": dict(pred=v8, max_nms=20, iou_threshold=0.45),
+        "classes": dict(pred=v8, classes=[v for v in range(0, 80, 2)]),
+        "segmentation-extras": dict(pred=seg, nc=80),
+        "yolov5": dict(pred=v5, format="yolov5"),
+        "yolov5-2d": dict(pred=v5[0], format="yolov5", iou_threshold=0.3),
+        "negative-width-kept": dict(pred=_with(v8, 2 * v8.shape[2] + best, -1.0)),
+        "negative-width-dropped": dict(pred=_with(v8, 2 * v8.shape[2] + worst, -1.0)),
+        "unknown-format": dict(pred=v8, format="yolov7"),
+        "letterbox-count-mismatch": dict(pred=batch, letterbox=[INFO_1080P]),
+    }
+    return sorted(cases.items())
+
+
+def _decode_v8(multi_label):
+    def run(case, backend):
+        return accel.decode_yolov8(**case, multi_label=multi_label, backend=backend)
+    return run
+
+
+def _decode_v5(multi_label):
+    def run(case, backend):
+        return accel.decode_yolov5(**case, multi_label=multi_label, backend=backend)
+    return run
+
+
+def _decode_v8_raw(multi_label):
+    def run(case, backend):
+        case = dict(case)
+        strides = case.pop("strides", wl.STRIDES)
+        return accel.decode_yolov8_raw(case.pop("levels"), strides, multi_label=multi_label,
+                                       backend=backend, **case)
+    return run
+
+
+def _decode_v5_raw(multi_label):
+    def run(case, backend):
+        case = dict(case)
+        anchors = case.pop("anchors", wl.YOLOV5_ANCHORS)
+        return accel.decode_yolov5_raw(case.pop("levels"), anchors, wl.STRIDES,
+                                       multi_label=multi_label, backend=backend, **case)
+    return run
+
+
+def _scale_boxes(case, backend):
+    case = dict(case)
+    return accel.scale_boxes(case.pop("boxes"), case.pop("info"), backend=backend, **case)
+
+
+def _postprocess(case, backend):
+    case = dict(case)
+    return accel.postprocess(case.pop("pred"), backend=backend, **case)
+
+
+def bit_identical(expected, actual):
+    """Same structure, every array with the same dtype, shape and bytes."""
+    if isinstance(expected, np.ndarray):
+        assert isinstance(actual, np.ndarray)
+        assert (actual.dtype, actual.shape) == (expected.dtype, expected.shape)
+        assert actual.tobytes() == expected.tobytes(), (expected, actual)
+        return
+    assert type(actual) is type(expected) and len(actual) == len(expected)
+    for want, got in zip(expected, actual):
+        bit_identical(want, got)
+
+
+ROWS = [
+    # (table name, kernel, run, family)
+    ("decode_yolov8", "decode_yolov8", _decode_v8(False), "yolov8"),
+    ("decode_yolov8-multi", "decode_yolov8", _decode_v8(True), "yolov8"),
+    ("decode_yolov5", "decode_yolov5", _decode_v5(False), "yolov5"),
+    ("decode_yolov5-multi", "decode_yolov5", _decode_v5(True), "yolov5"),
+    ("decode_yolov8_raw", "decode_yolov8_raw", _decode_v8_raw(False), "yolov8_raw"),
+    ("decode_yolov8_raw-multi", "decode_yolov8_raw", _decode_v8_raw(True), "yolov8_raw"),
+    ("decode_yolov5_raw", "decode_yolov5_raw", _decode_v5_raw(False), "yolov5_raw"),
+    ("decode_yolov5_raw-multi", "decode_yolov5_raw", _decode_v5_raw(True), "yolov5_raw"),
+    ("scale_boxes", "scale_boxes", _scale_boxes, "boxes"),
+    ("postprocess", "postprocess", _postprocess, "postprocess"),
+]
+
+FAMILY_CASES = {
+    "yolov8": yolov8_cases, "yolov5": yolov5_cases, "yolov8_raw": yolov8_raw_cases,
+    "yolov5_raw": yolov5_raw_cases, "boxes": box_cases, "postprocess": postprocess_cases,
+}
