@@ -79,6 +79,20 @@ def torchvision(work: Workload) -> Optional[Callable]:
         boxes, scores, classes, iou = work.args
         return lambda: ops.batched_nms(torch.from_numpy(boxes), torch.from_numpy(scores),
                                        torch.from_numpy(classes), iou).numpy()
+    if work.kernel == "postprocess" and work.args[1] == "yolov8" and not work.kwargs.get("letterbox"):
+        pred = work.args[0]
+
+        def ultralytics_torch_path():
+            # ultralytics' non_max_suppression for one image, defaults (conf 0.25, iou 0.7,
+            # max_det 300), without its time limit.
+            x = torch.from_numpy(pred)[0].T
+            conf, j = x[:, 4:].max(1)
+            keep = conf > 0.25
+            box, conf, j = x[keep, :4], conf[keep], j[keep]
+            xyxy = torch.cat([box[:, :2] - box[:, 2:] / 2, box[:, :2] + box[:, 2:] / 2], 1)
+            i = ops.nms(xyxy + j[:, None].float() * 7680, conf, 0.7)[:300]
+            return [torch.cat([xyxy[i], conf[i, None], j[i, None].float()], 1).numpy()]
+        return ultralytics_torch_path
     return None
 
 
@@ -125,12 +139,49 @@ def onnxruntime(work: Workload) -> Optional[Callable]:
     return batched
 
 
+def ultralytics_decode_v8(pred, conf, multi_label=False):
+    """The decode stage of ultralytics' ``non_max_suppression`` (YOLOv8/11), in NumPy as
+    ONNX-runtime examples write it: ``(boxes, scores, classes, anchors)``."""
+    x = pred[0].T
+    candidates = np.flatnonzero(x[:, 4:].max(1) > conf)
+    box, cls = x[candidates, :4], x[candidates, 4:]
+    xyxy = np.concatenate([box[:, :2] - box[:, 2:] / 2, box[:, :2] + box[:, 2:] / 2], axis=1)
+    if multi_label:
+        i, j = np.nonzero(cls > conf)
+        return xyxy[i], cls[i, j], j.astype(np.int64), candidates[i]
+    j = cls.argmax(1)
+    score = cls[np.arange(len(j)), j]
+    keep = score > conf
+    return xyxy[keep], score[keep], j[keep].astype(np.int64), candidates[keep]
+
+
+def ultralytics_decode_v5(pred, conf, multi_label=False):
+    """The same for YOLOv5: objectness gate, class scores times objectness."""
+    x = pred[0]
+    candidates = np.flatnonzero(x[:, 4] > conf)
+    x = x[candidates].copy()
+    x[:, 5:] *= x[:, 4:5]
+    xyxy = np.concatenate([x[:, :2] - x[:, 2:4] / 2, x[:, :2] + x[:, 2:4] / 2], axis=1)
+    if multi_label:
+        i, j = np.nonzero(x[:, 5:] > conf)
+        return xyxy[i], x[i, 5 + j], j.astype(np.int64), candidates[i]
+    j = x[:, 5:].argmax(1)
+    score = x[np.arange(len(j)), 5 + j]
+    keep = score > conf
+    return xyxy[keep], score[keep], j[keep].astype(np.int64), candidates[keep]
+
+
 def numpy_pipeline(work: Workload) -> Optional[Callable]:
-    """What most YOLO examples do: OpenCV letterbox, then flip/transpose/contiguous/255 in NumPy.
+    """What most YOLO examples do. Preprocessing: OpenCV letterbox, then
+    flip/transpose/contiguous/255 in NumPy. Decoding: ultralytics' decode in NumPy.
 
     Dividing by 255 is not multiplying by float32(1/255): about a third of the values
     differ in the last bit from blobFromImage and from accel, hence a '!' in the table.
     """
+    decoders = {"decode_yolov8": ultralytics_decode_v8, "decode_yolov5": ultralytics_decode_v5}
+    if work.kernel in decoders:
+        decode = decoders[work.kernel]
+        return lambda: decode(*work.args)[:3]
     if work.kernel != "preprocess":
         return None
     import cv2

@@ -36,14 +36,22 @@ def _need(module: str):
 
 
 def agree(kernel: str, expected, actual) -> bool:
-    """The conformance rule: identical indices; soft-NMS scores within 1e-12 relative."""
+    """The conformance rule: identical indices; soft-NMS scores within 1e-12 relative;
+    every other array bit-identical."""
     if kernel == "soft_nms":
         return np.array_equal(expected[0], actual[0]) and np.allclose(
             expected[1], actual[1], rtol=1e-12, atol=0)
     if kernel in ("letterbox", "preprocess"):  # (array, LetterboxInfo): the array's bits
         expected, actual = expected[0], actual[0]
-        return expected.dtype == actual.dtype and expected.tobytes() == actual.tobytes()
-    return expected.dtype == actual.dtype and expected.tobytes() == actual.tobytes()
+    return _identical(expected, actual)
+
+
+def _identical(expected, actual) -> bool:
+    if isinstance(expected, np.ndarray):
+        return (isinstance(actual, np.ndarray) and expected.dtype == actual.dtype
+                and expected.shape == actual.shape and expected.tobytes() == actual.tobytes())
+    return (isinstance(actual, (tuple, list)) and len(actual) == len(expected)
+            and all(_identical(e, a) for e, a in zip(expected, actual)))
 
 
 def machine_header() -> Dict[str, str]:

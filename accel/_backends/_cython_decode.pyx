@@ -112,7 +112,7 @@ cdef void _block_argmax_f(const float* row, Py_ssize_t channel_stride, Py_ssize_
                           Py_ssize_t n, float* best, int32_t* arg) noexcept nogil:
     """best[i], arg[i]: the first largest of row[i + c * channel_stride] over c."""
     cdef Py_ssize_t i
-    cdef int32_t c, k
+    cdef int32_t c, k, m
     cdef float v, b
     for i in range(n):
         best[i] = row[i]
@@ -123,15 +123,16 @@ cdef void _block_argmax_f(const float* row, Py_ssize_t channel_stride, Py_ssize_
             v = row[i]
             b = best[i]
             k = arg[i]
+            m = -<int32_t>(v > b)
             best[i] = v if v > b else b
-            arg[i] = c if v > b else k
+            arg[i] = (k & ~m) | (c & m)
 
 
 cdef void _block_argmax_d(const double* row, Py_ssize_t channel_stride, Py_ssize_t nc,
                           Py_ssize_t n, double* best, int64_t* arg) noexcept nogil:
     """As _block_argmax_f, with lanes of 64 bits."""
     cdef Py_ssize_t i
-    cdef int64_t c, k
+    cdef int64_t c, k, m
     cdef double v, b
     for i in range(n):
         best[i] = row[i]
@@ -142,8 +143,9 @@ cdef void _block_argmax_d(const double* row, Py_ssize_t channel_stride, Py_ssize
             v = row[i]
             b = best[i]
             k = arg[i]
+            m = -<int64_t>(v > b)
             best[i] = v if v > b else b
-            arg[i] = c if v > b else k
+            arg[i] = (k & ~m) | (c & m)
 
 
 cdef int _scan_class_major(const floating* cls0, Py_ssize_t n_anchors,

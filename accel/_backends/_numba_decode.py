@@ -63,18 +63,70 @@ def _first_row(best, arg, row):
 
 
 @_jit
-def _blend(best, arg, row, c):
-    """Fold class row ``c`` into the running maximum and its class.
-
-    Its own function over 1-D contiguous slices: in the body of the block loop, LLVM 11
-    (Numba 0.56) cannot prove the slices independent and leaves the loop scalar.
-    """
+def _first_rows(best, arg, row0, row1):
+    """The maximum and class of classes 0 and 1, for an even number of classes."""
     for i in range(best.shape[0]):
-        v = row[i]
-        b = best[i]
+        b = row0[i]
+        v = row1[i]
         take = v > b
         best[i] = v if take else b
-        arg[i] = c if take else arg[i]
+        arg[i] = 1 if take else 0
+
+
+@_jit
+def _blend(best, arg, row0, row1, c):
+    """Fold class rows ``c`` and ``c + 1`` into the running maximum and its class.
+
+    Two rows per pass, not one: with one row, the store of ``best[i]`` when the row does
+    not win is the value just loaded, so LLVM 15+ stores only where it wins, a masked
+    vector store (``vmaskmovps``) that runs 5 times slower on x86 than the whole pass;
+    with two, the stored value is a chain of selects and the store stays plain. Three or
+    more rows in one pass leave the loop scalar on LLVM 11 (Numba 0.56). Every load is
+    done before the selects: a load inside ``x if t else y`` is conditional in the IR
+    and, again, becomes a masked one. A function of its own over 1-D contiguous slices,
+    so that each LLVM sees a simple loop to vectorise.
+    """
+    for i in range(best.shape[0]):
+        b = best[i]
+        g = arg[i]
+        v0 = row0[i]
+        v1 = row1[i]
+        take = v0 > b
+        b = v0 if take else b
+        g = c if take else g
+        take = v1 > b
+        b = v1 if take else b
+        g = c + 1 if take else g
+        best[i] = b
+        arg[i] = g
+
+
+@_jit
+def _reserved(anchors, classes, scores, count, capacity):
+    return (_resized(anchors, capacity, count), _resized(classes, capacity, count),
+            _resized(scores, capacity, count))
+
+
+@_jit
+def _class_score(data, index, objectness, with_objectness):
+    if with_objectness:
+        return data[index] * objectness  # both of the data's dtype: rounded to it
+    return data[index]
+
+
+@_jit
+def _emit_classes(data, first, channel_stride, nc, objectness, with_objectness, threshold,
+                  anchor, anchors, classes, scores, count):
+    """Append the classes of one anchor above the threshold (multi-label); room for
+    ``nc`` more is reserved by the caller. Returns the new count."""
+    for c in range(nc):
+        v = _class_score(data, first + c * channel_stride, objectness, with_objectness)
+        if v > threshold:
+            anchors[count] = anchor
+            classes[count] = c
+            scores[count] = v
+            count += 1
+    return count
 
 
 @_jit
@@ -93,27 +145,29 @@ def _class_major(data, n_anchors, channel_stride, cls_offset, nc, threshold, mul
         best = best_block[:size]
         arg = arg_block[:size]
         row = first + start
-        _first_row(best, arg, data[row:row + size])
-        for c in range(1, nc):
+        if nc % 2 == 1:
+            _first_row(best, arg, data[row:row + size])
+            c = 1
+        else:
+            following = row + channel_stride
+            _first_rows(best, arg, data[row:row + size], data[following:following + size])
+            c = 2
+        while c < nc:  # an even number of rows left
             row = first + c * channel_stride + start
-            _blend(best, arg, data[row:row + size], np.int32(c))
+            following = row + channel_stride
+            _blend(best, arg, data[row:row + size], data[following:following + size],
+                   np.int32(c))
+            c += 2
         if multi_label:
             for i in range(size):
-                if not best[i] > threshold:
-                    continue
-                index = first + start + i
-                for c in range(nc):
-                    v = data[index + c * channel_stride]
-                    if v > threshold:
-                        if count == capacity:
-                            capacity *= 2
-                            anchors = _resized(anchors, capacity, count)
-                            classes = _resized(classes, capacity, count)
-                            scores = _resized(scores, capacity, count)
-                        anchors[count] = start + i
-                        classes[count] = c
-                        scores[count] = v
-                        count += 1
+                if best[i] > threshold:
+                    if count + nc > capacity:
+                        capacity = max(2 * capacity, count + nc)
+                        anchors, classes, scores = _reserved(anchors, classes, scores,
+                                                             count, capacity)
+                    count = _emit_classes(data, first + start + i, channel_stride, nc,
+                                          best[i], False, threshold, start + i,
+                                          anchors, classes, scores, count)
         else:
             for i in range(size):
                 if best[i] > threshold:
@@ -123,13 +177,6 @@ def _class_major(data, n_anchors, channel_stride, cls_offset, nc, threshold, mul
                     count += 1
     return (_resized(anchors, count, count), _resized(classes, count, count),
             _resized(scores, count, count))
-
-
-@_jit
-def _class_score(data, index, objectness, with_objectness):
-    if with_objectness:
-        return data[index] * objectness  # both of the data's dtype: rounded to it
-    return data[index]
 
 
 @_jit
@@ -149,18 +196,13 @@ def _anchor_major(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc
         if with_objectness and not objectness > threshold:
             continue
         if multi_label:
-            for c in range(nc):
-                v = _class_score(data, first + c * channel_stride, objectness, with_objectness)
-                if v > threshold:
-                    if count == capacity:
-                        capacity *= 2
-                        anchors = _resized(anchors, capacity, count)
-                        classes = _resized(classes, capacity, count)
-                        scores = _resized(scores, capacity, count)
-                    anchors[count] = a
-                    classes[count] = c
-                    scores[count] = v
-                    count += 1
+            if count + nc > capacity:
+                capacity = max(2 * capacity, count + nc)
+                anchors, classes, scores = _reserved(anchors, classes, scores, count,
+                                                     capacity)
+            count = _emit_classes(data, first, channel_stride, nc, objectness,
+                                  with_objectness, threshold, a, anchors, classes, scores,
+                                  count)
         else:
             best = _class_score(data, first, objectness, with_objectness)
             arg = 0

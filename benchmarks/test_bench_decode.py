@@ -1,0 +1,49 @@
+"""Decoding family on realistic detector outputs, every backend (pytest-benchmark).
+
+    python -m pytest benchmarks/test_bench_decode.py --benchmark-group-by=group \
+        --benchmark-columns=min,median,rounds
+
+Nothing here asserts a time.
+"""
+import pytest
+
+from accel._peers import ultralytics_decode_v8
+from accel._workloads import SIZES, workload, yolov8_output
+
+
+def _bench(benchmark, work, backend, **options):
+    benchmark.group = "%s %s%s" % (work.kernel, work.label,
+                                   "".join(", %s=%s" % kv for kv in options.items()))
+    benchmark(lambda: work.call(backend) if not options else
+              _call(work, backend, options))
+
+
+def _call(work, backend, options):
+    import accel
+
+    return getattr(accel, work.kernel)(*work.args, backend=backend, **work.kwargs, **options)
+
+
+@pytest.mark.parametrize("kernel", ["decode_yolov8", "decode_yolov5", "decode_yolov8_raw",
+                                    "decode_yolov5_raw", "postprocess"])
+@pytest.mark.parametrize("scale", [0, 1], ids=["320px", "640px"])
+def test_decode(benchmark, backend, kernel, scale):
+    _bench(benchmark, workload(kernel, SIZES[kernel][scale]), backend)
+
+
+def test_decode_yolov8_unchecked(benchmark, backend):
+    """Without the NaN/inf check (``check_finite=False``): the scan alone."""
+    _bench(benchmark, workload("decode_yolov8", SIZES["decode_yolov8"][1]), backend,
+           check_finite=False)
+
+
+@pytest.mark.parametrize("size", SIZES["scale_boxes"])
+def test_scale_boxes(benchmark, backend, size):
+    _bench(benchmark, workload("scale_boxes", size), backend)
+
+
+def test_numpy_rendering_of_ultralytics_decode(benchmark):
+    """The usual NumPy decode of ONNX-runtime examples, for scale (no finiteness check)."""
+    pred = yolov8_output(640)
+    benchmark.group = "decode_yolov8 640 px input, 8400 anchors"
+    benchmark(ultralytics_decode_v8, pred, 0.25)
