@@ -7,7 +7,7 @@ threshold, multi_label) -> (anchors int64 (K,), classes int64 (K,), scores (K,))
 
     ``data`` is a 1-D, C-contiguous, read-only float32 or float64 array holding one
     image's (or one level's) prediction; channel ``ch`` of anchor ``a`` is
-    ``data[a * anchor_stride + ch * channel_stride]`` (strides in elements, >= 0, every
+    ``data[a * anchor_stride + ch * channel_stride]`` (strides in elements, >= 1, every
     index in range). The score of class ``c`` (``0 <= c < nc``, ``nc >= 1``) is channel
     ``cls_offset + c``. With ``obj_offset >= 0``, an anchor whose objectness (channel
     ``obj_offset``) is not ``> threshold`` is skipped, and each class score is multiplied

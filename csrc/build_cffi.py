@@ -23,8 +23,8 @@ def _relative(path):
 
 
 # Each header is declarations only, fed verbatim to cffi's cdef; each source includes its own.
-HEADERS = ("accel.h", "preprocess.h")
-SOURCES = ("nms.c", "preprocess.c")
+HEADERS = ("accel.h", "preprocess.h", "decode.h")
+SOURCES = ("nms.c", "preprocess.c", "decode.c")
 
 
 def make_ffibuilder(extra_compile_args=()):

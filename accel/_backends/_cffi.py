@@ -67,3 +67,4 @@ def soft_nms(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max
 
 
 from ._cffi_preprocess import letterbox, preprocess, to_tensor  # noqa: E402,F401
+from ._cffi_decode import decode_scan, scale_boxes  # noqa: E402,F401

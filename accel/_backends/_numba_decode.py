@@ -47,9 +47,9 @@ def _jit(function):
 
 
 @_jit
-def _resized(array, size, count):
-    """A new array of ``size`` elements holding the first ``count`` of ``array``."""
-    out = np.empty(size, array.dtype)
+def _head(array, count):
+    """A new array of exactly the first ``count`` elements of ``array``."""
+    out = np.empty(count, array.dtype)
     for k in range(count):
         out[k] = array[k]
     return out
@@ -77,14 +77,15 @@ def _first_rows(best, arg, row0, row1):
 def _blend(best, arg, row0, row1, c):
     """Fold class rows ``c`` and ``c + 1`` into the running maximum and its class.
 
-    Two rows per pass, not one: with one row, the store of ``best[i]`` when the row does
-    not win is the value just loaded, so LLVM 15+ stores only where it wins, a masked
-    vector store (``vmaskmovps``) that runs 5 times slower on x86 than the whole pass;
-    with two, the stored value is a chain of selects and the store stays plain. Three or
-    more rows in one pass leave the loop scalar on LLVM 11 (Numba 0.56). Every load is
-    done before the selects: a load inside ``x if t else y`` is conditional in the IR
-    and, again, becomes a masked one. A function of its own over 1-D contiguous slices,
-    so that each LLVM sees a simple loop to vectorise.
+    Two rows per pass, not one: with one row, ``best[i]`` is stored back unchanged
+    where the row does not win, so recent LLVM (22, Numba 0.68) stores only where it
+    wins, with masked vector stores (``vmaskmovps``) that made the whole scan 5 times
+    slower on x86-64; with two rows the stored value is a chain of selects and the store
+    stays plain. Four rows in one pass left the loop scalar on LLVM 11 (Numba 0.56).
+    Every load comes before the selects: a load inside ``x if t else y`` is evaluated
+    only on one side, and becomes a masked load. A function of its own over 1-D
+    contiguous slices, so that the vectoriser sees a plain loop (and checks once per call
+    that the slices do not overlap).
     """
     for i in range(best.shape[0]):
         b = best[i]
@@ -102,9 +103,12 @@ def _blend(best, arg, row0, row1, c):
 
 
 @_jit
-def _reserved(anchors, classes, scores, count, capacity):
-    return (_resized(anchors, capacity, count), _resized(classes, capacity, count),
-            _resized(scores, capacity, count))
+def _objectness(data, base, first, obj_offset, channel_stride):
+    """The anchor's objectness; without one, a value of the data's dtype that
+    ``_class_score`` ignores (the first class score: always in range)."""
+    if obj_offset >= 0:
+        return data[base + obj_offset * channel_stride]
+    return data[first]
 
 
 @_jit
@@ -115,26 +119,47 @@ def _class_score(data, index, objectness, with_objectness):
 
 
 @_jit
-def _emit_classes(data, first, channel_stride, nc, objectness, with_objectness, threshold,
-                  anchor, anchors, classes, scores, count):
-    """Append the classes of one anchor above the threshold (multi-label); room for
-    ``nc`` more is reserved by the caller. Returns the new count."""
-    for c in range(nc):
-        v = _class_score(data, first + c * channel_stride, objectness, with_objectness)
-        if v > threshold:
-            anchors[count] = anchor
-            classes[count] = c
-            scores[count] = v
-            count += 1
-    return count
+def _all_classes(data, kept, n_kept, anchor_stride, channel_stride, cls_offset, nc,
+                 obj_offset, threshold):
+    """Multi-label output of the anchors ``kept[:n_kept]`` (increasing): every class
+    above the threshold. Counted first, then written into arrays of exactly that size.
+    Arrays grown on demand are variables reassigned inside the loop, and Numba then
+    updated their reference counts (atomic operations) on every iteration: the v8
+    multi-label case took four times as long, the v5 one almost three times."""
+    with_objectness = obj_offset >= 0
+    total = 0
+    for k in range(n_kept):
+        base = kept[k] * anchor_stride
+        first = base + cls_offset * channel_stride
+        objectness = _objectness(data, base, first, obj_offset, channel_stride)
+        for c in range(nc):
+            if _class_score(data, first + c * channel_stride, objectness,
+                            with_objectness) > threshold:
+                total += 1
+    anchors = np.empty(total, np.int64)
+    classes = np.empty(total, np.int64)
+    scores = np.empty(total, data.dtype)
+    count = 0
+    for k in range(n_kept):
+        a = kept[k]
+        base = a * anchor_stride
+        first = base + cls_offset * channel_stride
+        objectness = _objectness(data, base, first, obj_offset, channel_stride)
+        for c in range(nc):
+            v = _class_score(data, first + c * channel_stride, objectness, with_objectness)
+            if v > threshold:
+                anchors[count] = a
+                classes[count] = c
+                scores[count] = v
+                count += 1
+    return anchors, classes, scores
 
 
 @_jit
 def _class_major(data, n_anchors, channel_stride, cls_offset, nc, threshold, multi_label):
-    capacity = n_anchors
-    anchors = np.empty(capacity, np.int64)
-    classes = np.empty(capacity, np.int64)
-    scores = np.empty(capacity, data.dtype)
+    anchors = np.empty(n_anchors, np.int64)
+    classes = np.empty(n_anchors, np.int64)
+    scores = np.empty(n_anchors, data.dtype)
     count = 0
     block = BLOCK if BLOCK < n_anchors else n_anchors
     best_block = np.empty(block, data.dtype)
@@ -158,66 +183,52 @@ def _class_major(data, n_anchors, channel_stride, cls_offset, nc, threshold, mul
             _blend(best, arg, data[row:row + size], data[following:following + size],
                    np.int32(c))
             c += 2
-        if multi_label:
-            for i in range(size):
-                if best[i] > threshold:
-                    if count + nc > capacity:
-                        capacity = max(2 * capacity, count + nc)
-                        anchors, classes, scores = _reserved(anchors, classes, scores,
-                                                             count, capacity)
-                    count = _emit_classes(data, first + start + i, channel_stride, nc,
-                                          best[i], False, threshold, start + i,
-                                          anchors, classes, scores, count)
-        else:
-            for i in range(size):
-                if best[i] > threshold:
-                    anchors[count] = start + i
-                    classes[count] = arg[i]
-                    scores[count] = best[i]
-                    count += 1
-    return (_resized(anchors, count, count), _resized(classes, count, count),
-            _resized(scores, count, count))
+        for i in range(size):
+            if best[i] > threshold:
+                anchors[count] = start + i
+                classes[count] = arg[i]
+                scores[count] = best[i]
+                count += 1
+    if multi_label:  # an anchor has a class above the threshold iff its maximum is
+        return _all_classes(data, anchors, count, 1, channel_stride, cls_offset, nc, -1,
+                            threshold)
+    return _head(anchors, count), _head(classes, count), _head(scores, count)
 
 
 @_jit
 def _anchor_major(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
                   threshold, multi_label):
-    capacity = n_anchors
-    anchors = np.empty(capacity, np.int64)
-    classes = np.empty(capacity, np.int64)
-    scores = np.empty(capacity, data.dtype)
+    anchors = np.empty(n_anchors, np.int64)
+    classes = np.empty(n_anchors, np.int64)
+    scores = np.empty(n_anchors, data.dtype)
     count = 0
     with_objectness = obj_offset >= 0
     for a in range(n_anchors):
         base = a * anchor_stride
         first = base + cls_offset * channel_stride
-        # Without objectness, any value of the dtype: _class_score does not use it.
-        objectness = data[base + obj_offset * channel_stride] if with_objectness else data[first]
+        objectness = _objectness(data, base, first, obj_offset, channel_stride)
         if with_objectness and not objectness > threshold:
             continue
-        if multi_label:
-            if count + nc > capacity:
-                capacity = max(2 * capacity, count + nc)
-                anchors, classes, scores = _reserved(anchors, classes, scores, count,
-                                                     capacity)
-            count = _emit_classes(data, first, channel_stride, nc, objectness,
-                                  with_objectness, threshold, a, anchors, classes, scores,
-                                  count)
-        else:
-            best = _class_score(data, first, objectness, with_objectness)
-            arg = 0
-            for c in range(1, nc):
-                v = _class_score(data, first + c * channel_stride, objectness, with_objectness)
-                if v > best:
-                    best = v
-                    arg = c
-            if best > threshold:
-                anchors[count] = a
-                classes[count] = arg
-                scores[count] = best
-                count += 1
-    return (_resized(anchors, count, count), _resized(classes, count, count),
-            _resized(scores, count, count))
+        if multi_label:  # the anchors to revisit
+            anchors[count] = a
+            count += 1
+            continue
+        best = _class_score(data, first, objectness, with_objectness)
+        arg = 0
+        for c in range(1, nc):
+            v = _class_score(data, first + c * channel_stride, objectness, with_objectness)
+            if v > best:
+                best = v
+                arg = c
+        if best > threshold:
+            anchors[count] = a
+            classes[count] = arg
+            scores[count] = best
+            count += 1
+    if multi_label:
+        return _all_classes(data, anchors, count, anchor_stride, channel_stride, cls_offset,
+                            nc, obj_offset, threshold)
+    return _head(anchors, count), _head(classes, count), _head(scores, count)
 
 
 @_jit

@@ -1,0 +1,49 @@
+/* accel decoding kernels. Declarations only: this file is passed verbatim to cffi's
+   ffi.cdef() after accel.h and preprocess.h, so it holds no #include, no include guard
+   and no macro. Implementation: decode.c.
+
+   Contract (see accel/_decode.py and the reference accel/_backends/_python_decode.py);
+   every result is bit-identical to the reference's for finite data. The functions read
+   their inputs only, allocate nothing, call back into nothing and may run without the GIL.
+
+   decode_scan: data holds one prediction; channel ch of anchor a is
+   data[a * anchor_stride + ch * channel_stride]. The caller guarantees n_anchors >= 0,
+   nc >= 1, strides >= 0, cls_offset >= 0, and that every index the scan can touch
+   (channels cls_offset .. cls_offset + nc - 1, and obj_offset when obj_offset >= 0, of
+   every anchor) lies inside data. With obj_offset >= 0, anchors whose objectness is not
+   > threshold are skipped and class scores are multiplied by the objectness in the
+   data's type. Single-label (multi_label == 0): one row per anchor whose largest class
+   score is > threshold, with the first class holding it. Multi-label: one row per
+   (anchor, class) with score > threshold. Rows come in increasing anchor, then class,
+   order: the anchor, the class and the score go to anchors_out, classes_out and
+   scores_out at the same position. Only the first `capacity` rows are written; the
+   return value is the number of rows of the whole answer, so a return value above
+   capacity asks for a second call with room for that many rows. Single-label never
+   needs more than n_anchors rows, multi-label at most n_anchors * nc. threshold is
+   compared in double, exactly as the reference compares its Python float.
+
+   scale_boxes: boxes and out are n rows of x1, y1, x2, y2 (out may not overlap boxes).
+   Each x becomes ((double)x - pad_x) / gain_x and each y ((double)y - pad_y) / gain_y;
+   when clip is non-zero, a value < 0 becomes 0.0 and one > width (> height for y)
+   becomes width (height), by those two comparisons, so -0.0 stays -0.0; the result is
+   rounded once to the output type. */
+
+int64_t accel_decode_scan_f32(const float *data, int64_t n_anchors, int64_t anchor_stride,
+                              int64_t channel_stride, int64_t cls_offset, int64_t nc,
+                              int64_t obj_offset, double threshold, int multi_label,
+                              int64_t capacity, int64_t *anchors_out, int64_t *classes_out,
+                              float *scores_out);
+
+int64_t accel_decode_scan_f64(const double *data, int64_t n_anchors, int64_t anchor_stride,
+                              int64_t channel_stride, int64_t cls_offset, int64_t nc,
+                              int64_t obj_offset, double threshold, int multi_label,
+                              int64_t capacity, int64_t *anchors_out, int64_t *classes_out,
+                              double *scores_out);
+
+void accel_scale_boxes_f32(const float *boxes, int64_t n, double gain_x, double gain_y,
+                           double pad_x, double pad_y, int clip, double width, double height,
+                           float *out);
+
+void accel_scale_boxes_f64(const double *boxes, int64_t n, double gain_x, double gain_y,
+                           double pad_x, double pad_y, int clip, double width, double height,
+                           double *out);
