@@ -144,7 +144,8 @@ def detector_scene(input_size: int = 640, nc: int = 80, seed: int = 0) -> Scene:
     stride = np.concatenate([np.full(g[0].size, s, np.float64) for s, g in cells])
     n_cells = cx.size
     n_objects = max(3, int(round(12 * (input_size / 640.0) ** 2)))
-    size = np.exp(rng.uniform(np.log(20.0), np.log(input_size / 2.0), (n_objects, 2)))
+    size = np.exp(rng.uniform(np.log(min(20.0, input_size / 4.0)), np.log(input_size / 2.0),
+                              (n_objects, 2)))
     centre = rng.uniform(0.0, input_size, (n_objects, 2))
     object_class = rng.integers(0, nc, n_objects)
     # A random box of a few strides around each cell; low confidence in a random class.

@@ -1,6 +1,7 @@
 """Minimum CPU time per call of the headline workloads, as a markdown table (README figures).
 
     python benchmarks/headline.py python,numpy,numba,cython,cffi opencv,numpy-pipeline,torchvision,onnxruntime
+    python benchmarks/headline.py python,numpy,cffi "" decode_yolov8,postprocess   # some rows
 
 CPU time (time.process_time) is used because the development machine is shared; compare
 ratios within one run.
@@ -25,7 +26,9 @@ rows = [("nms", 5000), ("nms", 20000), ("batched_nms", 20000), ("soft_nms", 2000
         ("decode_yolov8", 8400), ("decode_yolov5", 25200), ("decode_yolov8_raw", 8400),
         ("decode_yolov5_raw", 25200), ("postprocess", 8400), ("scale_boxes", 300)]
 backs = sys.argv[1].split(",")
-peers = sys.argv[2].split(",") if len(sys.argv) > 2 else []
+peers = [p for p in sys.argv[2].split(",") if p] if len(sys.argv) > 2 else []
+if len(sys.argv) > 3:
+    rows = [(k, n) for k, n in rows if k in sys.argv[3].split(",")]
 print("| kernel, input | " + " | ".join(backs + peers) + " |")
 print("|---" * (1 + len(backs) + len(peers)) + "|")
 for k, n in rows:

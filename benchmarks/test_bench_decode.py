@@ -47,3 +47,15 @@ def test_numpy_rendering_of_ultralytics_decode(benchmark):
     pred = yolov8_output(640)
     benchmark.group = "decode_yolov8 640 px input, 8400 anchors"
     benchmark(ultralytics_decode_v8, pred, 0.25)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_postprocess_threads(benchmark, backend, threads):
+    """8 frames' postprocess on a thread pool: scales only where the GIL is released (the
+    scan and NMS; the shared NumPy steps release it for their larger loops only)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    frames = [workload("postprocess", SIZES["postprocess"][1], seed=seed) for seed in range(8)]
+    benchmark.group = "postprocess, 8 frames of 640 px on a thread pool"
+    with ThreadPoolExecutor(threads) as pool:
+        benchmark(lambda: list(pool.map(lambda w: w.call(backend), frames)))

@@ -76,3 +76,15 @@ def test_image_kernels_measured_on_tiny_frames(tmp_path):
     rows = json.loads(out.read_text())["results"]
     assert {r["kernel"] for r in rows} == {"letterbox", "to_tensor", "preprocess"}
     assert all(r["agrees"] for r in rows)
+
+
+def test_decode_kernels_measured_on_tiny_outputs(tmp_path):
+    """--sizes 21: a 32 px model input (21 cells), every decoding kernel, checked answers."""
+    out = tmp_path / "r.json"
+    kernels = "decode_yolov8,decode_yolov5,decode_yolov8_raw,decode_yolov5_raw,scale_boxes,postprocess"
+    assert compare.main(["--kernels", kernels, "--backends", "numpy", "--sizes", "21",
+                         "--budget", "0.001", "--no-progress", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["results"]
+    assert {r["kernel"] for r in rows} == set(kernels.split(","))
+    assert all(r["agrees"] for r in rows)
+    assert {r["label"] for r in rows if r["kernel"] == "decode_yolov5"} == {"32 px input, 63 anchors"}
