@@ -83,10 +83,18 @@ class BackendInfo(NamedTuple):
 
 
 class BackendReport(Dict[str, BackendInfo]):
-    """``{name: BackendInfo}`` for every backend, printable as a short table."""
+    """``{name: BackendInfo}`` for every backend, printable as a short table; with a size,
+    also ``choices``: ``{kernel: "backend (why)"}`` for inputs of that size."""
+
+    size: Optional[int] = None
+    choices: Dict[str, str] = {}
 
     def __str__(self) -> str:
-        return "\n".join(str(info) for info in self.values())
+        lines = [str(info) for info in self.values()]
+        if self.size is not None:
+            lines.append("kernels on inputs of size %d:" % self.size)
+            lines.extend("  %-18s %s" % item for item in self.choices.items())
+        return "\n".join(lines)
 
     def available(self) -> Tuple[str, ...]:
         return tuple(name for name, info in self.items() if info.available)
@@ -136,8 +144,10 @@ def backend_functions(kernel: str) -> Tuple[str, ...]:
     return BACKEND_FUNCTIONS.get(kernel, (kernel,))
 
 
-def backends() -> BackendReport:
-    """Load every backend and report which are available here, and why not."""
+def backends(size: Optional[int] = None) -> BackendReport:
+    """Load every backend and report which are available here, and why not. With
+    ``size``, also which backend each kernel uses for inputs of that size, and why
+    (argument-free calls: context, environment, tuning profile or built-in order)."""
     report = BackendReport()
     for name in BACKEND_NAMES:
         module = _load(name)
@@ -149,6 +159,8 @@ def backends() -> BackendReport:
             report[name] = BackendInfo(
                 name, False, "%s (to get it: %s)" % (_failed[name], _HOW_TO_GET[name])
             )
+    if size is not None:
+        report.size, report.choices = size, explain(size)
     return report
 
 

@@ -309,7 +309,7 @@ def show_profile(size: int, path: Optional[str]) -> str:
     lines = ["profile file: %s (%s)" % (_profile.default_path(), "in use"
              if _dispatch.active_profile() is not None else "none in use")]
     lines.append("for inputs of size %d:" % size)
-    lines.extend("  %-12s %s" % (k, why) for k, why in _dispatch.explain(size).items())
+    lines.extend("  %-18s %s" % (k, why) for k, why in _dispatch.explain(size).items())
     return "\n".join(lines)
 
 

@@ -131,3 +131,13 @@ def test_numba_is_absent_not_faked_on_pypy():
         pytest.skip("checks PyPy behaviour; this is %s" % _dispatch.IMPLEMENTATION)
     info = accel.backends()["numba"]
     assert not info.available and "PyPy" in info.reason
+
+
+def test_backends_with_a_size_says_what_each_kernel_uses():
+    report = accel.backends(5000)
+    assert set(report.choices) == set(accel.KERNELS)
+    with accel.use_backend("numpy"):
+        assert accel.backends(5000).choices["nms"] == "numpy (use_backend() context)"
+    text = str(report)
+    assert "kernels on inputs of size 5000:" in text and "decode_yolov8_raw" in text
+    assert accel.backends().choices == {} and "size" not in str(accel.backends())
