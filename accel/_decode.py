@@ -75,8 +75,20 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 def _xywh_to_xyxy(cx, cy, w, h) -> np.ndarray:
     """Corners in the inputs' dtype: ``w / 2`` is exact, so each corner is one rounding."""
-    half_w, half_h = w / 2, h / 2
-    return np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)
+    centres, halves = np.stack([cx, cy]), np.stack([w, h]) / 2
+    corners = np.empty((len(cx), 4), dtype=centres.dtype)
+    np.subtract(centres, halves, out=corners[:, :2].T)
+    np.add(centres, halves, out=corners[:, 2:].T)
+    return corners
+
+
+def _corners_of(rows) -> np.ndarray:
+    """``_xywh_to_xyxy`` of a (4, K) block of cx, cy, w, h rows (one gather, no stack)."""
+    halves = rows[2:] / 2
+    corners = np.empty((rows.shape[1], 4), dtype=rows.dtype)
+    np.subtract(rows[:2], halves, out=corners[:, :2].T)
+    np.add(rows[:2], halves, out=corners[:, 2:].T)
+    return corners
 
 
 def _filter_classes(mask, results, classes_at: int):
@@ -130,8 +142,8 @@ def _decode_v8(pred, nc, threshold, multi_label, mask, scan):
     anchors, class_ids, scores = _filter_classes(mask, scan(
         pred.reshape(-1), n_anchors, 1, n_anchors, 4, nc, -1,
         _at_or_below(threshold, pred.dtype), multi_label), 1)
-    cx, cy, w, h = pred[:4, anchors]
-    return _xywh_to_xyxy(cx, cy, w, h), scores, class_ids, pred[4 + nc:, anchors].T.copy()
+    return (_corners_of(pred[:4].take(anchors, axis=1)), scores, class_ids,
+            pred[4 + nc:].take(anchors, axis=1).T.copy())
 
 
 def _decode_v5(pred, nc, threshold, multi_label, mask, scan):
@@ -139,9 +151,8 @@ def _decode_v5(pred, nc, threshold, multi_label, mask, scan):
     anchors, class_ids, scores = _filter_classes(mask, scan(
         pred.reshape(-1), n_anchors, channels, 1, 5, nc, 4,
         _at_or_below(threshold, pred.dtype), multi_label), 1)
-    rows = pred[anchors]
-    return (_xywh_to_xyxy(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]), scores, class_ids,
-            rows[:, 5 + nc:].copy())
+    rows = pred.take(anchors, axis=0)
+    return _corners_of(rows[:, :4].T), scores, class_ids, rows[:, 5 + nc:].copy()
 
 
 def _result(decoded, nc_given: bool):
