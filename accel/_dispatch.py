@@ -55,9 +55,10 @@ IMPLEMENTATION = platform.python_implementation().lower()  # "cpython" or "pypy"
 # Fastest first, per interpreter, from `python -m accel.compare` and
 # `pytest benchmarks/` on the x86 development machine (figures in README.md): Cython is
 # fastest on every NMS kernel and within a factor 2 of the best on preprocessing; cffi
-# is a close second. Numba follows the C backends because its first call compiles for
-# seconds (tens on a Pi). On PyPy the C backend leads; NumPy's per-call overhead is
-# high there (cpyext): pure Python beats it on NMS at 20 000 boxes and batched NMS,
+# is a close second. On the decoders the three compiled backends are close (the shared
+# NumPy steps and the NaN check dominate). Numba follows the C backends because its
+# first call compiles for seconds (tens on a Pi). On PyPy the C backend leads; NumPy's
+# per-call overhead is high there (cpyext): pure Python beats it on NMS at 20 000 boxes and batched NMS,
 # NumPy wins on preprocessing; neither is close to cffi. A saved tuning profile
 # (`python -m accel.compare --save`) overrides this order per kernel and size.
 DEFAULT_ORDER = {
