@@ -60,7 +60,13 @@ CYTHON_MODULES = ("_cython", "_cython_preprocess", "_cython_decode")
 def cython_extensions(args):
     from setuptools import Extension
 
+    import Cython
     from Cython.Build import cythonize
+
+    if int(Cython.__version__.split(".")[0]) < 3:
+        # Debian bookworm's python3-cython is 0.29, which crashes on const fused
+        # memoryviews; pip's build isolation fetches Cython 3 (pyproject.toml).
+        raise ImportError("Cython %s found, accel needs Cython>=3" % Cython.__version__)
 
     exts = [
         Extension(

@@ -39,7 +39,9 @@ COEF_SCALE = 2048  # OpenCV's INTER_RESIZE_COEF_SCALE (11 fractional bits)
 class LetterboxInfo(NamedTuple):
     """Everything needed to map boxes between the letterboxed and the source image.
 
-    A box in letterboxed pixels maps back as ``(x - pad_left) / scale`` (likewise y).
+    ``accel.scale_boxes(boxes, info)`` maps boxes in letterboxed pixels back to the
+    source image: ``(x - pad_left) * w / new_w`` (likewise y), the exact inverse of the
+    resize done, which ``(x - pad_left) / scale`` approximates to within a pixel.
     """
 
     scale: float  # r = min(H/h, W/w), capped at 1 without scaleup
