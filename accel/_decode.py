@@ -36,7 +36,7 @@ float results of the decoders are bit-identical across backends by construction:
 backends own the O(nc x anchors) scan, which is where the time goes.
 """
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional
 
 import numpy as np
 
@@ -73,17 +73,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x.astype(np.float64)))
 
 
-def _xywh_to_xyxy(cx, cy, w, h) -> np.ndarray:
-    """Corners in the inputs' dtype: ``w / 2`` is exact, so each corner is one rounding."""
-    centres, halves = np.stack([cx, cy]), np.stack([w, h]) / 2
-    corners = np.empty((len(cx), 4), dtype=centres.dtype)
-    np.subtract(centres, halves, out=corners[:, :2].T)
-    np.add(centres, halves, out=corners[:, 2:].T)
-    return corners
-
-
 def _corners_of(rows) -> np.ndarray:
-    """``_xywh_to_xyxy`` of a (4, K) block of cx, cy, w, h rows (one gather, no stack)."""
+    """(K, 4) corners of a (4, K) block of cx, cy, w, h rows, in their dtype: ``w / 2`` is
+    exact, so each corner is one rounding."""
     halves = rows[2:] / 2
     corners = np.empty((rows.shape[1], 4), dtype=rows.dtype)
     np.subtract(rows[:2], halves, out=corners[:, :2].T)
@@ -423,7 +415,7 @@ def decode_yolov5_raw(levels, anchors, strides, conf_threshold: float = 0.25, *,
             cy = (2.0 * y[:, 1] - 0.5 + cells // width) * stride
             w = (2.0 * y[:, 2]) ** 2 * anchor_w
             h = (2.0 * y[:, 3]) ** 2 * anchor_h
-            parts.append((_xywh_to_xyxy(cx, cy, w, h).astype(dtype),
+            parts.append((_corners_of(np.stack([cx, cy, w, h])).astype(dtype),
                           products[rows, class_ids].astype(dtype), class_ids.astype(np.int64)))
     return _concatenate(parts, dtype, mask)
 

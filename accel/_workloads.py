@@ -181,17 +181,24 @@ def yolov8_output(input_size: int = 640, nc: int = 80, seed: int = 0) -> np.ndar
     return np.ascontiguousarray(rows.T[None], dtype=np.float32)
 
 
+def _yolov5_anchor(scene: Scene, nc: int, rng):
+    """One of YOLOv5's three anchors: (objectness (A,), class probabilities (A, nc)). The
+    objectness carries the scene's confidence on about half the cells (the anchor that
+    fits the object), less elsewhere; the scene's class is likely given an object."""
+    objectness = np.where(rng.random(scene.cx.size) < 0.5, scene.confidence,
+                          scene.confidence * rng.uniform(0, 0.5, scene.cx.size))
+    scores = _class_scores(scene, nc, rng)
+    scores[np.arange(scene.cx.size), scene.classes] = rng.uniform(0.7, 1.0, scene.cx.size)
+    return objectness, scores
+
+
 def yolov5_output(input_size: int = 640, nc: int = 80, seed: int = 0) -> np.ndarray:
-    """A YOLOv5 export's output, (1, 3 * A, 5 + nc) float32: three anchors per cell,
-    objectness carrying the scene's confidence on the anchor closest in shape."""
+    """A YOLOv5 export's output, (1, 3 * A, 5 + nc) float32: three anchors per cell."""
     scene = detector_scene(input_size, nc, seed)
     rng = np.random.default_rng(seed + 2)
     rows = []
     for k in range(3):
-        objectness = np.where(rng.random(scene.cx.size) < 0.5, scene.confidence,
-                              scene.confidence * rng.uniform(0, 0.5, scene.cx.size))
-        scores = _class_scores(scene, nc, rng)
-        scores[np.arange(scene.cx.size), scene.classes] = rng.uniform(0.7, 1.0, scene.cx.size)
+        objectness, scores = _yolov5_anchor(scene, nc, rng)
         boxes = scene.boxes * np.exp(rng.normal(0, 0.03, scene.boxes.shape))
         rows.append(np.concatenate([boxes, objectness[:, None], scores], axis=1))
     # YOLOv5 orders its output by level, anchor, then cell.
@@ -229,10 +236,7 @@ def yolov5_raw_levels(input_size: int = 640, nc: int = 80, seed: int = 0):
     rng = np.random.default_rng(seed + 4)
     per_anchor = []
     for k in range(3):
-        objectness = np.where(rng.random(scene.cx.size) < 0.5, scene.confidence,
-                              scene.confidence * rng.uniform(0, 0.5, scene.cx.size))
-        scores = _class_scores(scene, nc, rng)
-        scores[np.arange(scene.cx.size), scene.classes] = rng.uniform(0.7, 1.0, scene.cx.size)
+        objectness, scores = _yolov5_anchor(scene, nc, rng)
         txy = rng.uniform(0.3, 0.7, (scene.cx.size, 2))
         twh = rng.uniform(0.2, 0.8, (scene.cx.size, 2))
         per_anchor.append(_logit(np.concatenate([txy, twh, objectness[:, None], scores], 1)))
