@@ -33,17 +33,10 @@
 #include <stdint.h>
 
 #include "decode.h"
+#include "restrict.h"
 
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
-#endif
-
-#if defined(_MSC_VER)
-#define ACCEL_RESTRICT __restrict
-#elif defined(__GNUC__)
-#define ACCEL_RESTRICT __restrict__
-#else
-#define ACCEL_RESTRICT restrict
 #endif
 
 /* 1024 anchors keep best and arg at 8 KB (float32) or 16 KB (float64) on the stack,

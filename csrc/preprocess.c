@@ -36,14 +36,7 @@
 #include <string.h>
 
 #include "preprocess.h"
-
-#if defined(_MSC_VER)
-#define ACCEL_RESTRICT __restrict
-#elif defined(__GNUC__)
-#define ACCEL_RESTRICT __restrict__
-#else
-#define ACCEL_RESTRICT restrict
-#endif
+#include "restrict.h"
 
 /* Little-endian byte order lets a 4-lane pixel be read as one uint32 (lane j = bits 8j..)
    and two neighbouring source pixels be split out of one 8-byte load; other byte orders
