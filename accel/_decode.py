@@ -441,10 +441,9 @@ def _mapping(info, src_shape, clip: bool):
             raise ValueError("clip=True needs src_shape=(h, w) of the source image when info "
                              "is an explicit (scale, pad); or pass clip=False")
         return scale, scale, pad_x, pad_y, math.inf, math.inf
-    try:
-        h, w = (check.positive(v, "src_shape") for v in src_shape)
-    except TypeError:
-        raise TypeError("src_shape must be (h, w), got %r" % (src_shape,)) from None
+    if not isinstance(src_shape, (tuple, list)) or len(src_shape) != 2:
+        raise TypeError("src_shape must be (h, w), got %r" % (src_shape,))
+    h, w = (check.positive(v, "src_shape") for v in src_shape)
     return scale, scale, pad_x, pad_y, w, h
 
 

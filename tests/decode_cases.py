@@ -145,6 +145,7 @@ def box_cases():
         "nan": dict(boxes=_with(boxes, 802, np.nan), info=INFO_1080P),
         "five-columns": dict(boxes=np.ones((3, 5)), info=INFO_1080P),
         "explicit-clip-without-shape": dict(boxes=boxes, info=(0.5, (0, 0))),
+        "explicit-shape-of-three": dict(boxes=boxes, info=(0.5, (0, 0)), src_shape=(1080, 1920, 3)),
         "bad-info": dict(boxes=boxes, info=0.5),
         "zero-scale": dict(boxes=boxes, info=(0.0, (0, 0)), clip=False),
     }
