@@ -51,10 +51,10 @@ def record_flags(args):
 
 
 def backend_of(ext):
-    return "cython" if "_cython" in ext.name else "cffi"
+    return "cython" if ext.name.startswith("accel._backends.cython.") else "cffi"
 
 
-CYTHON_MODULES = ("_cython", "_cython_preprocess", "_cython_decode")
+FAMILIES = ("nms", "preprocess", "decode")  # one .pyx per family in accel/_backends/cython/
 
 
 def cython_extensions(args):
@@ -70,12 +70,11 @@ def cython_extensions(args):
 
     exts = [
         Extension(
-            "accel._backends." + name,
-            ["accel/_backends/%s.pyx" % name],
+            "accel._backends.cython." + family,
+            ["accel/_backends/cython/%s.pyx" % family],
             extra_compile_args=[a for a in args if a != "-std=c99"],
         )
-        for name in CYTHON_MODULES
-        if os.path.exists(os.path.join(HERE, "accel", "_backends", name + ".pyx"))
+        for family in FAMILIES
     ]
     return cythonize(
         exts,

@@ -13,6 +13,8 @@ behind one dispatcher::
 Importing accel loads no backend: each is imported on first use (Numba compiles then,
 and caches the machine code on disk).
 """
+from typing import Optional, Sequence
+
 from ._dispatch import (
     BACKEND_NAMES,
     KERNELS,
@@ -24,30 +26,28 @@ from ._dispatch import (
     reload_profile,
     use_backend,
 )
-from ._decode import (
-    decode_yolov5,
-    decode_yolov5_raw,
-    decode_yolov8,
-    decode_yolov8_raw,
-    postprocess,
-    scale_boxes,
-)
+from ._decode_heads import decode_yolov5, decode_yolov8
+from ._decode_raw import decode_yolov5_raw, decode_yolov8_raw
+from ._geometry import LetterboxInfo
 from ._nms import batched_nms, nms, soft_nms
-from ._preprocess import LetterboxInfo, letterbox, preprocess, to_tensor
+from ._postprocess import postprocess
+from ._preprocess import letterbox, preprocess, to_tensor
+from ._scale_boxes import scale_boxes
+from ._version import __version__
 
-__version__ = "0.1.0"
 
-
-def tune(quick: bool = False, path=None, kernels=None) -> str:
+def tune(quick: bool = False, path: Optional[str] = None,
+         kernels: Optional[Sequence[str]] = None) -> str:
     """Measure every kernel on every backend here and save the tuning profile.
 
     Later calls that make no explicit backend choice use the fastest backend that gave
     the reference answer for the nearest measured size. Returns the profile's path.
     Same as ``python -m accel.compare --save`` (``--quick`` for ``quick=True``).
     """
-    from .compare import tune as _tune
+    from .compare.cli import tune as _tune  # the measuring tool, loaded only when asked for
 
     return _tune(quick=quick, path=path, kernels=kernels)
+
 
 __all__ = [
     "BACKEND_NAMES",

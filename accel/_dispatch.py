@@ -1,9 +1,9 @@
 """Backend registry and selection.
 
-A backend is a module in ``accel._backends`` that defines one function per kernel, each
-taking validated, C-contiguous, read-only arrays (see ``accel._nms`` for the boundary).
-A backend that cannot be imported does not exist at run time; the import error is kept
-so that ``backends()`` can say why.
+A backend is a package in ``accel._backends`` that implements the whole boundary
+(``accel._backends.BOUNDARY``), each function taking validated, C-contiguous, read-only
+arrays. A backend that cannot be imported, or that lacks any boundary function, does not
+exist at run time; the reason is kept so that ``backends()`` can say why.
 
 Selection precedence, first match wins:
 ``backend=`` argument > ``use_backend()`` context > ``ACCEL_BACKEND`` environment
@@ -16,7 +16,8 @@ import os
 import platform
 from typing import Callable, Dict, Iterator, NamedTuple, Optional, Tuple
 
-BACKEND_NAMES = ("python", "numpy", "numba", "cython", "cffi")
+from ._backends import BACKEND_NAMES, missing_functions
+
 KERNELS = (
     "nms", "batched_nms", "soft_nms",
     "letterbox", "to_tensor", "preprocess",
@@ -34,7 +35,7 @@ BACKEND_FUNCTIONS = {
 }
 ENV_VAR = "ACCEL_BACKEND"
 
-_MODULES = {name: "accel._backends._" + name for name in BACKEND_NAMES}
+_MODULES = {name: "accel._backends." + name for name in BACKEND_NAMES}
 
 _HOW_TO_GET = {
     "python": "it is part of accel; this is a bug",
@@ -79,8 +80,7 @@ class BackendInfo(NamedTuple):
     def __str__(self) -> str:
         if not self.available:
             return "%-7s UNAVAILABLE: %s" % (self.name, self.reason)
-        lacks = self.reason.partition("; ")[2]
-        return "%-7s available%s" % (self.name, " (%s)" % lacks if lacks else "")
+        return "%-7s available" % (self.name,)
 
 
 class BackendReport(Dict[str, BackendInfo]):
@@ -119,7 +119,7 @@ def _check_name(name: str, origin: str) -> str:
 
 
 def _load(name: str):
-    """Import a backend module once; on failure remember why and return None."""
+    """Import a backend once; if it fails, or is not whole, remember why and return None."""
     module = _loaded.get(name)
     if module is not None:
         return module
@@ -130,15 +130,12 @@ def _load(name: str):
     except Exception as exc:  # ImportError, or an incompatible Numba/numpy pair
         _failed[name] = "%s: %s" % (type(exc).__name__, exc)
         return None
+    problems = missing_functions(module)
+    if problems:
+        _failed[name] = "incomplete backend %s: %s" % (module.__name__, "; ".join(problems))
+        return None
     _loaded[name] = module
     return module
-
-
-def missing_kernels(name: str) -> Tuple[str, ...]:
-    """Kernels that backend ``name`` (loaded) does not implement yet."""
-    module = _loaded[name]
-    return tuple(k for k in KERNELS
-                 if not all(callable(getattr(module, f, None)) for f in backend_functions(k)))
 
 
 def backend_functions(kernel: str) -> Tuple[str, ...]:
@@ -153,9 +150,7 @@ def backends(size: Optional[int] = None) -> BackendReport:
     for name in BACKEND_NAMES:
         module = _load(name)
         if module is not None:
-            missing = missing_kernels(name)
-            note = "; lacks %s" % ", ".join(missing) if missing else ""
-            report[name] = BackendInfo(name, True, module.__name__ + note)
+            report[name] = BackendInfo(name, True, module.__name__)
         else:
             report[name] = BackendInfo(
                 name, False, "%s (to get it: %s)" % (_failed[name], _HOW_TO_GET[name])
@@ -226,8 +221,7 @@ def _default_choice(kernel: str) -> str:
     name = _default_cache.get(kernel)
     if name is None:
         order = DEFAULT_ORDER.get(IMPLEMENTATION, DEFAULT_ORDER["cpython"])
-        name = next(n for n in order + ("python",)
-                    if _load(n) is not None and kernel not in missing_kernels(n))
+        name = next(n for n in order + ("python",) if _load(n) is not None)
         _default_cache[kernel] = name
     return name
 
@@ -275,10 +269,7 @@ def explain(size: int, kernels=KERNELS) -> Dict[str, str]:
 def backend_module(kernel: str, size: int, backend: Optional[str] = None):
     """The backend module that runs ``kernel`` for this call, after the selection rules."""
     name, _ = choose(kernel, size, backend)
-    module = _require(name)
-    if not all(callable(getattr(module, f, None)) for f in backend_functions(kernel)):
-        raise BackendUnavailableError("backend %r does not implement %s yet" % (name, kernel))
-    return module
+    return _require(name)
 
 
 def implementation(kernel: str, size: int, backend: Optional[str] = None) -> Callable:

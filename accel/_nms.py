@@ -1,15 +1,6 @@
 """Public NMS kernels: the contracts, the validation, and the call into a backend.
 
-Backend boundary (every module in ``accel._backends`` implements these three names):
-
-``nms(boxes, scores, iou_threshold, score_threshold, max_output) -> int64 (K,)``
-``batched_nms(boxes, scores, classes, iou_threshold, score_threshold, max_output) -> int64 (K,)``
-``soft_nms(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max_output)
--> (int64 (K,), float64 (K,))``
-
-with ``boxes`` float64 (N, 4), ``scores`` float64 (N,), ``classes`` int64 (N,), all
-C-contiguous and read-only; thresholds are Python floats (``score_threshold`` is ``-inf``
-when the user gave none) and ``max_output`` is an int in ``[0, N]``.
+The backends' side of these kernels is declared in ``accel._backends``.
 
 IoU, shared by all three kernels and computed in float64 whatever the input dtype::
 

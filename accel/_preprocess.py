@@ -1,16 +1,7 @@
 """Public preprocessing kernels: letterbox, to_tensor and the fused preprocess.
 
-Backend boundary (every module in ``accel._backends`` implements these three names):
-
-``letterbox(src, out, xcols, xw, yrows, yw, top, left, pad) -> None``
-``to_tensor(src, out, channel_map, mean, scale) -> None``
-``preprocess(src, out, xcols, xw, yrows, yw, top, left, pad, channel_map, mean, scale) -> None``
-
-``src`` is uint8 (h, w, C) C-contiguous and read-only. ``letterbox`` fills ``out`` uint8
-(H, W, C); ``to_tensor`` and ``preprocess`` fill ``out`` float32 (C, H, W). Both outputs
-are C-contiguous and writable. The resized image lands at rows ``top:top+len(yrows)``,
-columns ``left:left+len(xcols)``; every other output pixel is the padding ``pad``
-(uint8, one per channel).
+The backends' side (``letterbox``, ``to_tensor``, ``preprocess`` filling a given ``out``) is
+declared in ``accel._backends``; the geometry lives in ``accel._geometry``.
 
 Resize tables (int32, computed here, O(w + h)): output column ``x`` blends source columns
 ``xcols[x, 0]`` and ``xcols[x, 1]`` with 11-bit weights ``xw[x]``; output row ``y`` blends
@@ -26,68 +17,15 @@ input channel ``channel_map[c]`` and is ``(float32(px) - mean[c]) * scale[c]`` i
 float32 arithmetic (two roundings, no fused multiply-add).
 """
 import functools
-from typing import NamedTuple, Optional, Tuple, Union
+from typing import Optional
 
 import numpy as np
 
 from . import _validate as check
 from ._dispatch import implementation
+from ._geometry import LetterboxInfo, letterbox_geometry
 
 COEF_SCALE = 2048  # OpenCV's INTER_RESIZE_COEF_SCALE (11 fractional bits)
-
-
-class LetterboxInfo(NamedTuple):
-    """Everything needed to map boxes between the letterboxed and the source image.
-
-    ``accel.scale_boxes(boxes, info)`` maps boxes in letterboxed pixels back to the
-    source image: ``(x - pad_left) * w / new_w`` (likewise y), the exact inverse of the
-    resize done, which ``(x - pad_left) / scale`` approximates to within a pixel.
-    """
-
-    scale: float  # r = min(H/h, W/w), capped at 1 without scaleup
-    pad_left: int
-    pad_top: int
-    src_shape: Tuple[int, int]  # (h, w) of the input image
-    resized_shape: Tuple[int, int]  # (h, w) of the resized image inside the output
-    dst_shape: Tuple[int, int]  # (H, W) of the output, padding included
-
-
-def letterbox_geometry(src_shape, new_shape=640, auto=False, stride=32, scaleup=True,
-                       center=True) -> LetterboxInfo:
-    """Ultralytics ``LetterBox`` geometry (see the README for the formula)."""
-    h, w = src_shape
-    target_h, target_w = _shape_pair(new_shape)
-    r = min(target_h / h, target_w / w)
-    if not scaleup:
-        r = min(r, 1.0)
-    # A 1 x 10000 strip would round to 0 rows; keep at least one (ultralytics would fail).
-    new_w, new_h = max(1, int(round(w * r))), max(1, int(round(h * r)))
-    dw, dh = target_w - new_w, target_h - new_h
-    if auto:
-        dw, dh = dw % stride, dh % stride
-    if center:
-        dw, dh = dw / 2, dh / 2
-    top = int(round(dh - 0.1)) if center else 0
-    bottom = int(round(dh + 0.1))
-    left = int(round(dw - 0.1)) if center else 0
-    right = int(round(dw + 0.1))
-    return LetterboxInfo(r, left, top, (h, w), (new_h, new_w),
-                         (new_h + top + bottom, new_w + left + right))
-
-
-def _shape_pair(new_shape):
-    if isinstance(new_shape, (int, np.integer)) and not isinstance(new_shape, bool):
-        pair = (int(new_shape), int(new_shape))
-    else:
-        try:
-            pair = tuple(int(v) for v in new_shape)
-        except (TypeError, ValueError):
-            raise ValueError("new_shape must be an int or (height, width), got %r" % (new_shape,))
-        if len(pair) != 2:
-            raise ValueError("new_shape must be an int or (height, width), got %r" % (new_shape,))
-    if min(pair) < 1:
-        raise ValueError("new_shape must be positive, got %r" % (new_shape,))
-    return pair
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,7 +1,8 @@
-"""Saved tuning profiles: the fastest correct backend per kernel and input size.
+"""Reading saved tuning profiles: the fastest correct backend per kernel and input size.
 
-``python -m accel.compare --save`` (or ``accel.tune()``) measures and writes a profile;
-the dispatcher then uses it whenever the caller made no explicit choice. A profile
+``python -m accel.compare --save`` (or ``accel.tune()``) measures and writes a profile
+(``accel.compare.tuning``); the dispatcher reads it here whenever the caller made no
+explicit choice. A profile
 belongs to one machine and one interpreter: its file name carries both, and the file
 records the build of the compiled extensions, so a profile from another machine, from
 another interpreter or from before a rebuild is ignored with one warning.
@@ -20,6 +21,8 @@ import platform
 import sys
 import warnings
 from typing import Dict, List, Optional, Tuple
+
+from ._version import __version__
 
 FORMAT = "accel-profile/1"
 ENV_VAR = "ACCEL_PROFILE"
@@ -49,12 +52,10 @@ def identity() -> Dict[str, str]:
 
 def build_fingerprint() -> str:
     """Changes whenever a compiled extension or accel itself is rebuilt or upgraded."""
-    from . import __version__
-
     here = os.path.dirname(os.path.abspath(__file__))
     parts = [__version__]
-    for path in sorted(glob.glob(os.path.join(here, "_backends", "*.so"))
-                       + glob.glob(os.path.join(here, "_backends", "*.pyd"))):
+    for path in sorted(glob.glob(os.path.join(here, "_backends", "*", "*.so"))
+                       + glob.glob(os.path.join(here, "_backends", "*", "*.pyd"))):
         stat = os.stat(path)
         parts.append("%s:%d:%d" % (os.path.basename(path), stat.st_size, int(stat.st_mtime)))
     try:
@@ -97,43 +98,6 @@ class Profile:
         bounds, names, sizes = bucket
         position = bisect.bisect_right(bounds, size)
         return names[position], sizes[position]
-
-
-def from_results(results: List[dict]) -> Dict[str, List[dict]]:
-    """Pick, per (kernel, size), the fastest backend whose answer agreed with the reference."""
-    kernels: Dict[str, List[dict]] = {}
-    cells: Dict[Tuple[str, int], List[dict]] = {}
-    for row in results:
-        cells.setdefault((row["kernel"], row["size"]), []).append(row)
-    for (kernel, size), rows in sorted(cells.items()):
-        good = [r for r in rows if r["agrees"] and not r.get("peer")]  # peers are not backends
-        if not good:
-            continue
-        best = min(good, key=lambda r: r["median_s"])
-        kernels.setdefault(kernel, []).append({
-            "size": size,
-            "backend": best["backend"],
-            "median_s": {r["backend"]: r["median_s"] for r in rows},
-            "agrees": {r["backend"]: r["agrees"] for r in rows},
-        })
-    return kernels
-
-
-def save(results: List[dict], path: Optional[str] = None) -> str:
-    path = path or default_path()
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    document = {
-        "format": FORMAT,
-        "identity": identity(),
-        "build": build_fingerprint(),
-        "kernels": from_results(results),
-    }
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(document, fh, indent=1)
-    os.replace(tmp, path)  # a reader never sees half a profile
-    return path
 
 
 def load(path: Optional[str] = None) -> Optional[Profile]:

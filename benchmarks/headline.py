@@ -9,8 +9,8 @@ ratios within one run.
 import sys
 import time
 
-from accel._peers import PEERS
-from accel._workloads import workload
+from accel.compare.peers import PEERS
+from accel.compare.workloads import workload
 
 
 def cpu_min(fn, reps):

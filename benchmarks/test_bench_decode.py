@@ -7,8 +7,8 @@ Nothing here asserts a time.
 """
 import pytest
 
-from accel._peers import ultralytics_decode_v8
-from accel._workloads import SIZES, workload, yolov8_output
+from accel.compare.peers import numpy_decode_v8
+from accel.compare.workloads import SIZES, workload, yolov8_output
 
 
 def _bench(benchmark, work, backend, **options):
@@ -46,7 +46,7 @@ def test_numpy_rendering_of_ultralytics_decode(benchmark):
     """The usual NumPy decode of ONNX-runtime examples, for scale (no finiteness check)."""
     pred = yolov8_output(640)
     benchmark.group = "decode_yolov8 640 px input, 8400 anchors"
-    benchmark(ultralytics_decode_v8, pred, 0.25)
+    benchmark(numpy_decode_v8, pred, 0.25)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from accel._workloads import SIZES, workload
+from accel.compare.workloads import SIZES, workload
 
 
 def _bench(benchmark, work, backend):

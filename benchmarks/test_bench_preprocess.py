@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from accel._peers import PEERS
-from accel._workloads import SIZES, workload
+from accel.compare.peers import PEERS
+from accel.compare.workloads import SIZES, workload
 
 
 @pytest.mark.parametrize("kernel", ["letterbox", "to_tensor", "preprocess"])

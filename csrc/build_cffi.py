@@ -1,4 +1,4 @@
-"""cffi build script of the C backend: ``accel._backends._cffi_ext`` from ``csrc/*.c``.
+"""cffi build script of the C backend: ``accel._backends.cffi._ext`` from ``csrc/*.c``.
 
 Used by setup.py, from the repository root: ``make_ffibuilder(extra_compile_args=...)``
 then ``ffibuilder.distutils_extension()``. Out-of-line API mode: the module is compiled
@@ -10,7 +10,7 @@ import os
 import cffi
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODULE = "accel._backends._cffi_ext"
+MODULE = "accel._backends.cffi._ext"
 
 
 def _relative(path):
@@ -22,9 +22,11 @@ def _relative(path):
         return path
 
 
-# Each header is declarations only, fed verbatim to cffi's cdef; each source includes its own.
-HEADERS = ("accel.h", "preprocess.h", "decode.h")
-SOURCES = ("nms.c", "preprocess.c", "decode.c")
+# One FAMILY.c + FAMILY.h per kernel family. Each header is declarations only, fed
+# verbatim to cffi's cdef; each source includes its own.
+FAMILIES = ("nms", "preprocess", "decode")
+HEADERS = tuple(family + ".h" for family in FAMILIES)
+SOURCES = tuple(family + ".c" for family in FAMILIES)
 
 
 def make_ffibuilder(extra_compile_args=()):

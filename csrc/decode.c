@@ -1,6 +1,6 @@
 /* accel decoding kernels: the class scan of a detector's output (decode_scan) and the
    un-letterboxing of the kept boxes (scale_boxes). Plain C99, no Python; declarations and
-   contract in decode.h, reference accel/_backends/_python_decode.py.
+   contract in decode.h, reference accel/_backends/python/decode.py.
 
    decode_scan takes one of two paths; both give the reference's answer for any strides.
 

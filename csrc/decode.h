@@ -1,8 +1,8 @@
 /* accel decoding kernels. Declarations only: this file is passed verbatim to cffi's
-   ffi.cdef() after accel.h and preprocess.h, so it holds no #include, no include guard
+   ffi.cdef() after nms.h and preprocess.h, so it holds no #include, no include guard
    and no macro. Implementation: decode.c.
 
-   Contract (see accel/_decode.py and the reference accel/_backends/_python_decode.py);
+   Contract (see accel/_decode_common.py and the reference accel/_backends/python/decode.py);
    every result is bit-identical to the reference's for finite data. The functions read
    their inputs only, allocate nothing, call back into nothing and may run without the GIL.
 

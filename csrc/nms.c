@@ -1,6 +1,6 @@
 /* accel C kernels: greedy NMS (plain and class-aware) and Soft-NMS.
 
-   A port of the pure-Python reference, accel/_backends/_python.py, with identical
+   A port of the pure-Python reference, accel/_backends/python/nms.py, with identical
    results: the same candidate order, the same float64 IoU operations in the same order,
    the same greedy and Soft-NMS decisions. For speed, greedy NMS prunes pairs with the
    reference's uniform grid (same layout rules; it only skips pairs whose overlap is not
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "accel.h"
+#include "nms.h"
 
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF

@@ -1,8 +1,8 @@
 /* accel preprocessing kernels. Declarations only: this file is passed verbatim to cffi's
-   ffi.cdef() after accel.h, so it holds no #include, no include guard and no macro.
+   ffi.cdef() after nms.h, so it holds no #include, no include guard and no macro.
    Implementation: preprocess.c.
 
-   Contract (see accel/_preprocess.py and the reference accel/_backends/_python_preprocess.py):
+   Contract (see accel/_preprocess.py and the reference accel/_backends/python/preprocess.py):
    src is a C-contiguous uint8 (h, w, c) image, c in 1, 3, 4. The resize tables are those of
    accel._preprocess.resize_tables: output column x blends source columns xcols[2x],
    xcols[2x + 1] with weights xw[2x], xw[2x + 1] (new_w entries); output row y blends source

@@ -7,9 +7,9 @@ the same exception with the same message.
 import numpy as np
 
 import accel
-from accel import _workloads as wl
+from accel.compare import workloads as wl
 
-INFO_1080P = accel._preprocess.letterbox_geometry((1080, 1920), 320)
+INFO_1080P = accel._geometry.letterbox_geometry((1080, 1920), 320)
 
 
 def _with(array, index, value):

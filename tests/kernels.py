@@ -9,7 +9,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 import accel
-from accel._workloads import clustered_candidates
+from accel.compare.workloads import clustered_candidates
 import decode_cases
 
 

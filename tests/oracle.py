@@ -48,3 +48,39 @@ def per_class_nms(boxes, scores, classes, iou_threshold, score_threshold=None, m
         kept.extend(members[greedy_nms(boxes[members], scores[members], iou_threshold, score_threshold)])
     kept.sort(key=lambda i: (-scores[i], i))
     return np.array(kept[:max_output], dtype=np.int64)
+
+
+def _xywh2xyxy(box):
+    xy, half = box[:, :2], box[:, 2:4] / 2
+    return np.concatenate([xy - half, xy + half], axis=1)
+
+
+def _split_decode(x, candidates, nc_scores, conf, multi_label):
+    """ultralytics' ``non_max_suppression`` after its candidate gate, step for step:
+    ``box, cls = x.split((4, nc), 1)``; multi-label ``torch.where(cls > conf)``, else
+    ``cls.max(1)`` (first maximum) and ``conf.view(-1) > conf_thres``."""
+    box = _xywh2xyxy(x[:, :4])
+    if multi_label:
+        i, j = np.nonzero(nc_scores > conf)
+        return box[i], nc_scores[i, j], j.astype(np.int64), candidates[i]
+    j = np.argmax(nc_scores, axis=1)
+    best = np.take_along_axis(nc_scores, j[:, None], axis=1)[:, 0]
+    keep = best > conf
+    return box[keep], best[keep], j[keep].astype(np.int64), candidates[keep]
+
+
+def ultralytics_decode_v8(pred, conf, multi_label=False):
+    """The decode stage of ultralytics' ``non_max_suppression`` for a YOLOv8/11 output
+    ``(1, 4 + nc, A)``, rendered in NumPy: ``(boxes, scores, classes, anchors)``."""
+    gate = pred[0, 4:].max(axis=0) > conf  # xc = prediction[:, 4:mi].amax(1) > conf_thres
+    candidates = np.flatnonzero(gate)
+    x = pred[0].T[candidates]
+    return _split_decode(x, candidates, x[:, 4:], conf, multi_label)
+
+
+def ultralytics_decode_v5(pred, conf, multi_label=False):
+    """The same for a YOLOv5 output ``(1, A, 5 + nc)``: objectness gate, then class scores
+    times objectness (``x[:, 5:] *= x[:, 4:5]``) in the output's dtype."""
+    candidates = np.flatnonzero(pred[0, :, 4] > conf)
+    x = pred[0][candidates]
+    return _split_decode(x, candidates, x[:, 5:] * x[:, 4:5], conf, multi_label)

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from accel import compare
+from accel.compare import cli as compare
 
 
 def test_json_schema_and_tables(tmp_path, capsys):

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import accel
+from accel.compare import workloads
 from conftest import require_backend
 from kernels import KERNEL_TABLE, adversarial_cases, image_cases
 import decode_cases
@@ -18,14 +19,6 @@ CASES = adversarial_cases()
 IMAGE_CASES = image_cases()
 NMS_KERNELS = [k for k in KERNEL_TABLE if k.family == "nms"]
 IMAGE_KERNELS = [k for k in KERNEL_TABLE if k.family == "image"]
-
-
-def kernel_backend(kernel, backend):
-    """Skip when this backend does not implement the kernel yet (reported, never hidden)."""
-    from accel import _dispatch
-    if kernel.kernel in _dispatch.missing_kernels(backend):
-        pytest.skip("backend %r does not implement %s yet" % (backend, kernel.kernel))
-    return backend
 
 
 def outcome(kernel, case, backend):
@@ -67,7 +60,7 @@ def test_adversarial(kernel, case_id, case, backend):
 @pytest.mark.parametrize("kernel", IMAGE_KERNELS, ids=lambda k: k.name)
 @pytest.mark.parametrize("case_id, case", IMAGE_CASES, ids=[c[0] for c in IMAGE_CASES])
 def test_image_cases(kernel, case_id, case, backend):
-    assert_same_outcome(kernel, case, kernel_backend(kernel, backend), case_id)
+    assert_same_outcome(kernel, case, backend, case_id)
 
 
 DECODE_PAIRS = [(k, case_id, case) for k in KERNEL_TABLE if k.family in decode_cases.FAMILY_CASES
@@ -77,7 +70,7 @@ DECODE_PAIRS = [(k, case_id, case) for k in KERNEL_TABLE if k.family in decode_c
 @pytest.mark.parametrize("kernel, case_id, case", DECODE_PAIRS,
                          ids=["%s-%s" % (k.name, case_id) for k, case_id, _ in DECODE_PAIRS])
 def test_decode_cases(kernel, case_id, case, backend):
-    assert_same_outcome(kernel, case, kernel_backend(kernel, backend), case_id)
+    assert_same_outcome(kernel, case, backend, case_id)
 
 
 @pytest.mark.parametrize("kernel", IMAGE_KERNELS, ids=lambda k: k.name)
@@ -89,7 +82,7 @@ def test_image_realistic(kernel, shape, name):
     case = dict(img=frame, new_shape=640)
     # numpy is checked against the reference on this size once; others against numpy.
     expected = kernel.run(case, "python" if backend == "numpy" else "numpy")
-    kernel.assert_agree(expected, kernel.run(case, kernel_backend(kernel, backend)))
+    kernel.assert_agree(expected, kernel.run(case, backend))
 
 
 @pytest.mark.parametrize("kernel", NMS_KERNELS, ids=lambda k: k.name)
@@ -97,7 +90,7 @@ def test_image_realistic(kernel, shape, name):
 def test_clustered_realistic(kernel, n, backend):
     if kernel.kernel == "soft_nms":
         n //= 5  # quadratic in the pure-Python reference
-    c = accel._workloads.clustered_candidates(n, n_classes=20, seed=n)
+    c = workloads.clustered_candidates(n, n_classes=20, seed=n)
     case = dict(boxes=c.boxes, scores=c.scores, classes=c.classes, iou_threshold=0.45)
     assert_same_outcome(kernel, case, backend, "clustered-%d" % n)
 
@@ -159,7 +152,7 @@ def test_reference_matches_brute_force_on_adversarial(case_id, case):
 
 
 def test_reference_nms_on_clustered_matches_brute_force():
-    c = accel._workloads.clustered_candidates(1500, n_classes=5, seed=3)
+    c = workloads.clustered_candidates(1500, n_classes=5, seed=3)
     np.testing.assert_array_equal(accel.nms(c.boxes, c.scores, 0.45, backend="python"),
                                   oracle.greedy_nms(c.boxes, c.scores, 0.45))
     np.testing.assert_array_equal(

@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 
 import accel
-from accel import _workloads as wl
-
-from accel._peers import ultralytics_decode_v5 as ultralytics_v5
-from accel._peers import ultralytics_decode_v8 as ultralytics_v8
+from accel.compare import workloads as wl
 from decode_cases import INFO_1080P
+from oracle import ultralytics_decode_v5 as ultralytics_v5
+from oracle import ultralytics_decode_v8 as ultralytics_v8
 
 
 def assert_decoded_equal(actual, expected):
@@ -148,7 +147,7 @@ def test_raw_nhwc_equals_nchw():
 
 def test_scale_boxes_inverts_the_letterbox():
     """A box drawn on the source, letterboxed by the geometry, comes back exactly."""
-    info = accel._preprocess.letterbox_geometry((1000, 1333), 640)
+    info = accel._geometry.letterbox_geometry((1000, 1333), 640)
     source = np.array([[0.0, 0.0, 1333.0, 1000.0], [100.0, 250.0, 400.5, 999.0]])
     (h, w), (new_h, new_w) = info.src_shape, info.resized_shape
     letterboxed = source * ([new_w / w, new_h / h] * 2) + [info.pad_left, info.pad_top] * 2

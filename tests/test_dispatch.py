@@ -119,9 +119,17 @@ def test_unavailable_backend_says_why_and_how(monkeypatch):
 
 
 def test_import_is_light():
-    code = ("import sys, accel; "
-            "print(sorted(m for m in ('numba', 'cffi', 'accel._backends._cython', "
-            "'accel._backends._cffi', 'accel._backends._numba') if m in sys.modules))")
+    """``import accel`` adds nothing beyond numpy but accel's own runtime (and the
+    standard library): no backend, no compare tool, no peer or progress library."""
+    code = ("import sys, sysconfig, numpy; before = set(sys.modules); import accel; "
+            "stdlib = sysconfig.get_paths()['stdlib']; "
+            "print('\\n'.join(sorted(m for m in set(sys.modules) - before "
+            "if not (m == 'accel' or m.startswith('accel._')) and not "
+            "(getattr(sys.modules[m], '__file__', None) or stdlib).startswith(stdlib))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+    code = ("import sys, accel; print(sorted(m for m in sys.modules if m.startswith("
+            "('accel.compare', 'accel._backends.', 'numba', 'cffi', 'tqdm', 'tabulate', 'cv2'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

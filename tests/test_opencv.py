@@ -16,16 +16,6 @@ SOURCES = [(1, 1), (1, 9), (9, 1), (2, 2), (3, 5), (17, 31), (64, 48), (100, 101
 TARGETS = [1, 7, 32, (32, 48), 64, (100, 33), 640, (384, 640)]
 
 
-@pytest.fixture
-def backend(backend):
-    """The conftest backend, skipped (with the reason) while it lacks preprocessing kernels."""
-    from accel import _dispatch
-
-    missing = [k for k in ("letterbox", "to_tensor", "preprocess") if k in _dispatch.missing_kernels(backend)]
-    if missing:
-        pytest.skip("backend %r does not implement %s yet" % (backend, ", ".join(missing)))
-    return backend
-
 
 def opencv_letterbox(img, info, pad=114):
     new_h, new_w = info.resized_shape

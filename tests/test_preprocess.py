@@ -9,16 +9,6 @@ RNG = np.random.default_rng(3)
 FRAME = RNG.integers(0, 256, (90, 160, 3), dtype=np.uint8)
 
 
-@pytest.fixture
-def backend(backend):
-    """The conftest backend, skipped (with the reason) while it lacks preprocessing kernels."""
-    from accel import _dispatch
-
-    missing = [k for k in ("letterbox", "to_tensor", "preprocess") if k in _dispatch.missing_kernels(backend)]
-    if missing:
-        pytest.skip("backend %r does not implement %s yet" % (backend, ", ".join(missing)))
-    return backend
-
 
 @pytest.mark.parametrize("src, new_shape, kwargs, expected", [
     # (h, w) -> scale, pad_left, pad_top, resized (h, w), output (h, w): ultralytics LetterBox

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 import accel
-from accel import _dispatch, _profile, compare
+from accel import _dispatch, _profile
+from accel.compare import cli as compare
+from accel.compare.tuning import save as save_profile
 
 
 @pytest.fixture
@@ -31,7 +33,7 @@ def fake_results(best_small="numpy", best_large="python"):
 
 
 def test_round_trip_and_buckets(profile_path):
-    _profile.save(fake_results(), str(profile_path))
+    save_profile(fake_results(), str(profile_path))
     profile = _profile.load(str(profile_path))
     assert profile.choice("nms", 1) == ("numpy", 100)
     assert profile.choice("nms", 999) == ("numpy", 100)      # below sqrt(100 * 10000)
@@ -42,7 +44,7 @@ def test_round_trip_and_buckets(profile_path):
 
 
 def test_dispatcher_uses_profile_below_explicit_choices(profile_path, monkeypatch):
-    _profile.save(fake_results(), str(profile_path))
+    save_profile(fake_results(), str(profile_path))
     accel.reload_profile()
     assert _dispatch.choose("nms", 50) == ("numpy", "profile")
     assert _dispatch.choose("nms", 50000) == ("python", "profile")
@@ -60,7 +62,7 @@ def test_dispatcher_uses_profile_below_explicit_choices(profile_path, monkeypatc
 
 @pytest.mark.parametrize("damage", ["corrupt", "foreign", "stale", "wrong-format"])
 def test_bad_profile_is_ignored_with_one_warning(profile_path, damage, monkeypatch):
-    _profile.save(fake_results(), str(profile_path))
+    save_profile(fake_results(), str(profile_path))
     document = json.loads(profile_path.read_text())
     if damage == "corrupt":
         profile_path.write_text(profile_path.read_text()[:40])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import accel
-from accel._workloads import clustered_candidates
+from accel.compare.workloads import clustered_candidates
 
 torch = pytest.importorskip("torch", reason="torchvision comparison needs torch (optional)")
 ops = pytest.importorskip("torchvision.ops", reason="torchvision not installed (optional)")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import accel
-from accel._workloads import clustered_candidates
+from accel.compare.workloads import clustered_candidates
 
 GOOD_BOXES = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]], dtype=np.float64)
 GOOD_SCORES = np.array([0.9, 0.8, 0.7])

@@ -1,6 +1,6 @@
 """C backend of the decoding kernels (``csrc/decode.c``) through cffi.
 
-Same boundary as every backend (see ``accel._decode``): the public layer hands over
+Same boundary as every backend (see ``accel._backends``): the public layer hands over
 validated, C-contiguous arrays; these wrappers pick the float32 or float64 kernel, pass
 pointers and sizes, and own the output buffers. The C code makes the reference's
 decisions with the reference's arithmetic, so the results are bit-identical. Works on
@@ -9,7 +9,7 @@ read-only inputs without copying.
 """
 import numpy as np
 
-from ._cffi_ext import ffi, lib
+from ._shared import ffi, lib, require
 
 _SCAN = {
     np.dtype(np.float32): (lib.accel_decode_scan_f32, "float[]"),
@@ -28,12 +28,6 @@ def _kernel(table, array):
         raise ValueError("accel cffi backend: float32 or float64 data expected, got %s"
                          % (array.dtype,)) from None
 
-
-def _require(condition):
-    """The C code trusts the sizes and strides it is given; a call that breaks the
-    boundary must not reach it (the public layer never makes one)."""
-    if not condition:
-        raise ValueError("accel cffi backend: arrays outside the kernel's contract")
 
 
 def _scan(scan, ctype, source, args, first_anchor, indices, scores, first_row):
@@ -58,7 +52,7 @@ def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, 
     anchor_stride, channel_stride = int(anchor_stride), int(channel_stride)
     cls_offset, obj_offset = int(cls_offset), int(obj_offset)
     # Exact integer arithmetic: the largest index the scan can read must be inside data.
-    _require(data.ndim == 1 and n_anchors >= 0 and nc >= 1 and cls_offset >= 0
+    require(data.ndim == 1 and n_anchors >= 0 and nc >= 1 and cls_offset >= 0
              and anchor_stride >= 0 and channel_stride >= 0
              and (n_anchors == 0 or (n_anchors - 1) * anchor_stride
                   + max(cls_offset + nc - 1, obj_offset) * channel_stride < data.shape[0]))
@@ -92,7 +86,7 @@ def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, 
 
 def scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height):
     scale, ctype = _kernel(_SCALE, boxes)
-    _require(boxes.ndim == 2 and boxes.shape[1] == 4 and boxes.flags.c_contiguous)
+    require(boxes.ndim == 2 and boxes.shape[1] == 4 and boxes.flags.c_contiguous)
     out = np.empty(boxes.shape, dtype=boxes.dtype)
     scale(ffi.from_buffer(ctype, boxes), boxes.shape[0], float(gain_x), float(gain_y),
           float(pad_x), float(pad_y), 1 if clip else 0, float(width), float(height),

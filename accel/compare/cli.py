@@ -20,19 +20,14 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from . import _dispatch
-from ._peers import PEERS
-from ._timing import Timing, measure, thread_throughput
-from ._workloads import QUICK_SIZES, SIZES, Workload, workload
+from .. import _dispatch, _profile
+from . import display
+from .peers import PEERS
+from .timing import Timing, measure, thread_throughput
+from .tuning import save as save_profile
+from .workloads import QUICK_SIZES, SIZES, Workload, workload
 
 REFERENCE = "python"
-
-
-def _need(module: str):
-    try:
-        return __import__(module)
-    except ImportError:
-        sys.exit("accel.compare needs %s: pip install 'accel[compare]'" % module)
 
 
 def agree(kernel: str, expected, actual) -> bool:
@@ -55,22 +50,14 @@ def _identical(expected, actual) -> bool:
 
 
 def machine_header() -> Dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.lower().startswith(("model name", "hardware", "cpu model")):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    cpu = _profile.cpu_model()
     try:
         from importlib.metadata import version
         numba = version("numba")
     except Exception:
         numba = "not installed"
     try:
-        from . import _build_info
+        from .. import _build_info
         cflags = _build_info.CFLAGS
     except ImportError:
         cflags = "extensions not built"
@@ -154,7 +141,6 @@ def _split(value, valid, option, parser):
 
 
 def run(args: argparse.Namespace) -> dict:
-    tqdm = _need("tqdm").tqdm
     report = _dispatch.backends()
     backends = [b for b in args.backends if report[b].available]
     skipped = {b: report[b].reason for b in args.backends if not report[b].available}
@@ -166,16 +152,11 @@ def run(args: argparse.Namespace) -> dict:
         cells.extend((kernel, size) for size in sizes)
     results = []
     peers = list(PEERS) if args.peers else []
-    progress = tqdm(total=len(cells) * (len(backends) + len(peers)), disable=args.no_progress,
-                    file=sys.stderr, unit="cell")
+    progress = display.progress(len(cells) * (len(backends) + len(peers)), args.no_progress)
     for kernel, size in cells:
         work = workload(kernel, size)
         expected = work.call(REFERENCE)
         for backend in backends:
-            if kernel in _dispatch.missing_kernels(backend):
-                skipped["%s (%s)" % (backend, kernel)] = "not implemented by this backend yet"
-                progress.update()
-                continue
             progress.set_description("%s %s %s" % (kernel, work.label, backend))
             results.append(_measure_cell(work, backend, lambda: work.call(backend), expected, args))
             progress.update()
@@ -228,8 +209,6 @@ def _format_time(seconds: float) -> str:
 
 
 def render(data: dict, markdown: bool = False) -> str:
-    tabulate = _need("tabulate").tabulate
-    fmt = "github" if markdown else "simple"
     lines = []
     header = data["machine"]
     lines.append("accel.compare on %s" % header["cpu"])
@@ -270,7 +249,7 @@ def render(data: dict, markdown: bool = False) -> str:
             table.append(line)
         lines.append("")
         lines.append("%s%s" % ("### " if markdown else "", kernel))
-        lines.append(tabulate(table, headers=["input"] + backends, tablefmt=fmt))
+        lines.append(display.table(table, ["input"] + backends, markdown))
         numba_rows = [r for r in rows if r["backend"] == "numba"]
         if numba_rows:
             lines.append("numba first call (compile, or load from cache): %s"
@@ -301,8 +280,6 @@ def plot(data: dict, path: str) -> None:
 
 
 def show_profile(size: int, path: Optional[str]) -> str:
-    from . import _profile
-
     if path:
         os.environ[_profile.ENV_VAR] = path
     _dispatch.reload_profile()
@@ -322,9 +299,7 @@ def tune(quick: bool = False, path: Optional[str] = None, kernels=None) -> str:
 
 
 def _save(data: dict, path: Optional[str]) -> str:
-    from . import _profile
-
-    saved = _profile.save(data["results"], path)
+    saved = save_profile(data["results"], path)
     _dispatch.reload_profile()
     return saved
 
@@ -349,7 +324,3 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("\nWARNING: some backends disagree with the reference (marked !)", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

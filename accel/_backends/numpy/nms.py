@@ -83,7 +83,3 @@ def soft_nms(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max
         current[alive[hit]] *= decay
         alive = alive[current[alive] >= score_threshold]
     return np.array(selected, dtype=np.int64), np.array(selected_scores, dtype=np.float64)
-
-
-from ._numpy_preprocess import letterbox, preprocess, to_tensor  # noqa: E402,F401
-from ._numpy_decode import decode_scan, scale_boxes  # noqa: E402,F401

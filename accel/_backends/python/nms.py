@@ -191,7 +191,3 @@ def soft_nms(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max
                 survivors.append(j)
         alive = survivors
     return np.array(selected, dtype=np.int64), np.array(selected_scores, dtype=np.float64)
-
-
-from ._python_preprocess import letterbox, preprocess, to_tensor  # noqa: E402,F401
-from ._python_decode import decode_scan, scale_boxes  # noqa: E402,F401

@@ -1,7 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Cython decoding kernels: ``decode_scan`` and ``scale_boxes``.
 
-Same boundary and same decisions as the pure-Python reference (``_python_decode.py``;
+Same boundary and same decisions as the pure-Python reference (``accel._backends.python.decode``;
 contract in ``accel._decode``), bit for bit.
 
 * Class-major layout without objectness (``anchor_stride == 1``, YOLOv8's ``(4 + nc, A)``):

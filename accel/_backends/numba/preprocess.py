@@ -1,6 +1,6 @@
 """Numba preprocessing kernels: letterbox, to_tensor and the fused preprocess.
 
-Same integer and float32 arithmetic as ``accel._backends._python_preprocess`` (formulas in
+Same integer and float32 arithmetic as ``accel._backends.python.preprocess`` (formulas in
 ``accel._preprocess``), so the results are bit-identical. Numba computes integer
 expressions in 64 bits; every value here fits in 32 (the products stay below 2**27), so
 results are wrapped in ``np.int32``, which lets LLVM use 32-bit vector lanes. The float32
@@ -31,14 +31,11 @@ Nothing is compiled at import: each kernel is compiled on its first call and cac
 disk (``cache=True``); every kernel releases the GIL (``nogil``). Scratch memory is
 allocated per call, so concurrent calls from several threads are safe.
 """
-import platform
 import sys
 
-if platform.python_implementation() == "PyPy":
-    raise ImportError("Numba does not run on PyPy")
-
-import numba
 import numpy as np
+
+from ._shared import jit
 
 FULL_WEIGHT = 2048  # COEF_SCALE: a tap of this weight copies the pixel
 GENERAL, NEAREST, IDENTITY = 0, 1, 2  # kinds of resize table (_axis_kind)
@@ -58,15 +55,12 @@ def _wide_view(src):
     return np.ndarray((n - 7,), np.uint64, src, 0, (1,)), True
 
 
-def _jit(function):
-    return numba.njit(cache=True, nogil=True)(function)
-
 
 # ---------------------------------------------------------------------------------------
 # The resize: column plan, gather, horizontal pass
 # ---------------------------------------------------------------------------------------
 
-@_jit
+@jit
 def _axis_kind(indices, weights, source_size):
     """IDENTITY when the table copies the axis, NEAREST when every weight is
     (FULL_WEIGHT, 0) (each output pixel is one source pixel), else GENERAL."""
@@ -83,7 +77,7 @@ def _axis_kind(indices, weights, source_size):
     return IDENTITY if identity else NEAREST
 
 
-@_jit
+@jit
 def _column_plan(xcols, xw, channels):
     """Byte offsets and weights of the output columns, and what the table allows.
 
@@ -115,7 +109,7 @@ def _column_plan(xcols, xw, channels):
     return off0, off1, a0, a1, adjacent, two_taps, max_offset
 
 
-@_jit
+@jit
 def _gather(flat, wide, wide_ok, start, plan, channels, lo, hi):
     """Pack the taps of every output column of the source row at byte ``start``.
 
@@ -151,7 +145,7 @@ def _gather(flat, wide, wide_ok, start, plan, channels, lo, hi):
             hi[x] = p1
 
 
-@_jit
+@jit
 def _weigh(lo, hi, a0, a1, byte, d):
     """d[x] = (tap0 * a0[x] + tap1 * a1[x]) >> 4, taps byte ``byte`` of lo[x] and hi[x].
 
@@ -177,7 +171,7 @@ def _weigh(lo, hi, a0, a1, byte, d):
                             + np.int32(hi[x] >> np.uint32(24)) * a1[x]) >> 4
 
 
-@_jit
+@jit
 def _horizontal(flat, wide, wide_ok, start, plan, channels, lo, hi, dst):
     """dst[ch, x] = T >> 4 for the source row at byte ``start``, T = S0 * a0 + S1 * a1.
 
@@ -188,7 +182,7 @@ def _horizontal(flat, wide, wide_ok, start, plan, channels, lo, hi, dst):
         _weigh(lo, hi, plan[2], plan[3], ch, dst[ch])
 
 
-@_jit
+@jit
 def _source_slots(labels, r0, r1, need_r1):
     """Scratch slots of source rows r0 and r1, and whether each must be computed.
 
@@ -215,7 +209,7 @@ def _source_slots(labels, r0, r1, need_r1):
     return s0, new0, s1, new1
 
 
-@_jit
+@jit
 def _fill(o, v):
     """o[:] = v. Loops over whole arrays sit in small functions like this one: inlined in a
     bigger loop, Numba 0.56 (LLVM 11) leaves them scalar."""
@@ -223,7 +217,7 @@ def _fill(o, v):
         o[i] = v
 
 
-@_jit
+@jit
 def _copy(o, s):
     """o[:] = s[:len(o)] (a slice assignment would check for overlap and copy twice)."""
     for i in range(o.shape[0]):
@@ -234,7 +228,7 @@ def _copy(o, s):
 # preprocess and to_tensor
 # ---------------------------------------------------------------------------------------
 
-@_jit
+@jit
 def _vertical_convert(t0, t1, b0, b1, m, s, o):
     """o[x] = (float32(pixel) - m) * s, pixel the vertical blend of two horizontal rows."""
     if b1 != 0:
@@ -247,7 +241,7 @@ def _vertical_convert(t0, t1, b0, b1, m, s, o):
             o[x] = (np.float32(np.int32(d + 2) >> 2) - m) * s
 
 
-@_jit
+@jit
 def _packed_convert(packed, byte, m, s, o):
     """o[x] = (float32(byte ``byte`` of packed[x]) - m) * s (constant shifts vectorise)."""
     n = o.shape[0]
@@ -265,7 +259,7 @@ def _packed_convert(packed, byte, m, s, o):
             o[x] = (np.float32(np.int32(packed[x] >> np.uint32(24))) - m) * s
 
 
-@_jit
+@jit
 def _bytes_convert(row, channels, ch, m, s, o):
     """o[x] = (float32(row[x * channels + ch]) - m) * s (constant strides vectorise)."""
     r = row[ch:]
@@ -284,7 +278,7 @@ def _bytes_convert(row, channels, ch, m, s, o):
             o[x] = (np.float32(r[channels * x]) - m) * s
 
 
-@_jit
+@jit
 def _preprocess(src, wide, wide_ok, out, xcols, xw, yrows, yw, top, left, pad, channel_map,
                 mean, scale):
     h, w, channels = src.shape
@@ -347,7 +341,7 @@ def _preprocess(src, wide, wide_ok, out, xcols, xw, yrows, yw, top, left, pad, c
                                   scale[c], o)
 
 
-@_jit
+@jit
 def _to_tensor(src, out, channel_map, mean, scale):
     h, w, channels = src.shape
     flat = src.reshape(h * w * channels)
@@ -362,7 +356,7 @@ def _to_tensor(src, out, channel_map, mean, scale):
 # letterbox
 # ---------------------------------------------------------------------------------------
 
-@_jit
+@jit
 def _vertical_byte(t0, t1, b0, b1, p):
     """p[x] = the uint8 vertical blend of two horizontal rows."""
     for x in range(p.shape[0]):
@@ -370,7 +364,7 @@ def _vertical_byte(t0, t1, b0, b1, p):
         p[x] = np.uint8(np.int32(d + 2) >> 2)
 
 
-@_jit
+@jit
 def _interleave(planes, channels, o):
     """o[x * channels + ch] = planes[ch, x]."""
     n = planes.shape[1]
@@ -390,7 +384,7 @@ def _interleave(planes, channels, o):
                 r[channels * x] = p[x]
 
 
-@_jit
+@jit
 def _letterbox(src, wide, wide_ok, out, xcols, xw, yrows, yw, top, left, pad):
     h, w, channels = src.shape
     height, width = out.shape[0], out.shape[1]

@@ -8,7 +8,7 @@ accepts the read-only arrays of the backend boundary without copying.
 """
 import numpy as np
 
-from ._cffi_ext import ffi, lib
+from ._shared import ffi, lib, out_of_memory
 
 
 def _doubles(array):
@@ -17,7 +17,7 @@ def _doubles(array):
 
 def _result(count, out):
     if count < 0:
-        raise MemoryError("accel cffi backend: out of memory")
+        raise out_of_memory()
     return out if count == out.shape[0] else out[:count].copy()
 
 
@@ -62,9 +62,5 @@ def soft_nms(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max
         ffi.from_buffer("double[]", kept_scores, require_writable=True),
     )
     if count < 0:
-        raise MemoryError("accel cffi backend: out of memory")
+        raise out_of_memory()
     return _result(count, keep), _result(count, kept_scores)
-
-
-from ._cffi_preprocess import letterbox, preprocess, to_tensor  # noqa: E402,F401
-from ._cffi_decode import decode_scan, scale_boxes  # noqa: E402,F401

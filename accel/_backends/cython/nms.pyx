@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Cython backend: the pure-Python reference (``_python.py``), compiled.
+"""Cython backend: the pure-Python reference (``accel._backends.python``), compiled.
 
 Every kernel makes the reference's decisions with the reference's arithmetic:
 
@@ -722,10 +722,3 @@ def soft_nms(const double[:, ::1] boxes not None, const double[::1] scores not N
     if count == max_output:
         return indices, selected_scores
     return indices[:count].copy(), selected_scores[:count].copy()
-
-
-# The preprocessing kernels live in their own extension module.
-from ._cython_preprocess import letterbox, preprocess, to_tensor  # noqa: E402,F401
-
-# So do the decoding kernels.
-from ._cython_decode import decode_scan, scale_boxes  # noqa: E402,F401

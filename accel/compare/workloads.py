@@ -8,6 +8,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+import accel
+from .._geometry import letterbox_geometry
+
 
 class Candidates(NamedTuple):
     boxes: np.ndarray  # (N, 4) float32 x1, y1, x2, y2
@@ -81,8 +84,6 @@ class Workload(NamedTuple):
     kwargs: dict
 
     def call(self, backend: str):
-        import accel
-
         return getattr(accel, self.kernel)(*self.args, backend=backend, **self.kwargs)
 
 
@@ -314,8 +315,6 @@ def _input_side(size: int, per_cell: int) -> int:
 
 
 def _letterbox_1080p():
-    from ._preprocess import letterbox_geometry
-
     return letterbox_geometry((1080, 1920), 640)
 
 

@@ -10,7 +10,8 @@ from typing import Callable, Dict, Optional
 
 import numpy as np
 
-from ._workloads import Workload
+from .._geometry import letterbox_geometry
+from .workloads import Workload
 
 _LOWEST = 0.0  # peers need a score threshold (OpenCV: >= 0); workload scores are above it
 
@@ -27,8 +28,6 @@ def _by_score(indices, scores) -> np.ndarray:
 
 def _opencv_letterbox(cv2, frame, new_shape):
     """The usual OpenCV letterbox: cv2.resize + cv2.copyMakeBorder (ultralytics' LetterBox)."""
-    from ._preprocess import letterbox_geometry
-
     info = letterbox_geometry(frame.shape[:2], new_shape)
     new_h, new_w = info.resized_shape
     resized = frame if (new_h, new_w) == frame.shape[:2] else cv2.resize(
@@ -139,36 +138,33 @@ def onnxruntime(work: Workload) -> Optional[Callable]:
     return batched
 
 
-def ultralytics_decode_v8(pred, conf, multi_label=False):
-    """The decode stage of ultralytics' ``non_max_suppression`` (YOLOv8/11), in NumPy as
-    ONNX-runtime examples write it: ``(boxes, scores, classes, anchors)``."""
+def numpy_decode_v8(pred, conf, multi_label=False):
+    """A YOLOv8/11 decode as NumPy examples for ONNX runtime write it (one image):
+    ``(boxes, scores, classes)``."""
     x = pred[0].T
-    candidates = np.flatnonzero(x[:, 4:].max(1) > conf)
-    box, cls = x[candidates, :4], x[candidates, 4:]
-    xyxy = np.concatenate([box[:, :2] - box[:, 2:] / 2, box[:, :2] + box[:, 2:] / 2], axis=1)
+    x = x[x[:, 4:].max(1) > conf]
+    xyxy = np.concatenate([x[:, :2] - x[:, 2:4] / 2, x[:, :2] + x[:, 2:4] / 2], axis=1)
     if multi_label:
-        i, j = np.nonzero(cls > conf)
-        return xyxy[i], cls[i, j], j.astype(np.int64), candidates[i]
-    j = cls.argmax(1)
-    score = cls[np.arange(len(j)), j]
-    keep = score > conf
-    return xyxy[keep], score[keep], j[keep].astype(np.int64), candidates[keep]
+        i, j = np.nonzero(x[:, 4:] > conf)
+        return xyxy[i], x[i, 4 + j], j.astype(np.int64)
+    j = x[:, 4:].argmax(1)
+    score = x[np.arange(len(j)), 4 + j]
+    return xyxy, score, j.astype(np.int64)
 
 
-def ultralytics_decode_v5(pred, conf, multi_label=False):
+def numpy_decode_v5(pred, conf, multi_label=False):
     """The same for YOLOv5: objectness gate, class scores times objectness."""
     x = pred[0]
-    candidates = np.flatnonzero(x[:, 4] > conf)
-    x = x[candidates].copy()
+    x = x[x[:, 4] > conf].copy()
     x[:, 5:] *= x[:, 4:5]
     xyxy = np.concatenate([x[:, :2] - x[:, 2:4] / 2, x[:, :2] + x[:, 2:4] / 2], axis=1)
     if multi_label:
         i, j = np.nonzero(x[:, 5:] > conf)
-        return xyxy[i], x[i, 5 + j], j.astype(np.int64), candidates[i]
+        return xyxy[i], x[i, 5 + j], j.astype(np.int64)
     j = x[:, 5:].argmax(1)
     score = x[np.arange(len(j)), 5 + j]
     keep = score > conf
-    return xyxy[keep], score[keep], j[keep].astype(np.int64), candidates[keep]
+    return xyxy[keep], score[keep], j[keep].astype(np.int64)
 
 
 def numpy_pipeline(work: Workload) -> Optional[Callable]:
@@ -178,10 +174,10 @@ def numpy_pipeline(work: Workload) -> Optional[Callable]:
     Dividing by 255 is not multiplying by float32(1/255): about a third of the values
     differ in the last bit from blobFromImage and from accel, hence a '!' in the table.
     """
-    decoders = {"decode_yolov8": ultralytics_decode_v8, "decode_yolov5": ultralytics_decode_v5}
+    decoders = {"decode_yolov8": numpy_decode_v8, "decode_yolov5": numpy_decode_v5}
     if work.kernel in decoders:
         decode = decoders[work.kernel]
-        return lambda: decode(*work.args)[:3]
+        return lambda: decode(*work.args)
     if work.kernel != "preprocess":
         return None
     import cv2

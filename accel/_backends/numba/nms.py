@@ -1,6 +1,6 @@
 """Numba backend: the pure-Python reference compiled to machine code, loop for loop.
 
-Every kernel makes the same decisions as ``accel._backends._python`` in the same float64
+Every kernel makes the same decisions as ``accel._backends.python.nms`` in the same float64
 arithmetic: candidates by decreasing score, equal scores by increasing index (a stable
 radix sort), the IoU of the module contract with the same operations in the same order,
 and the same greedy and soft-NMS loops. No ``fastmath`` (it would let LLVM reorder or
@@ -23,13 +23,10 @@ disk (``cache=True``), so later processes load it instead of compiling again. Ev
 function is ``nogil``: the kernels of several Python threads run at once.
 """
 import math
-import platform
 
-if platform.python_implementation() == "PyPy":
-    raise ImportError("Numba does not run on PyPy")
-
-import numba
 import numpy as np
+
+from ._shared import jit
 
 GRID_MAX = 64
 MAX_CELLS_PER_BOX = 16
@@ -38,11 +35,8 @@ INITIAL_KEPT = 256  # storage for this many kept boxes at first, then doubled
 LAYER_BUDGET = 1 << 16  # per-class cell lists when classes x cells <= max(this, 32 N)
 
 
-def _jit(function):
-    return numba.njit(cache=True, nogil=True)(function)
 
-
-@_jit
+@jit
 def _areas(boxes):
     n = boxes.shape[0]
     areas = np.empty(n, dtype=np.float64)
@@ -51,7 +45,7 @@ def _areas(boxes):
     return areas
 
 
-@_jit
+@jit
 def _iou(ax1, ay1, ax2, ay2, area_a, bx1, by1, bx2, by2, area_b):
     """IoU of the module contract; ``min``/``max`` spelled out as Python evaluates them."""
     hi = ax2 if not bx2 < ax2 else bx2
@@ -71,7 +65,7 @@ def _iou(ax1, ay1, ax2, ay2, area_a, bx1, by1, bx2, by2, area_b):
     return 0.0
 
 
-@_jit
+@jit
 def _overlaps(ax1, ay1, ax2, ay2, area_a, bx1, by1, bx2, by2, area_b, iou_threshold):
     """True when IoU(a, b) > iou_threshold (``a`` the kept box, ``b`` the candidate)."""
     hi = ax2 if not bx2 < ax2 else bx2
@@ -89,7 +83,7 @@ def _overlaps(ax1, ay1, ax2, ay2, area_a, bx1, by1, bx2, by2, area_b, iou_thresh
     return union > 0.0 and inter / union > iou_threshold
 
 
-@_jit
+@jit
 def _sorted_candidates(scores, score_threshold):
     """Indices with score > score_threshold, by decreasing score, ties by index.
 
@@ -153,7 +147,7 @@ def _sorted_candidates(scores, score_threshold):
     return candidates[:count]
 
 
-@_jit
+@jit
 def _axis_cells(lo, hi, total_width, count):
     """(cells, factor) along one axis: the reference's ``_axis_cells``.
 
@@ -181,7 +175,7 @@ def _axis_cells(lo, hi, total_width, count):
     return whole, factor
 
 
-@_jit
+@jit
 def _cell(coordinate, origin, factor, cells):
     if cells == 1:
         return 0
@@ -189,7 +183,7 @@ def _cell(coordinate, origin, factor, cells):
     return c if c < cells - 1 else cells - 1
 
 
-@_jit
+@jit
 def _grown_int(array, size):
     bigger = np.empty(size, dtype=np.int64)
     for k in range(array.shape[0]):
@@ -197,7 +191,7 @@ def _grown_int(array, size):
     return bigger
 
 
-@_jit
+@jit
 def _grown_float(array, size):
     bigger = np.empty(size, dtype=np.float64)
     for k in range(array.shape[0]):
@@ -205,7 +199,7 @@ def _grown_float(array, size):
     return bigger
 
 
-@_jit
+@jit
 def _greedy(boxes, scores, classes, use_classes, iou_threshold, score_threshold, max_output):
     candidates = _sorted_candidates(scores, score_threshold)
     m = candidates.shape[0]
@@ -389,7 +383,7 @@ def _greedy(boxes, scores, classes, use_classes, iou_threshold, score_threshold,
     return _grown_int(kept[:n_kept], n_kept)  # a copy of exactly the kept ones
 
 
-@_jit
+@jit
 def _soft(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max_output):
     n = boxes.shape[0]
     current = _grown_float(scores, n)  # a writable copy
@@ -460,7 +454,3 @@ def batched_nms(boxes, scores, classes, iou_threshold, score_threshold, max_outp
 def soft_nms(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max_output):
     return _soft(boxes, scores, bool(gaussian), float(sigma), float(iou_threshold),
                  float(score_threshold), int(max_output))
-
-
-from ._numba_preprocess import letterbox, preprocess, to_tensor  # noqa: E402,F401
-from ._numba_decode import decode_scan, scale_boxes  # noqa: E402,F401

@@ -1,7 +1,7 @@
-/* accel C kernels. Declarations only: this file is passed verbatim to cffi's ffi.cdef(),
+/* accel NMS kernels. Declarations only: this file is passed verbatim to cffi's ffi.cdef(),
    so it holds no #include, no include guard and no macro. Implementation: nms.c.
 
-   Common contract (see accel/_nms.py and the reference accel/_backends/_python.py):
+   Common contract (see accel/_nms.py and the reference accel/_backends/python/nms.py):
    boxes is n rows of x1, y1, x2, y2 (float64, finite, x1 <= x2, y1 <= y2), scores is n
    finite float64. Results equal the pure-Python reference's exactly (Soft-NMS scores too,
    as long as C and Python call the same libm exp). keep_out (and scores_out) must hold

@@ -1,12 +1,12 @@
 """C backend of the preprocessing kernels (``csrc/preprocess.c``) through cffi.
 
-Same boundary as every backend (see ``accel._preprocess``): the public layer hands over
+Same boundary as every backend (see ``accel._backends``): the public layer hands over
 validated, C-contiguous arrays; these wrappers only pass pointers and sizes. The C code
 uses the reference's integer and float32 arithmetic, so the results are bit-identical.
 Works on CPython and PyPy; the GIL is released during each C call. ``ffi.from_buffer``
 accepts the read-only inputs without copying.
 """
-from ._cffi_ext import ffi, lib
+from ._shared import ffi, lib, require
 
 _ERRORS = {
     -1: (MemoryError, "accel cffi backend: out of memory"),
@@ -21,12 +21,6 @@ def _check(status):
                                               % (status,)))
         raise error(message)
 
-
-def _require(condition):
-    """The C code trusts the sizes it is given; a call that breaks the boundary must not
-    reach it (the public layer never makes one)."""
-    if not condition:
-        raise ValueError("accel cffi backend: arrays outside the kernel's contract")
 
 
 def _tables_fit(xcols, xw, yrows, yw):
@@ -48,7 +42,7 @@ def _f32(array):
 
 def letterbox(src, out, xcols, xw, yrows, yw, top, left, pad):
     height, width, channels = src.shape
-    _require(out.shape[2] == channels and pad.shape == (channels,)
+    require(out.shape[2] == channels and pad.shape == (channels,)
              and _tables_fit(xcols, xw, yrows, yw))
     _check(lib.accel_letterbox(
         _u8(src), height, width, channels,
@@ -60,7 +54,7 @@ def letterbox(src, out, xcols, xw, yrows, yw, top, left, pad):
 
 def to_tensor(src, out, channel_map, mean, scale):
     height, width, channels = src.shape
-    _require(out.shape == (channels, height, width) and channel_map.shape == (channels,)
+    require(out.shape == (channels, height, width) and channel_map.shape == (channels,)
              and mean.shape == (channels,) and scale.shape == (channels,))
     _check(lib.accel_to_tensor(
         _u8(src), height, width, channels,
@@ -70,7 +64,7 @@ def to_tensor(src, out, channel_map, mean, scale):
 
 def preprocess(src, out, xcols, xw, yrows, yw, top, left, pad, channel_map, mean, scale):
     height, width, channels = src.shape
-    _require(out.shape[0] == channels and pad.shape == (channels,)
+    require(out.shape[0] == channels and pad.shape == (channels,)
              and channel_map.shape == (channels,) and mean.shape == (channels,)
              and scale.shape == (channels,) and _tables_fit(xcols, xw, yrows, yw))
     _check(lib.accel_preprocess(

@@ -2,7 +2,7 @@
 """Cython preprocessing kernels: ``letterbox``, ``to_tensor`` and the fused ``preprocess``.
 
 Same boundary, same integer and float32 arithmetic as the pure-Python reference
-(``_python_preprocess.py``; formulas in ``accel._preprocess``), bit for bit.
+(``accel._backends.python.preprocess``; formulas in ``accel._preprocess``), bit for bit.
 
 * One pass over the output rows. The horizontal pass of a source row is computed once
   into one of two scratch rows (an output row needs two source rows; the next output row

@@ -1,6 +1,6 @@
 """Numba decoding kernels: the class scan and the box un-letterboxing.
 
-Same decisions and the same float arithmetic as ``accel._backends._python_decode``
+Same decisions and the same float arithmetic as ``accel._backends.python.decode``
 (boundary and contracts in ``accel._decode``), so the results are bit-identical.
 
 ``decode_scan`` takes one of two loops, chosen in Python:
@@ -31,22 +31,15 @@ No ``fastmath`` (it would allow reordering, fusing and reciprocal division). Eac
 is compiled on its first call and cached on disk (``cache=True``), and releases the GIL
 (``nogil``). Scratch memory is per call: concurrent calls from several threads are safe.
 """
-import platform
-
-if platform.python_implementation() == "PyPy":
-    raise ImportError("Numba does not run on PyPy")
-
-import numba
 import numpy as np
+
+from ._shared import jit
 
 BLOCK = 2048  # anchors per block of the class-major scan: 16 KiB of float32 max + int32 class
 
 
-def _jit(function):
-    return numba.njit(cache=True, nogil=True)(function)
 
-
-@_jit
+@jit
 def _head(array, count):
     """A new array of exactly the first ``count`` elements of ``array``."""
     out = np.empty(count, array.dtype)
@@ -55,14 +48,14 @@ def _head(array, count):
     return out
 
 
-@_jit
+@jit
 def _first_row(best, arg, row):
     for i in range(best.shape[0]):
         best[i] = row[i]
         arg[i] = 0
 
 
-@_jit
+@jit
 def _first_rows(best, arg, row0, row1):
     """The maximum and class of classes 0 and 1, for an even number of classes."""
     for i in range(best.shape[0]):
@@ -73,7 +66,7 @@ def _first_rows(best, arg, row0, row1):
         arg[i] = 1 if take else 0
 
 
-@_jit
+@jit
 def _blend(best, arg, row0, row1, c):
     """Fold class rows ``c`` and ``c + 1`` into the running maximum and its class.
 
@@ -102,7 +95,7 @@ def _blend(best, arg, row0, row1, c):
         arg[i] = g
 
 
-@_jit
+@jit
 def _objectness(data, base, first, obj_offset, channel_stride):
     """The anchor's objectness; without one, a value of the data's dtype that
     ``_class_score`` ignores (the first class score: always in range)."""
@@ -111,14 +104,14 @@ def _objectness(data, base, first, obj_offset, channel_stride):
     return data[first]
 
 
-@_jit
+@jit
 def _class_score(data, index, objectness, with_objectness):
     if with_objectness:
         return data[index] * objectness  # both of the data's dtype: rounded to it
     return data[index]
 
 
-@_jit
+@jit
 def _all_classes(data, kept, n_kept, anchor_stride, channel_stride, cls_offset, nc,
                  obj_offset, threshold):
     """Multi-label output of the anchors ``kept[:n_kept]`` (increasing): every class
@@ -155,7 +148,7 @@ def _all_classes(data, kept, n_kept, anchor_stride, channel_stride, cls_offset, 
     return anchors, classes, scores
 
 
-@_jit
+@jit
 def _class_major(data, n_anchors, channel_stride, cls_offset, nc, threshold, multi_label):
     anchors = np.empty(n_anchors, np.int64)
     classes = np.empty(n_anchors, np.int64)
@@ -195,7 +188,7 @@ def _class_major(data, n_anchors, channel_stride, cls_offset, nc, threshold, mul
     return _head(anchors, count), _head(classes, count), _head(scores, count)
 
 
-@_jit
+@jit
 def _anchor_major(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
                   threshold, multi_label):
     anchors = np.empty(n_anchors, np.int64)
@@ -231,7 +224,7 @@ def _anchor_major(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc
     return _head(anchors, count), _head(classes, count), _head(scores, count)
 
 
-@_jit
+@jit
 def _unletterboxed(value, pad, gain, clip, limit):
     value = (np.float64(value) - pad) / gain
     if clip:
@@ -242,7 +235,7 @@ def _unletterboxed(value, pad, gain, clip, limit):
     return value
 
 
-@_jit
+@jit
 def _scale_boxes(boxes, out, gain_x, gain_y, pad_x, pad_y, clip, width, height):
     for k in range(boxes.shape[0]):
         out[k, 0] = _unletterboxed(boxes[k, 0], pad_x, gain_x, clip, width)

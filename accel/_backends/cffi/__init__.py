@@ -1,0 +1,4 @@
+"""C backend through cffi: thin wrappers over csrc/*.c; runs on CPython and PyPy."""
+from .nms import batched_nms, nms, soft_nms
+from .preprocess import letterbox, preprocess, to_tensor
+from .decode import decode_scan, scale_boxes

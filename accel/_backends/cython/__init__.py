@@ -1,0 +1,4 @@
+"""Cython backend: the reference compiled ahead of time, kernels without the GIL."""
+from .nms import batched_nms, nms, soft_nms
+from .preprocess import letterbox, preprocess, to_tensor
+from .decode import decode_scan, scale_boxes

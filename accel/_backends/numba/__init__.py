@@ -1,0 +1,4 @@
+"""Numba backend: the reference compiled loop for loop (compiled on first call, cached on disk)."""
+from .nms import batched_nms, nms, soft_nms
+from .preprocess import letterbox, preprocess, to_tensor
+from .decode import decode_scan, scale_boxes

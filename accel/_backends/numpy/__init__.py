@@ -1,0 +1,4 @@
+"""NumPy backend: the reference's decisions as whole-array steps."""
+from .nms import batched_nms, nms, soft_nms
+from .preprocess import letterbox, preprocess, to_tensor
+from .decode import decode_scan, scale_boxes

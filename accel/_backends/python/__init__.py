@@ -1,0 +1,4 @@
+"""Pure-Python backend: the readable reference every other backend reproduces."""
+from .nms import batched_nms, nms, soft_nms
+from .preprocess import letterbox, preprocess, to_tensor
+from .decode import decode_scan, scale_boxes

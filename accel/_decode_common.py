@@ -1,0 +1,122 @@
+"""What the decoders share: the backend contract, threshold arithmetic and argument checks.
+
+The decoding family's backend boundary (declared in ``accel._backends.BOUNDARY``):
+
+``decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
+threshold, multi_label) -> (anchors int64 (K,), classes int64 (K,), scores (K,))``
+
+    ``data`` is a 1-D, C-contiguous, read-only float32 or float64 array holding one
+    image's (or one level's) prediction; channel ``ch`` of anchor ``a`` is
+    ``data[a * anchor_stride + ch * channel_stride]`` (strides in elements, >= 1, every
+    index in range). The score of class ``c`` (``0 <= c < nc``, ``nc >= 1``) is channel
+    ``cls_offset + c``. With ``obj_offset >= 0``, an anchor whose objectness (channel
+    ``obj_offset``) is not ``> threshold`` is skipped, and each class score is multiplied
+    by the objectness in the data's dtype (float32 * float32 rounded to float32).
+    Single-label: an anchor's score is the largest class score, its class the first class
+    holding it (scanning classes upwards with a strict ``>``); it is kept when
+    ``score > threshold``. Multi-label: every (anchor, class) pair with
+    ``score > threshold``. Results in increasing anchor order, then increasing class;
+    ``scores`` in the data's dtype. ``threshold`` is a Python float exactly representable
+    in the data's dtype, so comparing in either precision gives the same decision.
+    Finite data gives identical results on every backend; non-finite data (only reachable
+    with ``check_finite=False``) gives unspecified kept sets but never a crash.
+
+``scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height) -> (K, 4)``
+
+    ``boxes`` is a C-contiguous, read-only (K, 4) float32 or float64 array of x1, y1, x2,
+    y2. Each x becomes ``(x - pad_x) / gain_x`` and each y ``(y - pad_y) / gain_y``,
+    computed in float64; with ``clip``, a value ``< 0`` becomes ``0.0`` and a value
+    ``> width`` (``> height`` for y) becomes ``width`` (``height``), by those two
+    comparisons (so ``-0.0`` stays ``-0.0``); then rounded to the boxes' dtype. Returns a
+    new array of that dtype: bit-identical on every backend.
+
+Everything else (the box arithmetic of the K kept rows, sigmoids and the DFL softmax of raw
+heads, the NMS step of ``postprocess``) is NumPy code shared by every backend, so the
+float results of the decoders are bit-identical across backends by construction: the
+backends own the O(nc x anchors) scan, which is where the time goes.
+"""
+import math
+
+import numpy as np
+
+from . import _validate as check
+
+FORMATS = ("yolov8", "yolo11", "yolov5")
+LAYOUTS = ("nchw", "nhwc")
+
+
+def at_or_below(value: float, dtype) -> float:
+    """The largest value of ``dtype`` that is <= ``value``: for any x of that dtype,
+    ``x > result`` exactly when ``x > value``, so every backend may compare in the
+    data's precision and the decision is the exact one."""
+    rounded = dtype.type(value)
+    if float(rounded) > value:
+        rounded = np.nextafter(rounded, dtype.type(-np.inf))
+    return float(rounded)
+
+
+def logit(probability: float) -> float:
+    """``log(p / (1 - p))`` in float64: ``sigmoid(x) > p`` is decided as ``x > logit(p)``."""
+    if probability <= 0.0:
+        return -math.inf
+    if probability >= 1.0:
+        return math.inf
+    return math.log(probability) - math.log1p(-probability)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x.astype(np.float64)))
+
+
+def corners_of(rows) -> np.ndarray:
+    """(K, 4) corners of a (4, K) block of cx, cy, w, h rows, in their dtype: ``w / 2`` is
+    exact, so each corner is one rounding."""
+    halves = rows[2:] / 2
+    corners = np.empty((rows.shape[1], 4), dtype=rows.dtype)
+    np.subtract(rows[:2], halves, out=corners[:, :2].T)
+    np.add(rows[:2], halves, out=corners[:, 2:].T)
+    return corners
+
+
+def filter_classes(mask, results, classes_at: int):
+    """Keep the parts of ``results`` whose class (``results[classes_at]``) is in ``mask``."""
+    if mask is None:
+        return results
+    keep = mask[results[classes_at]]
+    return tuple(part[keep] for part in results)
+
+
+# ---------------------------------------------------------------- argument checks
+
+SKIP_HINT = " (check_finite=False skips this check)"
+
+
+def prediction(pred, name: str, check_finite: bool) -> np.ndarray:
+    array = check.float_array(pred, name)
+    if check_finite:
+        check.all_finite(array, name, SKIP_HINT)
+    return array
+
+
+def one_image(array: np.ndarray, name: str, shape_text: str) -> np.ndarray:
+    if array.ndim == 3 and array.shape[0] == 1:
+        return array[0]
+    if array.ndim != 2:
+        hint = " (a batch: use postprocess, or pass one image pred[i])" if array.ndim == 3 else ""
+        raise ValueError("%s must have shape %s or (1, %s), got %s%s"
+                         % (name, shape_text, shape_text[1:-1], array.shape, hint))
+    return array
+
+
+def class_count(nc, available: int, name: str, axis_text: str) -> int:
+    if nc is None:
+        if available < 1:
+            raise ValueError("%s has %d channels on %s: no room for a class score"
+                             % (name, available, axis_text))
+        return available
+    if isinstance(nc, bool) or not isinstance(nc, (int, np.integer)):
+        raise TypeError("nc must be an integer, got %r" % (nc,))
+    if not 1 <= nc <= available:
+        raise ValueError("nc=%d does not fit %s: %s leaves %d channels for classes (and extras)"
+                         % (nc, name, axis_text, available))
+    return int(nc)

@@ -1,0 +1,71 @@
+"""Letterbox geometry: where the resized image sits in the model input, and back.
+
+A leaf: preprocessing (which builds the geometry) and decoding (which inverts it) both
+import it, and it imports nothing of accel's.
+"""
+from typing import NamedTuple, Tuple
+
+import numpy as np
+
+
+class LetterboxInfo(NamedTuple):
+    """Everything needed to map boxes between the letterboxed and the source image.
+
+    ``accel.scale_boxes(boxes, info)`` maps boxes in letterboxed pixels back to the
+    source image: ``(x - pad_left) * w / new_w`` (likewise y), the exact inverse of the
+    resize done, which ``(x - pad_left) / scale`` approximates to within a pixel.
+    """
+
+    scale: float  # r = min(H/h, W/w), capped at 1 without scaleup
+    pad_left: int
+    pad_top: int
+    src_shape: Tuple[int, int]  # (h, w) of the input image
+    resized_shape: Tuple[int, int]  # (h, w) of the resized image inside the output
+    dst_shape: Tuple[int, int]  # (H, W) of the output, padding included
+
+
+def letterbox_geometry(src_shape, new_shape=640, auto=False, stride=32, scaleup=True,
+                       center=True) -> LetterboxInfo:
+    """Ultralytics ``LetterBox`` geometry (see the README for the formula)."""
+    h, w = src_shape
+    target_h, target_w = shape_pair(new_shape)
+    r = min(target_h / h, target_w / w)
+    if not scaleup:
+        r = min(r, 1.0)
+    # A 1 x 10000 strip would round to 0 rows; keep at least one (ultralytics would fail).
+    new_w, new_h = max(1, int(round(w * r))), max(1, int(round(h * r)))
+    dw, dh = target_w - new_w, target_h - new_h
+    if auto:
+        dw, dh = dw % stride, dh % stride
+    if center:
+        dw, dh = dw / 2, dh / 2
+    top = int(round(dh - 0.1)) if center else 0
+    bottom = int(round(dh + 0.1))
+    left = int(round(dw - 0.1)) if center else 0
+    right = int(round(dw + 0.1))
+    return LetterboxInfo(r, left, top, (h, w), (new_h, new_w),
+                         (new_h + top + bottom, new_w + left + right))
+
+
+def shape_pair(new_shape) -> Tuple[int, int]:
+    """An int or (height, width) as a pair of positive ints."""
+    if isinstance(new_shape, (int, np.integer)) and not isinstance(new_shape, bool):
+        pair = (int(new_shape), int(new_shape))
+    else:
+        try:
+            pair = tuple(int(v) for v in new_shape)
+        except (TypeError, ValueError):
+            raise ValueError("new_shape must be an int or (height, width), got %r" % (new_shape,))
+        if len(pair) != 2:
+            raise ValueError("new_shape must be an int or (height, width), got %r" % (new_shape,))
+    if min(pair) < 1:
+        raise ValueError("new_shape must be positive, got %r" % (new_shape,))
+    return pair
+
+
+def inverse_mapping(info: LetterboxInfo) -> Tuple[float, float, float, float, float, float]:
+    """``(gain_x, gain_y, pad_x, pad_y, width, height)`` that map letterboxed pixels back to
+    the source image: ``x -> (x - pad_x) / gain_x``, clipped to ``[0, width]``."""
+    (h, w), (new_h, new_w) = info.src_shape, info.resized_shape
+    # The resize maps [0, w] onto [0, new_w] exactly, whatever r rounded to.
+    return new_w / w, new_h / h, float(info.pad_left), float(info.pad_top), float(w), float(h)

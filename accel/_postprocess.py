@@ -1,0 +1,109 @@
+"""Public ``postprocess``: detector output to final detections (decode, NMS, unletterbox).
+
+It composes one backend's scan, NMS and ``scale_boxes``; it imports the decoders, never
+the reverse.
+"""
+import math
+from typing import List, Optional
+
+import numpy as np
+
+from . import _validate as check
+from ._decode_common import FORMATS, class_count, prediction
+from ._decode_heads import decode_v5_image, decode_v8_image
+from ._dispatch import backend_module
+from ._geometry import LetterboxInfo, inverse_mapping
+
+
+def _letterbox_infos(letterbox, batch: int):
+    if letterbox is None or isinstance(letterbox, LetterboxInfo):
+        return [letterbox] * batch
+    infos = list(letterbox)
+    if len(infos) != batch or not all(isinstance(i, LetterboxInfo) for i in infos):
+        raise TypeError("letterbox must be a LetterboxInfo, or a list of %d (one per image)"
+                        % batch)
+    return infos
+
+
+def postprocess(pred, format: str = "yolov8", *, conf_threshold: float = 0.25,
+                iou_threshold: float = 0.7, classes=None, agnostic: bool = False,
+                multi_label: bool = False, max_det: int = 300, max_nms: int = 30000,
+                nc: Optional[int] = None, letterbox=None, check_finite: bool = True,
+                backend: Optional[str] = None) -> List[np.ndarray]:
+    """Detector output to final detections: decode, NMS, back to source pixels.
+
+    Per image: decode (``decode_yolov8`` for ``format="yolov8"``/``"yolo11"``,
+    ``decode_yolov5`` for ``"yolov5"``); keep the ``max_nms`` best candidates by score
+    (equal scores: lower anchor first); exact class-aware NMS (``batched_nms``; ``nms``
+    with ``agnostic``) with ``iou_threshold``; keep the first ``max_det``; map the boxes
+    through ``letterbox`` when given (``scale_boxes``, clipped to the source image).
+    Ultralytics' ``non_max_suppression`` with the same arguments, except that the
+    class-aware NMS is exact (no coordinate offset), ties are deterministic, and there
+    is no time limit that silently drops work.
+
+    Args:
+        pred: a batch (B, ...) or one image, shaped as ``decode_yolov8`` /
+            ``decode_yolov5`` expect.
+        letterbox: a LetterboxInfo for every image, or a list with one per image.
+        backend: one backend runs every step (its scan, NMS and scale_boxes).
+
+    Returns:
+        A list with one array per image, (K, 6 + E) in the output's dtype: x1, y1, x2,
+        y2, score, class, then the E extra channels (with ``nc``); rows by decreasing
+        score (equal scores: lower anchor, then lower class, first).
+    """
+    format = check.choice(format, "format", FORMATS)
+    array = prediction(pred, "pred", check_finite)
+    if array.ndim == 2:
+        array = array[None]
+    if array.ndim != 3:
+        raise ValueError("pred must have shape (B, C, A) or (C, A) (yolov8) or (B, A, C) or "
+                         "(A, C) (yolov5), got %s" % (array.shape,))
+    v5 = format == "yolov5"
+    decode = decode_v5_image if v5 else decode_v8_image
+    if v5:
+        nc_value = class_count(nc, array.shape[2] - 5, "pred",
+                                "axis -1 after the 4 box channels and the objectness")
+    else:
+        nc_value = class_count(nc, array.shape[1] - 4, "pred", "axis -2 after the 4 box channels")
+    conf = check.unit_interval(conf_threshold, "conf_threshold")
+    iou = check.unit_interval(iou_threshold, "iou_threshold")
+    max_det = check.count_or_default(max_det, "max_det", 2 ** 62)
+    max_nms = check.count_or_default(max_nms, "max_nms", 2 ** 62)
+    mask = check.class_ids(classes, nc_value)
+    infos = _letterbox_infos(letterbox, array.shape[0])
+    n_anchors = array.shape[1] if v5 else array.shape[2]
+    module = backend_module("postprocess", n_anchors, backend)
+    return [_postprocess_one(image, decode, module, nc_value, conf, iou, bool(multi_label),
+                             mask, bool(agnostic), max_det, max_nms, info)
+            for image, info in zip(array, infos)]
+
+
+def _postprocess_one(pred, decode, module, nc, conf, iou, multi_label, mask, agnostic,
+                     max_det, max_nms, info):
+    boxes, scores, class_ids, extra = decode(pred, nc, conf, multi_label, mask,
+                                             module.decode_scan)
+    if scores.shape[0] > max_nms:
+        best = np.sort(np.argsort(-scores, kind="stable")[:max_nms])
+        boxes, scores, class_ids, extra = boxes[best], scores[best], class_ids[best], extra[best]
+    boxes64 = boxes.astype(np.float64)
+    inverted = (boxes64[:, 2] < boxes64[:, 0]) | (boxes64[:, 3] < boxes64[:, 1])
+    if inverted.any():
+        raise ValueError("pred decodes to a box with negative width or height %s; a detector "
+                         "output has w, h >= 0" % (boxes[np.flatnonzero(inverted)[0]],))
+    boxes64.flags.writeable = False
+    scores64 = scores.astype(np.float64)
+    scores64.flags.writeable = False
+    max_output = min(max_det, scores.shape[0])
+    if agnostic:
+        keep = module.nms(boxes64, scores64, iou, -math.inf, max_output)
+    else:
+        class_ids.flags.writeable = False
+        keep = module.batched_nms(boxes64, scores64, class_ids, iou, -math.inf, max_output)
+    boxes = boxes[keep]
+    if info is not None:
+        boxes.flags.writeable = False
+        gain_x, gain_y, pad_x, pad_y, width, height = inverse_mapping(info)
+        boxes = module.scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, True, width, height)
+    return np.concatenate([boxes, scores[keep, None], class_ids[keep, None].astype(boxes.dtype),
+                           extra[keep]], axis=1)
