@@ -138,18 +138,24 @@ def onnxruntime(work: Workload) -> Optional[Callable]:
     return batched
 
 
+def _numpy_decode(x, first_class, conf, multi_label):
+    """Rows of candidates: cx, cy, w, h at columns 0-3, class scores from ``first_class``."""
+    xyxy = np.concatenate([x[:, :2] - x[:, 2:4] / 2, x[:, :2] + x[:, 2:4] / 2], axis=1)
+    scores = x[:, first_class:]
+    if multi_label:
+        i, j = np.nonzero(scores > conf)
+        return xyxy[i], scores[i, j], j.astype(np.int64)
+    j = scores.argmax(1)
+    best = scores[np.arange(len(j)), j]
+    keep = best > conf
+    return xyxy[keep], best[keep], j[keep].astype(np.int64)
+
+
 def numpy_decode_v8(pred, conf, multi_label=False):
     """A YOLOv8/11 decode as NumPy examples for ONNX runtime write it (one image):
     ``(boxes, scores, classes)``."""
     x = pred[0].T
-    x = x[x[:, 4:].max(1) > conf]
-    xyxy = np.concatenate([x[:, :2] - x[:, 2:4] / 2, x[:, :2] + x[:, 2:4] / 2], axis=1)
-    if multi_label:
-        i, j = np.nonzero(x[:, 4:] > conf)
-        return xyxy[i], x[i, 4 + j], j.astype(np.int64)
-    j = x[:, 4:].argmax(1)
-    score = x[np.arange(len(j)), 4 + j]
-    return xyxy, score, j.astype(np.int64)
+    return _numpy_decode(x[x[:, 4:].max(1) > conf], 4, conf, multi_label)
 
 
 def numpy_decode_v5(pred, conf, multi_label=False):
@@ -157,14 +163,7 @@ def numpy_decode_v5(pred, conf, multi_label=False):
     x = pred[0]
     x = x[x[:, 4] > conf].copy()
     x[:, 5:] *= x[:, 4:5]
-    xyxy = np.concatenate([x[:, :2] - x[:, 2:4] / 2, x[:, :2] + x[:, 2:4] / 2], axis=1)
-    if multi_label:
-        i, j = np.nonzero(x[:, 5:] > conf)
-        return xyxy[i], x[i, 5 + j], j.astype(np.int64)
-    j = x[:, 5:].argmax(1)
-    score = x[np.arange(len(j)), 5 + j]
-    keep = score > conf
-    return xyxy[keep], score[keep], j[keep].astype(np.int64)
+    return _numpy_decode(x, 5, conf, multi_label)
 
 
 def numpy_pipeline(work: Workload) -> Optional[Callable]:

@@ -307,6 +307,15 @@ cdef void _grid_clear(Grid* g) noexcept nogil:
     g.n_nodes = 0
 
 
+cdef inline Py_ssize_t _cell(double offset, double factor, Py_ssize_t cells) noexcept nogil:
+    """The reference's ``min(cells - 1, int(offset * factor))``; one cell needs no product."""
+    cdef Py_ssize_t c
+    if cells == 1:
+        return 0
+    c = <Py_ssize_t>(offset * factor)
+    return c if c < cells - 1 else cells - 1
+
+
 cdef inline Py_ssize_t _cell_range(const Grid* g, const Box* b,
                                    Py_ssize_t* cx0, Py_ssize_t* cx1,
                                    Py_ssize_t* cy0, Py_ssize_t* cy1) noexcept nogil:
@@ -315,23 +324,10 @@ cdef inline Py_ssize_t _cell_range(const Grid* g, const Box* b,
     Coordinates are >= min_x/min_y (the minimum over the candidates), so the products
     are in [0, nx] up to rounding, and the truncation is the reference's ``int()``.
     """
-    cdef Py_ssize_t c
-    if g.nx == 1:
-        cx0[0] = 0
-        cx1[0] = 0
-    else:
-        c = <Py_ssize_t>((b.x1 - g.min_x) * g.fx)
-        cx0[0] = c if c < g.nx - 1 else g.nx - 1
-        c = <Py_ssize_t>((b.x2 - g.min_x) * g.fx)
-        cx1[0] = c if c < g.nx - 1 else g.nx - 1
-    if g.ny == 1:
-        cy0[0] = 0
-        cy1[0] = 0
-    else:
-        c = <Py_ssize_t>((b.y1 - g.min_y) * g.fy)
-        cy0[0] = c if c < g.ny - 1 else g.ny - 1
-        c = <Py_ssize_t>((b.y2 - g.min_y) * g.fy)
-        cy1[0] = c if c < g.ny - 1 else g.ny - 1
+    cx0[0] = _cell(b.x1 - g.min_x, g.fx, g.nx)
+    cx1[0] = _cell(b.x2 - g.min_x, g.fx, g.nx)
+    cy0[0] = _cell(b.y1 - g.min_y, g.fy, g.ny)
+    cy1[0] = _cell(b.y2 - g.min_y, g.fy, g.ny)
     return (cx1[0] - cx0[0] + 1) * (cy1[0] - cy0[0] + 1)
 
 

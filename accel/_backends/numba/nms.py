@@ -184,16 +184,9 @@ def _cell(coordinate, origin, factor, cells):
 
 
 @jit
-def _grown_int(array, size):
-    bigger = np.empty(size, dtype=np.int64)
-    for k in range(array.shape[0]):
-        bigger[k] = array[k]
-    return bigger
-
-
-@jit
-def _grown_float(array, size):
-    bigger = np.empty(size, dtype=np.float64)
+def _grown(array, size):
+    """A new writable array of ``size`` elements that starts with a copy of ``array``."""
+    bigger = np.empty(size, dtype=array.dtype)
     for k in range(array.shape[0]):
         bigger[k] = array[k]
     return bigger
@@ -341,13 +334,13 @@ def _greedy(boxes, scores, classes, use_classes, iou_threshold, score_threshold,
         slot = n_kept
         if slot == kept.shape[0]:
             size = 2 * slot if 2 * slot < capacity else capacity
-            kept = _grown_int(kept, size)
-            kx1 = _grown_float(kx1, size)
-            ky1 = _grown_float(ky1, size)
-            kx2 = _grown_float(kx2, size)
-            ky2 = _grown_float(ky2, size)
-            karea = _grown_float(karea, size)
-            klabel = _grown_int(klabel, size)
+            kept = _grown(kept, size)
+            kx1 = _grown(kx1, size)
+            ky1 = _grown(ky1, size)
+            kx2 = _grown(kx2, size)
+            ky2 = _grown(ky2, size)
+            karea = _grown(karea, size)
+            klabel = _grown(klabel, size)
         kept[slot] = candidates[p]
         kx1[slot] = x1
         ky1[slot] = y1
@@ -360,14 +353,14 @@ def _greedy(boxes, scores, classes, use_classes, iou_threshold, score_threshold,
             break
         if is_wide:
             if n_wide == wide.shape[0]:
-                wide = _grown_int(wide, 2 * n_wide)
+                wide = _grown(wide, 2 * n_wide)
             wide[n_wide] = slot
             n_wide += 1
         else:
             if entries + covered > next_entry.shape[0]:
                 size = 2 * next_entry.shape[0] + covered
-                next_entry = _grown_int(next_entry, size)
-                entry_slot = _grown_int(entry_slot, size)
+                next_entry = _grown(next_entry, size)
+                entry_slot = _grown(entry_slot, size)
             for cy in range(cy0, cy1 + 1):
                 row = base + cy * nx
                 for cx in range(cx0, cx1 + 1):
@@ -380,13 +373,13 @@ def _greedy(boxes, scores, classes, use_classes, iou_threshold, score_threshold,
                         next_entry[tail[cell]] = entries
                     tail[cell] = entries
                     entries += 1
-    return _grown_int(kept[:n_kept], n_kept)  # a copy of exactly the kept ones
+    return _grown(kept[:n_kept], n_kept)  # a copy of exactly the kept ones
 
 
 @jit
 def _soft(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max_output):
     n = boxes.shape[0]
-    current = _grown_float(scores, n)  # a writable copy
+    current = _grown(scores, n)  # a writable copy
     areas = _areas(boxes)
     alive = np.empty(n, dtype=np.int64)  # index order, compacted in place each round
     n_alive = 0
@@ -430,8 +423,8 @@ def _soft(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max_ou
                 alive[survivors] = j  # survivors <= position: never overwrites unread
                 survivors += 1
         n_alive = survivors
-    return (_grown_int(selected[:n_selected], n_selected),
-            _grown_float(selected_scores[:n_selected], n_selected))
+    return (_grown(selected[:n_selected], n_selected),
+            _grown(selected_scores[:n_selected], n_selected))
 
 
 _NO_CLASSES = np.zeros(0, dtype=np.int64)

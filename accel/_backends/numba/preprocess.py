@@ -210,6 +210,19 @@ def _source_slots(labels, r0, r1, need_r1):
 
 
 @jit
+def _source_rows(flat, wide, wide_ok, row_len, plan, channels, lo, hi, labels, scratch,
+                 r0, r1, need_r1):
+    """Make sure scratch holds the horizontal passes of source rows r0 and r1 (each
+    computed once per frame, as the output rows walk down); return their two slots."""
+    s0, new0, s1, new1 = _source_slots(labels, r0, r1, need_r1)
+    if new0:
+        _horizontal(flat, wide, wide_ok, r0 * row_len, plan, channels, lo, hi, scratch[s0])
+    if new1:
+        _horizontal(flat, wide, wide_ok, r1 * row_len, plan, channels, lo, hi, scratch[s1])
+    return s0, s1
+
+
+@jit
 def _fill(o, v):
     """o[:] = v. Loops over whole arrays sit in small functions like this one: inlined in a
     bigger loop, Numba 0.56 (LLVM 11) leaves them scalar."""
@@ -317,14 +330,8 @@ def _preprocess(src, wide, wide_ok, out, xcols, xw, yrows, yw, top, left, pad, c
         elif nearest:
             _gather(flat, wide, wide_ok, r0 * row_len, plan, channels, lo, hi)
         else:
-            r1 = yrows[y, 1]
-            s0, new0, s1, new1 = _source_slots(labels, r0, r1, b1 != 0)
-            if new0:
-                _horizontal(flat, wide, wide_ok, r0 * row_len, plan, channels, lo, hi,
-                            scratch[s0])
-            if new1:
-                _horizontal(flat, wide, wide_ok, r1 * row_len, plan, channels, lo, hi,
-                            scratch[s1])
+            s0, s1 = _source_rows(flat, wide, wide_ok, row_len, plan, channels, lo, hi,
+                                  labels, scratch, r0, yrows[y, 1], b1 != 0)
         for c in range(channels):
             ch = channel_map[c]
             o = out[c, oy]
@@ -422,15 +429,9 @@ def _letterbox(src, wide, wide_ok, out, xcols, xw, yrows, yw, top, left, pad):
         if identity:
             _copy(o, flat[r0 * row_len:])
             continue
-        r1 = yrows[y, 1]
         b1 = yw[y, 1]
-        s0, new0, s1, new1 = _source_slots(labels, r0, r1, b1 != 0)
-        if new0:
-            _horizontal(flat, wide, wide_ok, r0 * row_len, plan, channels, lo, hi,
-                        scratch[s0])
-        if new1:
-            _horizontal(flat, wide, wide_ok, r1 * row_len, plan, channels, lo, hi,
-                        scratch[s1])
+        s0, s1 = _source_rows(flat, wide, wide_ok, row_len, plan, channels, lo, hi, labels,
+                              scratch, r0, yrows[y, 1], b1 != 0)
         for ch in range(channels):
             _vertical_byte(scratch[s0, ch], scratch[s1, ch], yw[y, 0], b1, planes[ch])
         _interleave(planes, channels, o)
