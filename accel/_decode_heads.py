@@ -1,9 +1,16 @@
 """Public decoders of exported (decoded) heads: YOLOv8 / YOLO11 and YOLOv5 outputs."""
-from typing import Optional
+from __future__ import annotations
+
+from typing import Optional, TYPE_CHECKING, Tuple
+
+import numpy as np
 
 from . import _validate as check
 from ._decode_common import at_or_below, class_count, corners_of, filter_classes, one_image, prediction
 from ._dispatch import implementation
+
+if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
+    from numpy.typing import ArrayLike
 
 
 def decode_v8_image(pred, nc, threshold, multi_label, mask, scan):
@@ -28,9 +35,10 @@ def _result(decoded, nc_given: bool):
     return decoded if nc_given else decoded[:3]
 
 
-def decode_yolov8(pred, conf_threshold: float = 0.25, *, nc: Optional[int] = None,
-                  multi_label: bool = False, classes=None, check_finite: bool = True,
-                  backend: Optional[str] = None):
+def decode_yolov8(pred: ArrayLike, conf_threshold: float = 0.25, *, nc: Optional[int] = None,
+                  multi_label: bool = False, classes: Optional[ArrayLike] = None,
+                  check_finite: bool = True,
+                  backend: Optional[str] = None) -> Tuple[np.ndarray, ...]:
     """Decode one image's YOLOv8 / YOLO11 output (the exported ``(1, 4 + nc, A)`` head).
 
     Channels are ``cx, cy, w, h`` then ``nc`` class scores (already sigmoids), for each
@@ -68,9 +76,10 @@ def decode_yolov8(pred, conf_threshold: float = 0.25, *, nc: Optional[int] = Non
                    nc is not None)
 
 
-def decode_yolov5(pred, conf_threshold: float = 0.25, *, nc: Optional[int] = None,
-                  multi_label: bool = False, classes=None, check_finite: bool = True,
-                  backend: Optional[str] = None):
+def decode_yolov5(pred: ArrayLike, conf_threshold: float = 0.25, *, nc: Optional[int] = None,
+                  multi_label: bool = False, classes: Optional[ArrayLike] = None,
+                  check_finite: bool = True,
+                  backend: Optional[str] = None) -> Tuple[np.ndarray, ...]:
     """Decode one image's YOLOv5 output (the exported ``(1, A, 5 + nc)`` head).
 
     Each anchor's row is ``cx, cy, w, h, objectness`` then ``nc`` class scores. An anchor

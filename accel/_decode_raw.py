@@ -1,5 +1,7 @@
 """Public decoders of raw heads (decoding left to the host): YOLOv8 DFL and YOLOv5 anchors."""
-from typing import Optional
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, TYPE_CHECKING, Tuple
 
 import numpy as np
 
@@ -7,6 +9,9 @@ from . import _validate as check
 from ._decode_common import (LAYOUTS, SKIP_HINT, at_or_below, corners_of, filter_classes, logit,
                              sigmoid)
 from ._dispatch import implementation
+
+if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
+    from numpy.typing import ArrayLike
 
 
 def _levels(levels, strides, name: str, layout: str, check_finite: bool):
@@ -22,7 +27,7 @@ def _levels(levels, strides, name: str, layout: str, check_finite: bool):
         raise ValueError("strides must be a list with one stride per level (%d levels)"
                          % len(levels))
     strides = [check.positive(s, "strides[%d]" % i) for i, s in enumerate(strides)]
-    parsed = []
+    parsed: List[Tuple[np.ndarray, int, int, int, float]] = []
     for i, level in enumerate(levels):
         label = "%s[%d]" % (name, i)
         array = check.float_array(level, label)
@@ -66,9 +71,11 @@ def _concatenate(parts, dtype, mask):
     return filter_classes(mask, (boxes, scores, class_ids), 2)
 
 
-def decode_yolov8_raw(levels, strides, conf_threshold: float = 0.25, *, reg_max: int = 16,
-                      layout: str = "nchw", multi_label: bool = False, classes=None,
-                      check_finite: bool = True, backend: Optional[str] = None):
+def decode_yolov8_raw(levels: Sequence[ArrayLike], strides: Sequence[float],
+                      conf_threshold: float = 0.25, *, reg_max: int = 16,
+                      layout: str = "nchw", multi_label: bool = False,
+                      classes: Optional[ArrayLike] = None, check_finite: bool = True,
+                      backend: Optional[str] = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Decode the raw YOLOv8 / YOLO11 head levels of one image (decoding left to the host,
     as ncnn, TFLite, RKNN and Hailo exports deliver it).
 
@@ -129,9 +136,11 @@ def decode_yolov8_raw(levels, strides, conf_threshold: float = 0.25, *, reg_max:
     return _concatenate(parts, dtype, mask)
 
 
-def decode_yolov5_raw(levels, anchors, strides, conf_threshold: float = 0.25, *,
-                      layout: str = "nchw", multi_label: bool = False, classes=None,
-                      check_finite: bool = True, backend: Optional[str] = None):
+def decode_yolov5_raw(levels: Sequence[ArrayLike], anchors: ArrayLike, strides: Sequence[float],
+                      conf_threshold: float = 0.25, *, layout: str = "nchw",
+                      multi_label: bool = False, classes: Optional[ArrayLike] = None,
+                      check_finite: bool = True,
+                      backend: Optional[str] = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Decode the raw YOLOv5 head levels of one image (logits, decoding left to the host).
 
     Level ``l`` (stride ``s``, ``H x W`` cells, ``na`` anchors of pixel size ``(aw,

@@ -14,7 +14,7 @@ import contextvars
 import importlib
 import os
 import platform
-from typing import Callable, Dict, Iterator, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, Iterator, NamedTuple, Optional, Sequence, Tuple
 
 from ._backends import BACKEND_NAMES, missing_functions
 
@@ -245,7 +245,7 @@ def choose(kernel: str, size: int, backend: Optional[str] = None) -> Tuple[str, 
     return _default_choice(kernel), "default"
 
 
-def explain(size: int, kernels=KERNELS) -> Dict[str, str]:
+def explain(size: int, kernels: Sequence[str] = KERNELS) -> Dict[str, str]:
     """Which backend each kernel would use for an input of ``size`` here, and why."""
     answer = {}
     for kernel in kernels:

@@ -34,7 +34,8 @@ def letterbox_geometry(src_shape, new_shape=640, auto=False, stride=32, scaleup=
         r = min(r, 1.0)
     # A 1 x 10000 strip would round to 0 rows; keep at least one (ultralytics would fail).
     new_w, new_h = max(1, int(round(w * r))), max(1, int(round(h * r)))
-    dw, dh = target_w - new_w, target_h - new_h
+    dw: float = target_w - new_w
+    dh: float = target_h - new_h
     if auto:
         dw, dh = dw % stride, dh % stride
     if center:
@@ -53,11 +54,12 @@ def shape_pair(new_shape) -> Tuple[int, int]:
         pair = (int(new_shape), int(new_shape))
     else:
         try:
-            pair = tuple(int(v) for v in new_shape)
+            values = tuple(int(v) for v in new_shape)
         except (TypeError, ValueError):
             raise ValueError("new_shape must be an int or (height, width), got %r" % (new_shape,))
-        if len(pair) != 2:
+        if len(values) != 2:
             raise ValueError("new_shape must be an int or (height, width), got %r" % (new_shape,))
+        pair = (values[0], values[1])
     if min(pair) < 1:
         raise ValueError("new_shape must be positive, got %r" % (new_shape,))
     return pair

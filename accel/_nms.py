@@ -12,19 +12,24 @@ IoU, shared by all three kernels and computed in float64 whatever the input dtyp
 
 No +1 offset. Boxes that only touch, and zero-area boxes, have IoU 0 with everything.
 """
-from typing import Optional, Tuple
+from __future__ import annotations
+
+from typing import Optional, TYPE_CHECKING, Tuple
 
 import numpy as np
 
 from . import _validate as check
 from ._dispatch import implementation
 
+if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
+    from numpy.typing import ArrayLike
+
 _NO_THRESHOLD = float("-inf")
 
 
 def nms(
-    boxes,
-    scores,
+    boxes: ArrayLike,
+    scores: ArrayLike,
     iou_threshold: float,
     *,
     score_threshold: Optional[float] = None,
@@ -60,9 +65,9 @@ def nms(
 
 
 def batched_nms(
-    boxes,
-    scores,
-    classes,
+    boxes: ArrayLike,
+    scores: ArrayLike,
+    classes: ArrayLike,
     iou_threshold: float,
     *,
     score_threshold: Optional[float] = None,
@@ -94,8 +99,8 @@ def batched_nms(
 
 
 def soft_nms(
-    boxes,
-    scores,
+    boxes: ArrayLike,
+    scores: ArrayLike,
     *,
     method: str = "gaussian",
     sigma: float = 0.5,

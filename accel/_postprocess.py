@@ -3,8 +3,10 @@
 It composes one backend's scan, NMS and ``scale_boxes``; it imports the decoders, never
 the reverse.
 """
+from __future__ import annotations
+
 import math
-from typing import List, Optional
+from typing import List, Optional, Sequence, TYPE_CHECKING, Union
 
 import numpy as np
 
@@ -13,6 +15,9 @@ from ._decode_common import FORMATS, class_count, prediction
 from ._decode_heads import decode_v5_image, decode_v8_image
 from ._dispatch import backend_module
 from ._geometry import LetterboxInfo, inverse_mapping
+
+if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
+    from numpy.typing import ArrayLike
 
 
 def _letterbox_infos(letterbox, batch: int):
@@ -25,10 +30,13 @@ def _letterbox_infos(letterbox, batch: int):
     return infos
 
 
-def postprocess(pred, format: str = "yolov8", *, conf_threshold: float = 0.25,
-                iou_threshold: float = 0.7, classes=None, agnostic: bool = False,
+def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: float = 0.25,
+                iou_threshold: float = 0.7, classes: Optional[ArrayLike] = None,
+                agnostic: bool = False,
                 multi_label: bool = False, max_det: int = 300, max_nms: int = 30000,
-                nc: Optional[int] = None, letterbox=None, check_finite: bool = True,
+                nc: Optional[int] = None,
+                letterbox: Union[LetterboxInfo, Sequence[LetterboxInfo], None] = None,
+                check_finite: bool = True,
                 backend: Optional[str] = None) -> List[np.ndarray]:
     """Detector output to final detections: decode, NMS, back to source pixels.
 

@@ -16,14 +16,19 @@ gives the same bits through these tables). Tensor values: output channel ``c`` r
 input channel ``channel_map[c]`` and is ``(float32(px) - mean[c]) * scale[c]`` in
 float32 arithmetic (two roundings, no fused multiply-add).
 """
+from __future__ import annotations
+
 import functools
-from typing import Optional
+from typing import Optional, Sequence, TYPE_CHECKING, Tuple, Union
 
 import numpy as np
 
 from . import _validate as check
 from ._dispatch import implementation
 from ._geometry import LetterboxInfo, letterbox_geometry
+
+if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
+    from numpy.typing import ArrayLike, DTypeLike
 
 COEF_SCALE = 2048  # OpenCV's INTER_RESIZE_COEF_SCALE (11 fractional bits)
 
@@ -96,8 +101,10 @@ def _tensor_out(out, channels, height, width, dtype):
     return result, np.empty(shape[1:], dtype=np.float32)  # float16: rounded at the end
 
 
-def letterbox(img, new_shape=640, *, pad_value=114, auto: bool = False, stride: int = 32,
-              scaleup: bool = True, center: bool = True, backend: Optional[str] = None):
+def letterbox(img: np.ndarray, new_shape: Union[int, Tuple[int, int]] = 640, *,
+              pad_value: Union[int, Sequence[int]] = 114, auto: bool = False, stride: int = 32,
+              scaleup: bool = True, center: bool = True,
+              backend: Optional[str] = None) -> Tuple[np.ndarray, LetterboxInfo]:
     """Resize keeping the aspect ratio, then pad to ``new_shape`` (ultralytics ``LetterBox``).
 
     Geometry: ``r = min(H/h, W/w)`` (capped at 1 unless ``scaleup``); the image is
@@ -125,8 +132,10 @@ def letterbox(img, new_shape=640, *, pad_value=114, auto: bool = False, stride: 
     return (out[:, :, 0] if grey else out), info
 
 
-def to_tensor(img, *, swap_rb: bool = True, scale=1 / 255, mean=0.0, dtype=np.float32,
-              out=None, backend: Optional[str] = None) -> np.ndarray:
+def to_tensor(img: np.ndarray, *, swap_rb: bool = True,
+              scale: Union[float, Sequence[float]] = 1 / 255,
+              mean: Union[float, Sequence[float]] = 0.0, dtype: DTypeLike = np.float32,
+              out: Optional[np.ndarray] = None, backend: Optional[str] = None) -> np.ndarray:
     """HWC uint8 image to a (1, C, H, W) tensor: ``(px - mean[c]) * scale[c]`` in float32.
 
     Channels are reversed (BGR to RGB; BGRA to RGBA) when ``swap_rb``; ``mean`` and
@@ -145,9 +154,13 @@ def to_tensor(img, *, swap_rb: bool = True, scale=1 / 255, mean=0.0, dtype=np.fl
     return result
 
 
-def preprocess(img, new_shape=640, *, pad_value=114, auto: bool = False, stride: int = 32,
-               scaleup: bool = True, center: bool = True, swap_rb: bool = True, scale=1 / 255,
-               mean=0.0, dtype=np.float32, out=None, backend: Optional[str] = None):
+def preprocess(img: np.ndarray, new_shape: Union[int, Tuple[int, int]] = 640, *,
+               pad_value: Union[int, Sequence[int]] = 114, auto: bool = False, stride: int = 32,
+               scaleup: bool = True, center: bool = True, swap_rb: bool = True,
+               scale: Union[float, Sequence[float]] = 1 / 255,
+               mean: Union[float, Sequence[float]] = 0.0, dtype: DTypeLike = np.float32,
+               out: Optional[np.ndarray] = None,
+               backend: Optional[str] = None) -> Tuple[np.ndarray, LetterboxInfo]:
     """``to_tensor(letterbox(img, ...)[0], ...)`` in one pass, with no intermediate image.
 
     Same arguments and the same bits as the two calls. ``out`` takes a preallocated

@@ -1,12 +1,17 @@
 """Public ``scale_boxes``: boxes from letterboxed pixels back to source-image pixels."""
+from __future__ import annotations
+
 import math
-from typing import Optional
+from typing import Optional, TYPE_CHECKING, Tuple, Union
 
 import numpy as np
 
 from . import _validate as check
 from ._dispatch import implementation
 from ._geometry import LetterboxInfo, inverse_mapping
+
+if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
+    from numpy.typing import ArrayLike
 
 
 def _mapping(info, src_shape, clip: bool):
@@ -32,7 +37,8 @@ def _mapping(info, src_shape, clip: bool):
     return scale, scale, pad_x, pad_y, w, h
 
 
-def scale_boxes(boxes, info, *, clip: bool = True, src_shape=None,
+def scale_boxes(boxes: ArrayLike, info: Union[LetterboxInfo, Tuple[float, Tuple[float, float]]],
+                *, clip: bool = True, src_shape: Optional[Tuple[float, float]] = None,
                 backend: Optional[str] = None) -> np.ndarray:
     """Map boxes from letterboxed pixels back to source-image pixels.
 

@@ -16,7 +16,7 @@ import json
 import os
 import platform
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> dict:
     skipped = {b: report[b].reason for b in args.backends if not report[b].available}
     if REFERENCE not in backends:
         backends.insert(0, REFERENCE)  # needed to check answers
-    cells = []
+    cells: List[Tuple[str, int]] = []
     for kernel in args.kernels:
         sizes = args.sizes or (QUICK_SIZES if args.quick else SIZES)[kernel]
         cells.extend((kernel, size) for size in sizes)
@@ -259,9 +259,9 @@ def render(data: dict, markdown: bool = False) -> str:
 
 def plot(data: dict, path: str) -> None:
     try:
-        import matplotlib
+        import matplotlib  # type: ignore
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # type: ignore
     except ImportError:
         sys.exit("--plot needs matplotlib: pip install matplotlib")
     kernels = list(dict.fromkeys(r["kernel"] for r in data["results"]))

@@ -1,7 +1,7 @@
 """Progress and tables for the compare tool: tqdm and tabulate when installed (they are
 dependencies of accel), plain fallbacks otherwise, so a run never stops for their lack."""
 import sys
-from typing import List, Sequence
+from typing import Any, Sequence
 
 
 class _PlainProgress:
@@ -29,15 +29,15 @@ def progress(total: int, disable: bool):
     if disable:
         return _PlainProgress(total, True)
     try:
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore
     except ImportError:
         return _PlainProgress(total, False)
     return tqdm(total=total, file=sys.stderr, unit="cell")
 
 
-def table(rows: List[Sequence[str]], headers: Sequence[str], markdown: bool) -> str:
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], markdown: bool) -> str:
     try:
-        from tabulate import tabulate
+        from tabulate import tabulate  # type: ignore
     except ImportError:
         return _plain_table(rows, headers, markdown)
     return tabulate(rows, headers=headers, tablefmt="github" if markdown else "simple")

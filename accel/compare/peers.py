@@ -40,7 +40,7 @@ def _opencv_letterbox(cv2, frame, new_shape):
 
 
 def opencv(work: Workload) -> Optional[Callable]:
-    import cv2
+    import cv2  # type: ignore
 
     if work.kernel == "letterbox":
         return lambda: _opencv_letterbox(cv2, *work.args)
@@ -55,20 +55,22 @@ def opencv(work: Workload) -> Optional[Callable]:
 
     if work.kernel == "nms":
         boxes, scores, iou = work.args
-        return lambda: np.asarray(cv2.dnn.NMSBoxes(_xywh(boxes), scores, _LOWEST, iou),
+        return lambda: np.asarray(cv2.dnn.NMSBoxes(
+            _xywh(boxes), scores, _LOWEST, iou),  # type: ignore[arg-type]
                                   dtype=np.int64).reshape(-1)
     if work.kernel == "batched_nms":
         boxes, scores, classes, iou = work.args
         return lambda: _by_score(cv2.dnn.NMSBoxesBatched(
-            _xywh(boxes), scores, classes.astype(np.int32), _LOWEST, iou), scores)
+            _xywh(boxes), scores, classes.astype(np.int32), _LOWEST, iou),  # type: ignore[arg-type]
+            scores)
     # cv2.dnn.softNMSBoxes is not a peer: it takes integer Rects, so it answers a
     # different question on real-valued boxes.
     return None
 
 
 def torchvision(work: Workload) -> Optional[Callable]:
-    import torch
-    from torchvision import ops
+    import torch  # type: ignore
+    from torchvision import ops  # type: ignore
 
     torch.set_num_threads(1)  # accel's kernels are single-threaded: compare like with like
     if work.kernel == "nms":
@@ -98,8 +100,8 @@ def torchvision(work: Workload) -> Optional[Callable]:
 def onnxruntime(work: Workload) -> Optional[Callable]:
     if work.kernel not in ("nms", "batched_nms"):
         return None
-    import onnx
-    import onnxruntime as ort
+    import onnx  # type: ignore
+    import onnxruntime as ort  # type: ignore
     from onnx import TensorProto, helper
 
     node = helper.make_node("NonMaxSuppression", ["boxes", "scores", "max", "iou", "thr"], ["selected"])

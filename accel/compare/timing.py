@@ -33,7 +33,7 @@ def measure(call: Callable[[], object], budget: float, max_repeats: int = 10000)
     start = time.perf_counter()
     call()
     first = time.perf_counter() - start
-    samples = []
+    samples: List[float] = []
     deadline = time.perf_counter() + budget
     while len(samples) < max_repeats:
         start = time.perf_counter()
