@@ -46,9 +46,11 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], markdown: bool)
 def _plain_table(rows, headers, markdown: bool) -> str:
     cells = [list(map(str, headers))] + [list(map(str, row)) for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
     def line(row):
-        text = "  ".join(value.ljust(width) for value, width in zip(row, widths))
-        return "| %s |" % " | ".join(v.ljust(w) for v, w in zip(row, widths)) if markdown else text
+        padded = [value.ljust(width) for value, width in zip(row, widths)]
+        return "| %s |" % " | ".join(padded) if markdown else "  ".join(padded).rstrip()
+
     rule = ("|%s|" % "|".join("-" * (w + 2) for w in widths) if markdown
             else "  ".join("-" * w for w in widths))
     return "\n".join([line(cells[0]), rule] + [line(row) for row in cells[1:]])
