@@ -12,10 +12,12 @@ variable > tuning profile (``_profile_choice``) > built-in default order.
 import contextlib
 import contextvars
 import importlib
+import importlib.machinery
 import os
 import platform
-from typing import Callable, Dict, Iterator, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, NamedTuple, Optional, Sequence, Tuple, Union
 
+from . import _sizes
 from ._backends import BACKEND_NAMES, missing_functions
 
 KERNELS = (
@@ -83,22 +85,42 @@ class BackendInfo(NamedTuple):
         return "%-7s available" % (self.name,)
 
 
+class Explanation(Dict[str, str]):
+    """``{kernel: "backend (why)"}`` for calls that name no backend, with ``sizes``
+    (``{kernel: size}``, each in its kernel's unit) and ``profile`` (the tuning profile's
+    path, or None); printable as one line per kernel."""
+
+    sizes: Dict[str, int] = {}
+    profile: Optional[str] = None
+
+    def __str__(self) -> str:
+        lines = ["tuning profile: %s; built-in order: %s" % (
+            self.profile or "none in use", ", ".join(_default_order()))]
+        for kernel, why in self.items():
+            lines.append("  %-18s %-22s %s" % (kernel, _sizes.describe(kernel, self.sizes[kernel]),
+                                              why))
+        return "\n".join(lines)
+
+
 class BackendReport(Dict[str, BackendInfo]):
-    """``{name: BackendInfo}`` for every backend, printable as a short table; with a size,
-    also ``choices``: ``{kernel: "backend (why)"}`` for inputs of that size."""
+    """``{name: BackendInfo}`` for every backend, printable as a short table; given
+    sizes, also ``choices``: an ``Explanation`` of which backend each kernel uses."""
 
     size: Optional[int] = None
     choices: Dict[str, str] = {}
 
     def __str__(self) -> str:
         lines = [str(info) for info in self.values()]
-        if self.size is not None:
-            lines.append("kernels on inputs of size %d:" % self.size)
-            lines.extend("  %-18s %s" % item for item in self.choices.items())
+        if self.choices:
+            lines.append("kernels (size: %s):" % _UNITS_TEXT)
+            lines.extend(str(self.choices).splitlines())
         return "\n".join(lines)
 
     def available(self) -> Tuple[str, ...]:
         return tuple(name for name, info in self.items() if info.available)
+
+
+_UNITS_TEXT = "boxes for NMS and scale_boxes, anchors for decoders, pixels for images"
 
 
 _loaded: Dict[str, object] = {}
@@ -128,7 +150,8 @@ def _load(name: str):
     try:
         module = importlib.import_module(_MODULES[name])
     except Exception as exc:  # ImportError, or an incompatible Numba/numpy pair
-        _failed[name] = "%s: %s" % (type(exc).__name__, exc)
+        build = _build_failure(name) if isinstance(exc, ImportError) else None
+        _failed[name] = build or "%s: %s" % (type(exc).__name__, exc)
         return None
     problems = missing_functions(module)
     if problems:
@@ -138,14 +161,35 @@ def _load(name: str):
     return module
 
 
+def _build_failure(name: str) -> Optional[str]:
+    """Why the last build did not produce compiled backend ``name``, as setup.py recorded
+    it: pip shows a build's output only when the build fails, and a backend that does not
+    compile does not fail the install."""
+    try:
+        from . import _build_info  # written by setup.py; absent in a source checkout
+    except ImportError:
+        return None
+    # An editable tree may hold builds for several interpreters; the record is the last
+    # build's, and speaks for this interpreter only if it made this interpreter's modules.
+    if getattr(_build_info, "EXT_SUFFIX", None) not in importlib.machinery.EXTENSION_SUFFIXES:
+        return None
+    return getattr(_build_info, "NOT_BUILT", {}).get(name)
+
+
 def backend_functions(kernel: str) -> Tuple[str, ...]:
     return BACKEND_FUNCTIONS.get(kernel, (kernel,))
 
 
-def backends(size: Optional[int] = None) -> BackendReport:
-    """Load every backend and report which are available here, and why not. With
-    ``size``, also which backend each kernel uses for inputs of that size, and why
-    (argument-free calls: context, environment, tuning profile or built-in order)."""
+def backends(size: Optional[int] = None, *, boxes: Optional[_sizes.Size] = None,
+             anchors: Optional[_sizes.Size] = None,
+             pixels: Optional[_sizes.Size] = None) -> BackendReport:
+    """Load every backend and report which are available here, and why not.
+
+    Given sizes, also which backend each kernel uses for inputs of that size, and why
+    (``report.choices``, as ``explain`` gives it): ``boxes=``, ``anchors=``, ``pixels=``
+    for the kernels counted in that unit (the others at their realistic size), or one
+    ``size`` for every kernel, each in its own unit.
+    """
     report = BackendReport()
     for name in BACKEND_NAMES:
         module = _load(name)
@@ -155,8 +199,9 @@ def backends(size: Optional[int] = None) -> BackendReport:
             report[name] = BackendInfo(
                 name, False, "%s (to get it: %s)" % (_failed[name], _HOW_TO_GET[name])
             )
-    if size is not None:
-        report.size, report.choices = size, explain(size)
+    if size is not None or boxes is not None or anchors is not None or pixels is not None:
+        report.choices = explain(size, boxes=boxes, anchors=anchors, pixels=pixels)
+        report.size = size
     return report
 
 
@@ -217,11 +262,14 @@ def _profile_choice(kernel: str, size: int) -> Optional[str]:
     return found[0] if found else None
 
 
+def _default_order() -> Tuple[str, ...]:
+    return DEFAULT_ORDER.get(IMPLEMENTATION, DEFAULT_ORDER["cpython"])
+
+
 def _default_choice(kernel: str) -> str:
     name = _default_cache.get(kernel)
     if name is None:
-        order = DEFAULT_ORDER.get(IMPLEMENTATION, DEFAULT_ORDER["cpython"])
-        name = next(n for n in order + ("python",) if _load(n) is not None)
+        name = next(n for n in _default_order() + ("python",) if _load(n) is not None)
         _default_cache[kernel] = name
     return name
 
@@ -245,25 +293,92 @@ def choose(kernel: str, size: int, backend: Optional[str] = None) -> Tuple[str, 
     return _default_choice(kernel), "default"
 
 
-def explain(size: int, kernels: Sequence[str] = KERNELS) -> Dict[str, str]:
-    """Which backend each kernel would use for an input of ``size`` here, and why."""
-    answer = {}
-    for kernel in kernels:
-        name, source = choose(kernel, size)
+def explain(kernel: Union[str, Sequence[str], int, None] = None,
+            size: Optional[_sizes.Size] = None, *, boxes: Optional[_sizes.Size] = None,
+            anchors: Optional[_sizes.Size] = None,
+            pixels: Optional[_sizes.Size] = None) -> Explanation:
+    """Which backend a call that names none would use, and why.
+
+    Sizes are counted per kernel family: boxes (``nms``, ``batched_nms``, ``soft_nms``,
+    ``scale_boxes``), anchors (the decoders and ``postprocess``) and pixels
+    (``letterbox``, ``to_tensor``, ``preprocess``; ``"1920x1080"`` is accepted)::
+
+        explain()                              every kernel at its realistic size
+        explain("nms", 5000)                   one kernel (a list of names: several)
+        explain("preprocess", "1280x720")
+        explain(boxes=5000, pixels="1920x1080")  sizes per unit, the rest realistic
+        explain(5000)                          every kernel at 5000 of its own unit
+
+    Returns an ``Explanation``: ``{kernel: "backend (why)"}`` with ``.sizes`` and
+    ``.profile``. Unknown kernels raise ``ValueError``; a size that is not a positive
+    integer (or WxH, for pixels) raises ``TypeError``/``ValueError`` naming it.
+    """
+    units = {"boxes": boxes, "anchors": anchors, "pixels": pixels}
+    given_units = {unit: value for unit, value in units.items() if value is not None}
+    if kernel is not None and not isinstance(kernel, (str, list, tuple)):
+        # explain(5000): the form before sizes had units; one number for every kernel.
+        if size is not None:
+            raise TypeError("explain(kernel, size): kernel must be a kernel name, got %r; "
+                            "for one kernel write explain(%r, %r)" % (kernel, size, kernel))
+        if given_units:
+            raise TypeError("explain(): give either one size for every kernel or "
+                            "boxes=/anchors=/pixels=, not both")
+        kernel, size, every = None, _sizes.parse(kernel, None, "size"), True
+    else:
+        every = False
+    names = _kernel_names(kernel)
+    if size is not None and not every:
+        if given_units:
+            raise TypeError("explain(): give either size or boxes=/anchors=/pixels=, not both")
+        if kernel is None:
+            every = True  # explain(size=5000), the old keyword form
+        elif len({_sizes.UNIT[k] for k in names}) > 1:
+            raise ValueError("explain(): kernels %s count sizes in different units (%s); "
+                             "give boxes=, anchors= or pixels= instead of size"
+                             % (", ".join(names), ", ".join(sorted({_sizes.UNIT[k] for k in names}))))
+    sizes = {}
+    for name in names:
+        if size is not None:
+            sizes[name] = _sizes.parse(size, name, "size")
+        elif _sizes.UNIT[name] in given_units:
+            unit = _sizes.UNIT[name]
+            sizes[name] = _sizes.parse(given_units[unit], name, unit)
+        else:
+            sizes[name] = _sizes.REALISTIC[name]
+    answer = Explanation()
+    answer.sizes = sizes
+    profile = active_profile()
+    answer.profile = profile.path if profile is not None else None
+    for name in names:
+        chosen, source = choose(name, sizes[name])
         if source == "environment":
-            why = "%s=%s" % (ENV_VAR, name)
+            why = "%s=%s" % (ENV_VAR, chosen)
         elif source == "profile":
-            profile = active_profile()
-            why = "tuning profile %s (fastest at N=%d)" % (profile.path, profile.choice(kernel, size)[1])
+            measured = profile.choice(name, sizes[name])[1]
+            why = "tuning profile: fastest measured at %s" % _sizes.describe(name, measured)
         elif source == "default":
-            why = "built-in order for %s: %s; %s" % (
-                IMPLEMENTATION, ", ".join(DEFAULT_ORDER.get(IMPLEMENTATION, DEFAULT_ORDER["cpython"])),
-                "no tuning profile" if active_profile() is None
+            why = "built-in order for %s; %s" % (
+                IMPLEMENTATION, "no tuning profile" if profile is None
                 else "the tuning profile has no entry for this kernel")
         else:
             why = "use_backend() context"
-        answer[kernel] = "%s (%s)" % (name, why)
+        answer[name] = "%s (%s)" % (chosen, why)
     return answer
+
+
+def _kernel_names(kernel) -> Tuple[str, ...]:
+    if kernel is None:
+        return KERNELS
+    names = (kernel,) if isinstance(kernel, str) else tuple(kernel)
+    for name in names:
+        if name not in _sizes.UNIT:
+            hint = ("; for a size in %s write explain(%s=N)" % (name, name)
+                    if name in _sizes.UNITS else "")
+            raise ValueError("explain(): unknown kernel %r; kernels: %s%s"
+                             % (name, ", ".join(KERNELS), hint))
+    if not names:
+        raise ValueError("explain(): kernel is an empty list; give a name or None for all")
+    return names
 
 
 def backend_module(kernel: str, size: int, backend: Optional[str] = None):

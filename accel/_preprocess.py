@@ -127,7 +127,7 @@ def letterbox(img: np.ndarray, new_shape: Union[int, Tuple[int, int]] = 640, *,
     pad = check.pad_values(pad_value, src.shape[2])
     out = np.empty(info.dst_shape + (src.shape[2],), dtype=np.uint8)
     xcols, xw, yrows, yw = resize_tables(info.src_shape, info.resized_shape)
-    implementation("letterbox", src.size, backend)(
+    implementation("letterbox", src.shape[0] * src.shape[1], backend)(
         src, out, xcols, xw, yrows, yw, info.pad_top, info.pad_left, pad)
     return (out[:, :, 0] if grey else out), info
 
@@ -148,7 +148,7 @@ def to_tensor(img: np.ndarray, *, swap_rb: bool = True,
     height, width, channels = src.shape
     channel_map, mean, scale, dtype = _tensor_params(channels, swap_rb, scale, mean, dtype)
     result, target = _tensor_out(out, channels, height, width, dtype)
-    implementation("to_tensor", src.size, backend)(src, target, channel_map, mean, scale)
+    implementation("to_tensor", height * width, backend)(src, target, channel_map, mean, scale)
     if dtype != np.float32:
         result[0] = target
     return result
@@ -176,7 +176,7 @@ def preprocess(img: np.ndarray, new_shape: Union[int, Tuple[int, int]] = 640, *,
     channel_map, mean, scale, dtype = _tensor_params(channels, swap_rb, scale, mean, dtype)
     result, target = _tensor_out(out, channels, info.dst_shape[0], info.dst_shape[1], dtype)
     xcols, xw, yrows, yw = resize_tables(info.src_shape, info.resized_shape)
-    implementation("preprocess", src.size, backend)(
+    implementation("preprocess", src.shape[0] * src.shape[1], backend)(
         src, target, xcols, xw, yrows, yw, info.pad_top, info.pad_left, pad,
         channel_map, mean, scale)
     if dtype != np.float32:

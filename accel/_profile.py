@@ -24,7 +24,9 @@ from typing import Dict, List, Optional, Tuple
 
 from ._version import __version__
 
-FORMAT = "accel-profile/1"
+# Version 2 counts image sizes in pixels (h * w); version 1 counted h * w * channels, so
+# its image entries would land in the wrong buckets.
+FORMAT = "accel-profile/2"
 ENV_VAR = "ACCEL_PROFILE"
 
 
@@ -109,6 +111,8 @@ def load(path: Optional[str] = None) -> Optional[Profile]:
     try:
         with open(path) as fh:
             document = json.load(fh)
+        if document.get("format") == "accel-profile/1":
+            raise ValueError("made by an older accel, which counted image sizes differently")
         if document.get("format") != FORMAT:
             raise ValueError("format is %r, expected %r" % (document.get("format"), FORMAT))
         kernels = document["kernels"]
@@ -117,7 +121,7 @@ def load(path: Optional[str] = None) -> Optional[Profile]:
                 if not (isinstance(entry["size"], int) and isinstance(entry["backend"], str)):
                     raise ValueError("malformed entry %r" % (entry,))
     except Exception as exc:
-        _warn("accel: ignoring corrupt tuning profile %s (%s); rerun "
+        _warn("accel: ignoring tuning profile %s (%s); rerun "
               "`python -m accel.compare --save`" % (path, exc))
         return None
     if document.get("identity") != identity():

@@ -21,8 +21,8 @@ def cpu_min(fn, reps):
 
 
 rows = [("nms", 5000), ("nms", 20000), ("batched_nms", 20000), ("soft_nms", 2000),
-        ("preprocess", 1080*1920*3), ("preprocess", 720*1280*3), ("preprocess", 480*640*3),
-        ("letterbox", 1080*1920*3), ("to_tensor", 640*640*3),
+        ("preprocess", 1080*1920), ("preprocess", 720*1280), ("preprocess", 480*640),
+        ("letterbox", 1080*1920), ("to_tensor", 640*640),
         ("decode_yolov8", 8400), ("decode_yolov5", 25200), ("decode_yolov8_raw", 8400),
         ("decode_yolov5_raw", 25200), ("postprocess", 8400), ("scale_boxes", 300)]
 backs = sys.argv[1].split(",")

@@ -13,7 +13,8 @@ ROOT = os.path.dirname(accel.__file__)
 
 # Lower layers first; a module may import its own layer or lower ones.
 LAYERS = [
-    ("leaf", ["accel._geometry", "accel._validate", "accel._version", "accel._backends"]),
+    ("leaf", ["accel._geometry", "accel._validate", "accel._version", "accel._backends",
+              "accel._sizes", "accel._build_info"]),
     ("core", ["accel._dispatch", "accel._profile"]),
     ("kernels", ["accel._nms", "accel._preprocess", "accel._decode_common",
                  "accel._decode_heads", "accel._decode_raw", "accel._scale_boxes",

@@ -78,10 +78,11 @@ class Workload(NamedTuple):
     """One input for one kernel: ``call(backend)`` runs the public function on it."""
 
     kernel: str
-    size: int
+    size: int  # in the kernel's unit (accel._sizes.UNIT)
     label: str
     args: tuple
     kwargs: dict
+    short: str = ""  # the label without what TITLES[kernel] says
 
     def call(self, backend: str):
         return getattr(accel, self.kernel)(*self.args, backend=backend, **self.kwargs)
@@ -99,15 +100,16 @@ def anchor_count(input_size: int, per_cell: int = 1) -> int:
 
 FRAMES = {480: (480, 640), 720: (720, 1280), 1080: (1080, 1920)}  # height: (h, w)
 TENSOR_INPUTS = {320: (320, 320), 640: (640, 640)}  # letterboxed images fed to to_tensor
-# Sizes are what the dispatcher sees: the number of boxes, or the image's element count.
+# Sizes are what the dispatcher sees, in each kernel's unit (accel._sizes): boxes,
+# anchors, or the image's pixels.
 SIZES = {
     "nms": (100, 1000, 5000, 20000),
     "batched_nms": (100, 1000, 5000, 20000),
     # soft-NMS is quadratic by nature (every selection decays every remaining box).
     "soft_nms": (100, 500, 2000),
-    "letterbox": tuple(h * w * 3 for h, w in FRAMES.values()),
-    "to_tensor": tuple(h * w * 3 for h, w in TENSOR_INPUTS.values()),
-    "preprocess": tuple(h * w * 3 for h, w in FRAMES.values()),
+    "letterbox": tuple(h * w for h, w in FRAMES.values()),
+    "to_tensor": tuple(h * w for h, w in TENSOR_INPUTS.values()),
+    "preprocess": tuple(h * w for h, w in FRAMES.values()),
     "decode_yolov8": tuple(anchor_count(i) for i in DECODE_INPUTS),
     "decode_yolov5": tuple(anchor_count(i, 3) for i in DECODE_INPUTS),
     "decode_yolov8_raw": tuple(anchor_count(i) for i in DECODE_INPUTS),
@@ -115,10 +117,26 @@ SIZES = {
     "scale_boxes": (300, 30000),
     "postprocess": tuple(anchor_count(i) for i in DECODE_INPUTS),
 }
+# --quick keeps two sizes per kernel (a plot needs a slope), always the realistic one:
+# the run's recommendation is made there.
 QUICK_SIZES = {"nms": (100, 1000, 5000), "batched_nms": (100, 1000, 5000), "soft_nms": (100, 500),
-               "letterbox": SIZES["letterbox"][:1], "to_tensor": SIZES["to_tensor"][:1],
-               "preprocess": SIZES["preprocess"][:1]}
+               "letterbox": SIZES["letterbox"][::2], "preprocess": SIZES["preprocess"][::2]}
 QUICK_SIZES.update({k: SIZES[k][:2] for k in SIZES if k not in QUICK_SIZES})
+# What every row of a kernel's table shares, so that its rows need only the size.
+TITLES = {
+    "nms": "boxes, IoU 0.45",
+    "batched_nms": "boxes, 80 classes",
+    "soft_nms": "boxes, gaussian",
+    "letterbox": "camera frame to 640x640",
+    "to_tensor": "letterboxed image to float32 (1, 3, H, W)",
+    "preprocess": "camera frame to float32 (1, 3, 640, 640)",
+    "decode_yolov8": "model input side, anchors; 80 classes",
+    "decode_yolov5": "model input side, anchors; 80 classes",
+    "decode_yolov8_raw": "model input side, anchors; 80 classes",
+    "decode_yolov5_raw": "model input side, anchors; 80 classes",
+    "scale_boxes": "boxes, 1080p letterbox",
+    "postprocess": "model input side, anchors; YOLOv8, 80 classes",
+}
 
 
 class Scene(NamedTuple):
@@ -264,44 +282,51 @@ def synthetic_frame(height: int, width: int, seed: int = 0) -> np.ndarray:
     return np.clip(base + noise, 0, 255).astype(np.uint8)
 
 
-def _image_for(size: int, shapes) -> np.ndarray:
+def _image_for(pixels: int, shapes) -> np.ndarray:
     for h, w in shapes:
-        if h * w * 3 == size:
+        if h * w == pixels:
             return synthetic_frame(h, w)
-    side = max(1, int(round((size / 3) ** 0.5)))  # a --sizes value: a square frame
+    side = max(1, int(round(pixels ** 0.5)))  # a --sizes value: a square frame
     return synthetic_frame(side, side)
 
 
 def workload(kernel: str, size: int, seed: int = 0) -> Workload:
-    """The realistic input of ``kernel`` at ``size``, the same in tests, benchmarks and compare."""
+    """The realistic input of ``kernel`` at ``size`` (in its unit: boxes, anchors or
+    pixels), the same in tests, benchmarks and compare."""
     if kernel == "nms":
         c = clustered_candidates(size, seed=seed)
-        return Workload(kernel, size, "N=%d" % size, (c.boxes, c.scores, IOU_THRESHOLD), {})
+        return Workload(kernel, size, "N=%d" % size, (c.boxes, c.scores, IOU_THRESHOLD), {},
+                        "N=%d" % size)
     if kernel == "batched_nms":
         c = clustered_candidates(size, n_classes=80, seed=seed)
         return Workload(kernel, size, "N=%d, 80 classes" % size,
-                        (c.boxes, c.scores, c.classes, IOU_THRESHOLD), {})
+                        (c.boxes, c.scores, c.classes, IOU_THRESHOLD), {}, "N=%d" % size)
     if kernel == "soft_nms":
         c = clustered_candidates(size, seed=seed)
         return Workload(kernel, size, "N=%d, gaussian" % size, (c.boxes, c.scores),
-                        {"method": "gaussian", "sigma": 0.5})
+                        {"method": "gaussian", "sigma": 0.5}, "N=%d" % size)
     if kernel in ("letterbox", "preprocess"):
         frame = _image_for(size, FRAMES.values())
-        label = "%dx%d -> 640" % (frame.shape[1], frame.shape[0])
-        return Workload(kernel, frame.size, label, (frame, 640), {})
+        short = "%dx%d" % (frame.shape[1], frame.shape[0])
+        return Workload(kernel, frame.shape[0] * frame.shape[1], short + " -> 640",
+                        (frame, 640), {}, short)
     if kernel == "to_tensor":
         image = _image_for(size, TENSOR_INPUTS.values())
-        return Workload(kernel, image.size, "%dx%d" % image.shape[1::-1], (image,), {})
+        short = "%dx%d" % image.shape[1::-1]
+        return Workload(kernel, image.shape[0] * image.shape[1], short, (image,), {}, short)
     if kernel in _DECODERS:
         per_cell = 3 if "yolov5" in kernel else 1
         side = _input_side(size, per_cell)
         make, kwargs = _DECODERS[kernel]
-        label = "%d px input, %d anchors" % (side, anchor_count(side, per_cell))
-        return Workload(kernel, anchor_count(side, per_cell), label, make(side, seed), kwargs)
+        anchors = anchor_count(side, per_cell)
+        label = "%d px input, %d anchors" % (side, anchors)
+        return Workload(kernel, anchors, label, make(side, seed), kwargs,
+                        "%d px, %d" % (side, anchors))
     if kernel == "scale_boxes":
         c = clustered_candidates(size, seed=seed)
         info = _letterbox_1080p()
-        return Workload(kernel, size, "N=%d, 1080p letterbox" % size, (c.boxes, info), {})
+        return Workload(kernel, size, "N=%d, 1080p letterbox" % size, (c.boxes, info), {},
+                        "N=%d" % size)
     raise ValueError("no workload for kernel %r" % (kernel,))
 
 
