@@ -1,0 +1,41 @@
+"""Every Python example in the README runs, in order, and says what its comments claim."""
+import os
+import re
+
+import numpy as np
+import pytest
+
+import accel
+
+README = os.path.join(os.path.dirname(__file__), os.pardir, "README.md")
+
+
+def python_blocks():
+    with open(README) as fh:
+        return re.findall(r"```python\n(.*?)```", fh.read(), re.S)
+
+
+def test_readme_has_examples():
+    assert len(python_blocks()) >= 3
+
+
+def test_readme_examples_run():
+    if not accel.backends()["cffi"].available:
+        pytest.skip("the README's use_backend example needs the cffi backend: %s"
+                    % accel.backends()["cffi"].reason)
+    blocks = python_blocks()
+    namespace = {}
+    exec(compile(blocks[0], "README.md", "exec"), namespace)  # NMS
+    nms, boxes, scores = namespace["nms"], namespace["boxes"], namespace["scores"]
+    np.testing.assert_array_equal(nms(boxes, scores, 0.45), [0, 2])
+    np.testing.assert_array_equal(namespace["batched_nms"](boxes, scores, namespace["classes"],
+                                                           0.45), [0, 1, 2])
+    exec(compile(blocks[1], "README.md", "exec"), namespace)  # preprocessing
+    assert namespace["img"].shape == (640, 640, 3)
+    assert namespace["x"].shape == (1, 3, 640, 640) and namespace["x"].dtype == np.float32
+    assert namespace["info"].pad_top == 140 and namespace["info"].src_shape == (1080, 1920)
+    for block in blocks[2:]:
+        exec(compile(block, "README.md", "exec"), namespace)
+    dets = namespace["dets"]
+    assert len(dets) == 1 and dets[0].dtype == np.float32 and dets[0].shape[1] == 6
+    assert len(dets[0]) > 0 and np.all(np.diff(dets[0][:, 4]) <= 0)  # best first
