@@ -30,6 +30,7 @@ from ._decode_heads import decode_yolov5, decode_yolov8
 from ._decode_raw import decode_yolov5_raw, decode_yolov8_raw
 from ._geometry import LetterboxInfo
 from ._nms import batched_nms, nms, soft_nms
+from ._pipeline import Pipeline
 from ._postprocess import postprocess
 from ._preprocess import letterbox, preprocess, to_tensor
 from ._scale_boxes import scale_boxes
@@ -60,6 +61,7 @@ __all__ = [
     "reload_profile",
     "tune",
     "LetterboxInfo",
+    "Pipeline",
     "batched_nms",
     "decode_yolov5",
     "decode_yolov5_raw",
