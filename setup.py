@@ -4,18 +4,27 @@ Each compiled backend is optional: if Cython or cffi is missing, or the compiler
 the package installs without that backend and says why. Set
 ``ACCEL_REQUIRE_BACKENDS=cython,cffi`` (CI does) to turn a missing backend into an error.
 
+pip shows a build's output only when the build fails, so a backend left out must be
+reported another way: the build records why in ``accel/_build_info.py`` (which
+``accel.backends()`` and ``python -m accel.compare`` read), writes its one warning to the
+terminal as well as to stderr, and removes the backend's modules from earlier builds, so
+that no stale extension loads.
+
 Compiler flags: ``-O3 -ffp-contract=off`` so that C arithmetic is never fused into FMA
 and matches the pure-Python reference bit for bit. ``ACCEL_NATIVE=1`` adds
 ``-march=native`` (or ``-mcpu=native`` on ARM) for a build that only runs on this CPU.
 ``ACCEL_EXTRA_CFLAGS`` appends further flags. ``ACCEL_SKIP_BACKENDS=cython`` (or cffi)
 leaves a backend out on purpose.
 """
+import importlib.machinery
 import os
 import platform
+import re
 import sys
+import sysconfig
 import traceback
 
-from setuptools import setup
+from setuptools import Distribution, setup
 from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -42,12 +51,23 @@ def compile_args():
     return args
 
 
-def record_flags(args):
-    """Write the flags used into the package so `accel.compare` can report them."""
-    path = os.path.join(HERE, "accel", "_build_info.py")
-    with open(path, "w") as fh:
-        fh.write("# Written by setup.py at build time.\n")
-        fh.write("CFLAGS = %r\n" % (" ".join(args),))
+# {backend: why this build does not produce it}, read back by accel._dispatch.
+NOT_BUILT = {}
+
+
+def record_build(args, build_lib=None):
+    """Write the flags and the backends left out into the package (the source tree, and
+    the build directory a wheel is made from)."""
+    text = ("# Written by setup.py at build time: what the last build made.\n"
+            "CFLAGS = %r\n"
+            "EXT_SUFFIX = %r\n"
+            "NOT_BUILT = %r\n" % (" ".join(args), sysconfig.get_config_var("EXT_SUFFIX"),
+                                   NOT_BUILT))
+    for root in [HERE] + ([build_lib] if build_lib else []):
+        folder = os.path.join(root, "accel")
+        if os.path.isdir(folder):
+            with open(os.path.join(folder, "_build_info.py"), "w") as fh:
+                fh.write(text)
 
 
 def backend_of(ext):
@@ -55,6 +75,10 @@ def backend_of(ext):
 
 
 FAMILIES = ("nms", "preprocess", "decode")  # one .pyx per family in accel/_backends/cython/
+MODULES = {
+    "cython": ["accel._backends.cython." + family for family in FAMILIES],
+    "cffi": ["accel._backends.cffi._ext"],
+}
 
 
 def cython_extensions(args):
@@ -102,55 +126,134 @@ class OptionalBuildExt(build_ext):
     """Build each extension on its own; a failure is reported, not fatal (unless required)."""
 
     def run(self):
+        self.failed_extensions = set()
         try:
             super().run()
         except Exception as exc:  # e.g. no compiler at all
-            self._give_up(None, exc)
+            for ext in self.extensions:
+                self.failed_extensions.add(ext.name)
+                self._give_up(ext, exc)
+        self._report()
 
     def build_extension(self, ext):
         try:
             super().build_extension(ext)
         except Exception as exc:
+            self.failed_extensions.add(ext.name)
             self._give_up(ext, exc)
 
+    def copy_extensions_to_source(self):
+        # A failed extension has nothing new to copy: only a stale file in build/.
+        every = self.extensions
+        self.extensions = [e for e in every if e.name not in self.failed_extensions]
+        try:
+            super().copy_extensions_to_source()
+        finally:
+            self.extensions = every
+
     def _give_up(self, ext, exc):
-        names = [backend_of(ext)] if ext is not None else ["cython", "cffi"]
-        if REQUIRED.intersection(names):
-            raise
-        for name in names:
-            warn(name, "its compilation failed: %s" % (exc,))
+        name = backend_of(ext)
+        if name in REQUIRED:
+            raise exc
+        NOT_BUILT.setdefault(name, "the %s build failed at install: %s"
+                             % (name, failure_text(ext, exc)))
+
+    def _report(self):
+        removed = []
+        for name in sorted(NOT_BUILT):
+            for module in MODULES[name]:
+                for root in (HERE, self.build_lib):
+                    removed.extend(remove_module(root, module))
+        record_build(compile_args(), self.build_lib)
+        failed = {name: why for name, why in NOT_BUILT.items() if name not in SKIPPED}
+        if failed:
+            announce(failed, removed)
+
+
+def failure_text(ext, exc):
+    """A compiler failure in one line (setuptools quotes the whole command line)."""
+    lines = str(exc).strip().splitlines()
+    text = lines[-1] if lines else type(exc).__name__
+    command = re.match(r"[Cc]ommand '\[?'?([^',\]]+)", text)
+    status = re.search(r"exit (?:status|code) (-?\d+)", text)
+    if command and status:
+        return "%s exited with status %s compiling %s" % (
+            command.group(1), status.group(1), ext.sources[0] if ext.sources else ext.name)
+    return text if len(text) < 300 else text[:297] + "..."
+
+
+def remove_module(root, module):
+    """Delete every file this interpreter could import as ``module`` under ``root``."""
+    base = os.path.join(root, *module.split("."))
+    gone = []
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        if os.path.exists(base + suffix):
+            os.remove(base + suffix)
+            gone.append(os.path.relpath(base + suffix, HERE))
+    return gone
+
+
+def announce(failed, removed):
+    """One warning, on stderr and on the terminal: pip hides a successful build's output."""
+    bar = "*" * 78
+    lines = [bar, "accel: installing WITHOUT the %s backend%s; the other backends work."
+             % (" and ".join(sorted(failed)), "s" if len(failed) > 1 else "")]
+    lines += ["  %s" % why for _, why in sorted(failed.items())]
+    if removed:
+        lines.append("Removed the stale extension modules of an earlier build:")
+        lines += ["  %s" % path for path in removed]
+    lines += ["accel.backends() and python -m accel.compare report this (recorded in "
+              "accel/_build_info.py).", "For the full build log: pip install -v ...", bar]
+    text = "\n" + "\n".join(lines) + "\n\n"
+    sys.stderr.write(text)
+    sys.stderr.flush()
+    if sys.stderr.isatty():
+        return
+    try:
+        with open("/dev/tty", "w") as tty:  # there is none in CI, or under Windows
+            tty.write(text)
+    except OSError:
+        pass
 
 
 def warn(name, why):
-    bar = "*" * 78
-    sys.stderr.write(
-        "\n%s\naccel: building WITHOUT the %r backend: %s\n"
-        "The other backends work; `accel.backends()` reports this one as missing.\n%s\n\n"
-        % (bar, name, why, bar)
-    )
+    sys.stderr.write("accel: building WITHOUT the %r backend: %s\n" % (name, why))
+
+
+class AlwaysBuildExt(Distribution):
+    """build_ext runs even when no extension is left to build, to clean up and report."""
+
+    def has_ext_modules(self):
+        return True
 
 
 def extensions():
     args = compile_args()
-    record_flags(args)
     exts = []
     for name, make, missing_hint in (
         ("cython", cython_extensions, "pip install 'Cython>=3'"),
         ("cffi", cffi_extensions, "pip install 'cffi>=1.15'"),
     ):
         if name in SKIPPED:
+            NOT_BUILT[name] = "the %s backend was left out at install: ACCEL_SKIP_BACKENDS" % name
             continue
         try:
             exts.extend(make(args))
         except ImportError as exc:
             if name in REQUIRED:
                 raise
-            warn(name, "%s (%s, then reinstall)" % (exc, missing_hint))
+            NOT_BUILT[name] = ("the %s build was skipped at install: %s (%s, then reinstall)"
+                               % (name, exc, missing_hint))
+            warn(name, NOT_BUILT[name])
         except Exception as exc:
             if name in REQUIRED:
                 raise
-            warn(name, "".join(traceback.format_exception_only(type(exc), exc)).strip())
+            NOT_BUILT[name] = "the %s build failed at install: %s" % (name, "".join(
+                traceback.format_exception_only(type(exc), exc)).strip())
+            warn(name, NOT_BUILT[name])
+    record_build(args)
     return exts
 
 
-setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt},
+      distclass=AlwaysBuildExt)

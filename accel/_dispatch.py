@@ -314,35 +314,35 @@ def explain(kernel: Union[str, Sequence[str], int, None] = None,
     integer (or WxH, for pixels) raises ``TypeError``/``ValueError`` naming it.
     """
     units = {"boxes": boxes, "anchors": anchors, "pixels": pixels}
-    given_units = {unit: value for unit, value in units.items() if value is not None}
+    given_units = {unit: _sizes.parse(value, unit, unit)
+                   for unit, value in units.items() if value is not None}
     if kernel is not None and not isinstance(kernel, (str, list, tuple)):
-        # explain(5000): the form before sizes had units; one number for every kernel.
+        if isinstance(kernel, bool) or not hasattr(kernel, "__index__"):
+            raise TypeError("explain(): kernel must be a kernel name or a list of names, "
+                            "got %s %r" % (type(kernel).__name__, kernel))
+        # explain(5000): the form from before sizes had units; every kernel at 5000.
         if size is not None:
             raise TypeError("explain(kernel, size): kernel must be a kernel name, got %r; "
                             "for one kernel write explain(%r, %r)" % (kernel, size, kernel))
-        if given_units:
-            raise TypeError("explain(): give either one size for every kernel or "
-                            "boxes=/anchors=/pixels=, not both")
-        kernel, size, every = None, _sizes.parse(kernel, None, "size"), True
-    else:
-        every = False
+        kernel, size = None, kernel
     names = _kernel_names(kernel)
-    if size is not None and not every:
+    if size is not None:
         if given_units:
-            raise TypeError("explain(): give either size or boxes=/anchors=/pixels=, not both")
-        if kernel is None:
-            every = True  # explain(size=5000), the old keyword form
-        elif len({_sizes.UNIT[k] for k in names}) > 1:
+            raise TypeError("explain(): give either a size or boxes=/anchors=/pixels=, not both")
+        if len({_sizes.UNIT[k] for k in names}) > 1 and kernel is not None:
             raise ValueError("explain(): kernels %s count sizes in different units (%s); "
                              "give boxes=, anchors= or pixels= instead of size"
                              % (", ".join(names), ", ".join(sorted({_sizes.UNIT[k] for k in names}))))
+    for unit in given_units:
+        if not any(_sizes.UNIT[name] == unit for name in names):
+            raise TypeError("explain(): %s= sizes %s, none of which was asked for"
+                            % (unit, ", ".join(_sizes.kernels_by_unit()[unit])))
     sizes = {}
     for name in names:
         if size is not None:
             sizes[name] = _sizes.parse(size, name, "size")
         elif _sizes.UNIT[name] in given_units:
-            unit = _sizes.UNIT[name]
-            sizes[name] = _sizes.parse(given_units[unit], name, unit)
+            sizes[name] = given_units[_sizes.UNIT[name]]
         else:
             sizes[name] = _sizes.REALISTIC[name]
     answer = Explanation()

@@ -46,23 +46,25 @@ Size = Union[int, str]
 
 
 def parse(value: Size, kernel: Optional[str], argument: str) -> int:
-    """``value`` as a size in ``kernel``'s unit (any unit when ``kernel`` is None): a
-    positive integer, its decimal string, or for pixels ``"WxH"``. Errors name
+    """``value`` as a size in the unit of ``kernel`` (a kernel or a unit name; None: any
+    unit): a positive integer, its decimal string, or for pixels ``"WxH"``. Errors name
     ``argument``."""
+    unit = UNIT.get(kernel, kernel) if kernel is not None else None
     if isinstance(value, str):
         text = value.strip().lower()
         parts = text.split("x")
         if text.isdigit():
             number = int(text)
         elif len(parts) == 2 and all(p.isdigit() for p in parts):
-            if kernel is not None and UNIT[kernel] != PIXELS:
-                raise ValueError("%s=%r: WxH is a size for the image kernels; %s counts %s"
-                                 % (argument, value, kernel, UNIT[kernel]))
+            if unit not in (None, PIXELS):
+                raise ValueError("%s=%r: WxH counts pixels (the image kernels); %s counts %s"
+                                 % (argument, value, "this size" if kernel == unit else kernel,
+                                    unit))
             number = int(parts[0]) * int(parts[1])
         else:
             raise ValueError("%s=%r is not a size: give a positive integer%s"
-                             % (argument, value, " or WxH (e.g. 1920x1080)" if kernel is None
-                                or UNIT[kernel] == PIXELS else ""))
+                             % (argument, value, " or WxH (e.g. 1920x1080)"
+                                if unit in (None, PIXELS) else ""))
     else:
         if isinstance(value, bool):
             raise TypeError("%s must be an integer size, got %r" % (argument, value))
@@ -84,7 +86,7 @@ def describe(kernel: str, size: int) -> str:
     for w, h in _FRAMES:
         if w * h == size:
             return "%dx%d (%.2f MP)" % (w, h, size / 1e6)
-    return "%d pixels (%.2f MP)" % (size, size / 1e6)
+    return "%d pixels%s" % (size, " (%.2f MP)" % (size / 1e6) if size >= 10000 else "")
 
 
 def kernels_by_unit() -> Dict[str, tuple]:

@@ -16,7 +16,7 @@ def test_json_schema_and_tables(tmp_path, capsys):
     assert code == 0
     data = json.loads(out.read_text())
     assert set(data) >= {"machine", "unavailable", "results"}
-    assert set(data["machine"]) == {"cpu", "python", "numpy", "numba", "cflags"}
+    assert set(data["machine"]) == {"cpu", "python", "numpy", "numba", "cflags", "load"}
     cells = {(r["kernel"], r["size"], r["backend"]) for r in data["results"]}
     assert cells == {(k, s, b) for k in ("nms", "soft_nms") for s in (30, 60) for b in ("python", "numpy")}
     for r in data["results"]:
@@ -29,7 +29,8 @@ def test_json_schema_and_tables(tmp_path, capsys):
 def test_threads_option(capsys):
     assert compare.main(["--kernels", "nms", "--backends", "numpy", "--sizes", "50",
                          "--budget", "0.001", "--threads", "2", "--no-progress"]) == 0
-    assert "[2 threads: x" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "throughput with 2 threads over 1" in out and "[x" in out
 
 
 def test_disagreement_is_marked_and_fails(monkeypatch, capsys):
@@ -45,7 +46,7 @@ def test_disagreement_is_marked_and_fails(monkeypatch, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--kernels", "nope"], "unknown nope"),
     (["--backends", "fortran"], "unknown fortran"),
-    (["--sizes", "a,b"], "integers"),
+    (["--sizes", "a,b"], "positive integer"),
     (["--sizes", "0"], "positive"),
 ])
 def test_bad_arguments(argv, message, capsys):

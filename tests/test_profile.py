@@ -87,7 +87,7 @@ def test_compare_save_and_show_profile(profile_path, capsys):
     code = compare.main(["--kernels", "nms", "--backends", "python,numpy", "--sizes", "40",
                          "--budget", "0.001", "--no-progress", "--save"])
     assert code == 0
-    assert "saved tuning profile %s" % profile_path in capsys.readouterr().out
+    assert "Saved %s:" % profile_path in capsys.readouterr().out
     assert _dispatch.choose("nms", 40)[1] == "profile"
     assert compare.main(["--show-profile", "40"]) == 0
     out = capsys.readouterr().out

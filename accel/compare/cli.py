@@ -1,33 +1,43 @@
 """Measure every kernel on every backend that loads here, on realistic inputs.
 
     python -m accel.compare              # all kernels, all sizes (a few minutes)
-    python -m accel.compare --quick      # smaller sizes, shorter budget (under a minute)
+    python -m accel.compare --quick      # fewer sizes, shorter budget (under a minute)
     python -m accel.compare --kernels nms --backends cffi,numpy --sizes 5000,20000
     python -m accel.compare --save       # measure, then save a tuning profile
-    python -m accel.compare --show-profile 5000   # which backend each kernel uses, and why
+    python -m accel.compare --show-profile boxes=5000,pixels=1920x1080
 
-Each cell is the median time per call (steady state) with its spread; the fastest
-backend per row is marked ``*``; ``!`` marks a backend whose answer differs from the
-pure-Python reference on that input. Numba's first call (compile, or load from its
-on-disk cache) is reported apart from the steady-state time.
+Each cell is the median time per call (steady state); ``*`` marks the fastest backend
+of a row, ``?`` a cell whose spread is too high to rank, ``!`` an answer that differs
+from the pure-Python reference (``--full`` adds spreads and speed-ups). Numba's first
+call (compile, or load from its on-disk cache) is reported apart. The run ends with a
+recommendation: per kernel, the backend to use at a realistic size and how much faster
+it is than the one chosen by default.
 """
 import argparse
 import json
 import os
 import platform
 import sys
+import textwrap
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .. import _dispatch, _profile
+from .. import _dispatch, _profile, _sizes
 from . import display
 from .peers import PEERS
 from .timing import Timing, measure, thread_throughput
 from .tuning import save as save_profile
-from .workloads import QUICK_SIZES, SIZES, Workload, workload
+from .workloads import QUICK_SIZES, SIZES, TITLES, Workload, workload
 
 REFERENCE = "python"
+# A cell whose half-IQR exceeds a quarter of its median: the middle half of its samples
+# spans more than +-25%, so orderings closer than that are chance.
+NOISY_SPREAD = 0.25
+SAVE_COMMAND = "python -m accel.compare --save"
+_UNITS_HELP = ("Sizes count boxes for nms, batched_nms, soft_nms and scale_boxes; anchors "
+               "for the decoders and postprocess (8400 for a 640 px YOLOv8 input); pixels "
+               "for letterbox, to_tensor and preprocess (WxH accepted, e.g. 1920x1080).")
 
 
 def agree(kernel: str, expected, actual) -> bool:
@@ -67,24 +77,35 @@ def machine_header() -> Dict[str, str]:
         "numpy": np.__version__,
         "numba": numba,
         "cflags": cflags,
+        "load": [load_average(), None],  # 1-minute load average at the start, at the end
     }
+
+
+def load_average() -> Optional[float]:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):  # Windows has no load average
+        return None
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m accel.compare",
-        description=__doc__.split("\n\n")[0],
-        epilog="Timings on a busy or thermally throttled machine are noisy: compare "
-               "ratios from one run, and rerun for figures you intend to quote.",
+        description=__doc__.split("\n\n")[0] + " " + _UNITS_HELP,
+        epilog="Timings on a busy or thermally throttled machine are noisy (the header "
+               "shows the load average): compare ratios from one run, and rerun for "
+               "figures you intend to quote.",
     )
     parser.add_argument("--kernels", help="comma-separated kernels (default: all: %s)"
                         % ", ".join(_dispatch.KERNELS))
     parser.add_argument("--backends", help="comma-separated backends (default: every one "
                         "that loads here: see accel.backends())")
-    parser.add_argument("--sizes", help="comma-separated input sizes N, instead of each "
-                        "kernel's realistic defaults")
+    parser.add_argument("--sizes", help="comma-separated input sizes, each in its kernel's "
+                        "unit (boxes, anchors, pixels; WxH when every kernel measured is an "
+                        "image kernel), instead of each kernel's realistic defaults")
     parser.add_argument("--quick", action="store_true",
-                        help="smaller sizes and a 0.1 s budget per cell (under a minute)")
+                        help="two or three sizes per kernel and a 0.1 s budget per cell "
+                        "(about a minute)")
     parser.add_argument("--budget", type=float, default=None, metavar="SECONDS",
                         help="time spent repeating each cell (default 0.5, 0.1 with --quick); "
                         "a slow cell is still run once after its first call")
@@ -96,11 +117,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         "installed: OpenCV (cv2.dnn.NMSBoxes, NMSBoxesBatched), "
                         "torchvision (ops.nms, ops.batched_nms), onnxruntime "
                         "(NonMaxSuppression), each checked for agreement like a backend")
+    parser.add_argument("--full", action="store_true",
+                        help="tables with every figure: median ±half-IQR and speed-ups over "
+                        "pure Python and NumPy (wide)")
     parser.add_argument("--markdown", action="store_true", help="print GitHub-style tables")
     parser.add_argument("--json", metavar="FILE", help="also write every measurement to FILE")
     parser.add_argument("--plot", metavar="FILE.png",
-                        help="also plot time against input size per backend, one panel per "
-                        "kernel, log scales (needs matplotlib)")
+                        help="also plot time against input size, one panel per kernel, "
+                        "each in its kernel's unit (needs matplotlib: "
+                        "pip install 'accel[compare]')")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--save", action="store_true",
                         help="save a tuning profile from this run: for each kernel and size, "
@@ -110,24 +135,77 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="profile file for --save and --show-profile (default: "
                         "$ACCEL_PROFILE, else a per-machine, per-interpreter file in "
                         "~/.cache/accel)")
-    parser.add_argument("--show-profile", nargs="?", const=1000, type=int, metavar="N",
-                        help="print which backend each kernel uses for inputs of size N "
-                        "(default 1000) and why, then exit")
+    parser.add_argument("--show-profile", nargs="?", const="", metavar="SIZES",
+                        help="print which backend each kernel uses and why, then exit: at "
+                        "each kernel's realistic size, or at SIZES given per unit or kernel, "
+                        "e.g. boxes=5000,anchors=25200,pixels=1280x720,soft_nms=2000 (a "
+                        "bare N: every kernel at N of its own unit)")
     args = parser.parse_args(argv)
     args.kernels = _split(args.kernels, _dispatch.KERNELS, "--kernels", parser)
     args.backends = _split(args.backends, _dispatch.BACKEND_NAMES, "--backends", parser)
     if args.sizes:
-        try:
-            args.sizes = [int(s) for s in args.sizes.split(",")]
-        except ValueError:
-            parser.error("--sizes takes integers, e.g. --sizes 1000,5000")
-        if min(args.sizes) < 1:
-            parser.error("--sizes must be positive")
+        args.sizes = _kernel_sizes(args.sizes, args.kernels, parser)
     if args.budget is None:
         args.budget = 0.1 if args.quick else 0.5
     if args.threads < 0:
         parser.error("--threads must be >= 0")
+    args.profile_sizes = (None if args.show_profile is None
+                          else _profile_sizes(args.show_profile, parser))
+    for option, path in (("--plot", args.plot), ("--json", args.json)):
+        folder = os.path.dirname(os.path.abspath(path)) if path else None
+        if folder and not os.path.isdir(folder):
+            parser.error("%s %s: the folder %s does not exist" % (option, path, folder))
+    if args.plot:
+        # Checked before measuring: the run takes minutes and the plot comes last.
+        try:
+            import matplotlib  # type: ignore  # noqa: F401
+        except ImportError:
+            parser.error("--plot needs matplotlib, which is not installed here: "
+                         "pip install 'accel[compare]' (or pip install matplotlib)")
     return args
+
+
+def _kernel_sizes(text: str, kernels: List[str], parser) -> Dict[str, List[int]]:
+    """--sizes for each kernel, in its unit."""
+    tokens = [t.strip() for t in text.split(",") if t.strip()]
+    if not tokens:
+        parser.error("--sizes takes sizes, e.g. --sizes 1000,5000")
+    try:
+        return {k: [_sizes.parse(t, k, "--sizes") for t in tokens] for k in kernels}
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
+        raise  # parser.error exits; this keeps type checkers informed
+
+
+def _profile_sizes(text: str, parser):
+    """--show-profile's value: None (realistic sizes), an int for every kernel, or
+    ``(units, kernels)``: sizes per unit and per kernel."""
+    text = text.strip()
+    if not text:
+        return None
+    if "=" not in text:
+        if not text.isdigit() or int(text) < 1:
+            parser.error("--show-profile takes sizes per unit or kernel, e.g. boxes=5000,"
+                         "anchors=8400,pixels=1920x1080,nms=20000 (or one number for every "
+                         "kernel), got %r" % text)
+        return int(text)
+    units: Dict[str, str] = {}
+    kernels: Dict[str, int] = {}
+    for item in text.split(","):
+        key, _, value = item.partition("=")
+        key = key.strip()
+        try:
+            if key in _sizes.UNITS:
+                _sizes.parse(value, key, "--show-profile " + key)
+                units[key] = value.strip()
+            elif key in _sizes.UNIT:
+                kernels[key] = _sizes.parse(value, key, "--show-profile " + key)
+            else:
+                parser.error("--show-profile: %r is neither a unit (%s) nor a kernel (%s)"
+                             % (key, ", ".join(_sizes.UNITS), ", ".join(_dispatch.KERNELS)))
+        except ValueError as exc:
+            parser.error(str(exc))
+    return units, kernels
 
 
 def _split(value, valid, option, parser):
@@ -146,9 +224,10 @@ def run(args: argparse.Namespace) -> dict:
     skipped = {b: report[b].reason for b in args.backends if not report[b].available}
     if REFERENCE not in backends:
         backends.insert(0, REFERENCE)  # needed to check answers
+    machine = machine_header()
     cells: List[Tuple[str, int]] = []
     for kernel in args.kernels:
-        sizes = args.sizes or (QUICK_SIZES if args.quick else SIZES)[kernel]
+        sizes = args.sizes[kernel] if args.sizes else (QUICK_SIZES if args.quick else SIZES)[kernel]
         cells.extend((kernel, size) for size in sizes)
     results = []
     peers = list(PEERS) if args.peers else []
@@ -170,8 +249,11 @@ def run(args: argparse.Namespace) -> dict:
                     skipped["%s (%s)" % (peer, kernel)] = "peer failed: %s" % (exc,)
             progress.update()
     progress.close()
-    return {"machine": machine_header(), "unavailable": skipped, "results": results,
+    machine["load"][1] = load_average()
+    data = {"machine": machine, "unavailable": skipped, "results": results,
             "budget_s": args.budget, "threads": args.threads}
+    data["summary"] = summarise(results)
+    return data
 
 
 def _peer_call(peer: str, work: Workload, skipped: Dict[str, str]):
@@ -187,7 +269,8 @@ def _peer_call(peer: str, work: Workload, skipped: Dict[str, str]):
 def _measure_cell(work: Workload, name: str, call, expected, args, peer: bool = False) -> dict:
     timing: Timing = measure(call, args.budget)
     row = {
-        "kernel": work.kernel, "size": work.size, "label": work.label, "backend": name,
+        "kernel": work.kernel, "size": work.size, "unit": _sizes.UNIT[work.kernel],
+        "label": work.label, "short": work.short, "backend": name,
         "peer": peer, "median_s": timing.median, "spread": timing.spread,
         "repeats": len(timing.samples), "first_call_s": timing.first_call,
         "agrees": agree(work.kernel, expected, call()),
@@ -208,85 +291,285 @@ def _format_time(seconds: float) -> str:
     return "%.1f us" % (seconds * 1e6)
 
 
-def render(data: dict, markdown: bool = False) -> str:
-    lines = []
+def _short_time(seconds: float) -> str:
+    """Three significant digits: 862 us, 1.23 ms, 12.3 ms, 1.85 s."""
+    value, unit = seconds, "s"
+    for smaller in ("ms", "us", "ns"):
+        if value >= 0.9995:
+            break
+        value, unit = value * 1e3, smaller
+    if value >= 99.95:
+        return "%.0f %s" % (value, unit)
+    return ("%.1f %s" if value >= 9.995 else "%.2f %s") % (value, unit)
+
+
+def noisy(row: dict) -> bool:
+    return row["spread"] > NOISY_SPREAD
+
+
+def _fastest(rows) -> Optional[dict]:
+    """The fastest backend (not peer) among ``rows`` whose answer agreed."""
+    good = [r for r in rows if r["agrees"] and not r.get("peer")]
+    return min(good, key=lambda r: r["median_s"]) if good else None
+
+
+def _distinct(fast: dict, slow: dict) -> bool:
+    """Whether two cells' middle halves (median +- half-IQR) do not overlap."""
+    return (fast["median_s"] * (1 + fast["spread"])
+            < slow["median_s"] * (1 - slow["spread"]))
+
+
+def summarise(results: List[dict]) -> List[dict]:
+    """Per kernel, at its realistic size (or the measured size nearest to it): the
+    fastest backend, the default one (no profile) and how they compare."""
+    summary = []
+    for kernel in dict.fromkeys(r["kernel"] for r in results):
+        rows = [r for r in results if r["kernel"] == kernel]
+        realistic = _sizes.REALISTIC[kernel]
+        size = min({r["size"] for r in rows}, key=lambda n: abs(np.log(n / realistic)))
+        cell = [r for r in rows if r["size"] == size]
+        fastest = _fastest(cell)
+        default = _dispatch._default_choice(kernel)
+        measured = {r["backend"]: r for r in cell if not r.get("peer")}
+        base = measured.get(default)
+        entry = {
+            "kernel": kernel, "size": size, "realistic": size == realistic,
+            "size_text": _sizes.describe(kernel, size), "default": default,
+            "default_s": base["median_s"] if base else None,
+            "fastest": fastest["backend"] if fastest else None,
+            "fastest_s": fastest["median_s"] if fastest else None,
+            "speedup": None, "distinct": None,
+            "noisy": any(noisy(r) for r in (fastest, base) if r is not None),
+        }
+        if fastest is not None and base is not None and base["agrees"]:
+            entry["speedup"] = base["median_s"] / fastest["median_s"]
+            entry["distinct"] = fastest is base or _distinct(fastest, base)
+        # Advice: leave the default unless the difference stands out of the noise.
+        entry["use"] = (default if entry["distinct"] is False else entry["fastest"])
+        summary.append(entry)
+    return summary
+
+
+def render_summary(summary: List[dict], saved: Optional[str] = None) -> str:
+    lines = ["Recommendation: the backend to use per kernel at a realistic size "
+             "(x = default's time / its time)"]
+    rows = []
+    for e in summary:
+        default = e["default"]
+        if e["fastest"] is None:
+            use, verdict = "-", "no backend gave the reference answer"
+        elif e["speedup"] is None:
+            use = e["fastest"]
+            verdict = ("the default, %s, %s" % (default, "was not measured"
+                       if e["default_s"] is None else "gave a different answer (!)"))
+        elif e["fastest"] == default:
+            use, verdict = default, "already the default"
+        elif not e["distinct"]:
+            use = default
+            verdict = "the default; %s x%.2f is within noise" % (e["fastest"], e["speedup"])
+        else:
+            use, verdict = e["fastest"], "x%.2f faster than the default, %s" % (
+                e["speedup"], default)
+        if e["noisy"]:
+            verdict += " ?"
+        rows.append([e["kernel"], e["size_text"] + ("" if e["realistic"] else " (nearest)"),
+                     use, verdict])
+    lines.append(display.table(rows, ["kernel", "size", "use", "vs the default"], False))
+    if any(e["noisy"] for e in summary):
+        lines.append("? a spread above ±%d%%: rerun on a quieter machine before relying on it"
+                     % (100 * NOISY_SPREAD))
+    if saved:
+        lines.append("Saved %s:" % saved)
+        lines.append("calls without backend= now use the fastest backend per kernel and "
+                     "size of this run.")
+    else:
+        lines.append("To make calls without backend= use the fastest backend per kernel "
+                     "and size, save a profile:")
+        lines.append("  %s" % SAVE_COMMAND)
+    return "\n".join(lines)
+
+
+def _header(data: dict) -> List[str]:
     header = data["machine"]
-    lines.append("accel.compare on %s" % header["cpu"])
-    lines.append("%s, numpy %s, numba %s, extension flags: %s"
-                 % (header["python"], header["numpy"], header["numba"], header["cflags"]))
+    lines = ["accel.compare on %s" % header["cpu"],
+             "%s, numpy %s, numba %s, extension flags: %s"
+             % (header["python"], header["numpy"], header["numba"], header["cflags"])]
+    start, end = (header.get("load") or [None, None])[:2]
+    if start is not None:
+        cores = os.cpu_count() or 1
+        busy = max(start, end or 0) > 0.5 * cores
+        lines.append("load average %.2f at the start, %s at the end, %d cores%s"
+                     % (start, "%.2f" % end if end is not None else "?", cores,
+                        ": busy, expect noise" if busy else ""))
     for name, why in data["unavailable"].items():
         lines.append("not measured: %s (%s)" % (name, why))
-    lines.append("cells: median per call ±half-IQR; * fastest accel backend; ! answer differs "
-                 "from the reference; (x.. py / x.. np) speed-up over pure Python / NumPy")
+    return [part for line in lines for part in textwrap.wrap(line, 100, subsequent_indent="  ")]
+
+
+def render(data: dict, markdown: bool = False, full: bool = False) -> str:
+    lines = _header(data)
+    if full:
+        lines.append("cells: median per call ±half-IQR; * fastest accel backend; ? spread "
+                     "above ±%d%%; ! answer differs" % (100 * NOISY_SPREAD))
+        lines.append("from the reference; (x.. py / x.. np) speed-up over pure Python / NumPy")
+    else:
+        lines.append("cells: median time per call; * fastest backend; ? spread above ±%d%% "
+                     "(too noisy to rank);" % (100 * NOISY_SPREAD))
+        lines.append("! answer differs from the reference. --full adds spreads and "
+                     "speed-ups; --json keeps everything.")
+        if data.get("threads", 0) > 1:
+            lines.append("[x..]: throughput with %d threads over 1 thread" % data["threads"])
     for kernel in dict.fromkeys(r["kernel"] for r in data["results"]):
         rows = [r for r in data["results"] if r["kernel"] == kernel]
         backends = list(dict.fromkeys(r["backend"] for r in rows))
         table = []
         for label in dict.fromkeys(r["label"] for r in rows):
             cell = {r["backend"]: r for r in rows if r["label"] == label}
-            fastest = min((r for r in cell.values() if r["agrees"] and not r.get("peer")),
-                          key=lambda r: r["median_s"])
-            line = [label]
+            fastest = _fastest(cell.values())
+            first = next(iter(cell.values()))
+            line = [label if full else first.get("short") or label]
             for backend in backends:
                 r = cell.get(backend)
-                if r is None:
-                    line.append("")
-                    continue
-                text = "%s ±%.0f%%" % (_format_time(r["median_s"]), 100 * r["spread"])
-                ratios = []
-                for base, tag in (("python", "py"), ("numpy", "np")):
-                    if base in cell and base != backend:
-                        ratios.append("x%.3g %s" % (cell[base]["median_s"] / r["median_s"], tag))
-                if ratios:
-                    text += " (%s)" % " / ".join(ratios)
-                if r is fastest:
-                    text += " *"
-                if not r["agrees"]:
-                    text += " !"
-                if "thread_speedup" in r:
-                    text += " [%d threads: x%.2f]" % (data["threads"], r["thread_speedup"])
-                line.append(text)
+                line.append("" if r is None else (_full_cell(r, cell, data) if full
+                                                  else _short_cell(r, r is fastest)))
             table.append(line)
         lines.append("")
-        lines.append("%s%s" % ("### " if markdown else "", kernel))
+        title = "%s (%s)" % (kernel, TITLES.get(kernel, _sizes.UNIT[kernel]))
+        lines.append("%s%s" % ("### " if markdown else "", title))
         lines.append(display.table(table, ["input"] + backends, markdown))
         numba_rows = [r for r in rows if r["backend"] == "numba"]
         if numba_rows:
             lines.append("numba first call (compile, or load from cache): %s"
                          % _format_time(numba_rows[0]["first_call_s"]))
+    count = sum(noisy(r) for r in data["results"])
+    if count:
+        lines.append("")
+        lines.append("? %d of %d cells have a spread above ±%d%%: too noisy to rank; rerun "
+                     "on a quieter machine" % (count, len(data["results"]), 100 * NOISY_SPREAD))
     return "\n".join(lines)
 
 
+def _short_cell(r: dict, fastest: bool) -> str:
+    marks = ("*" if fastest else "") + ("?" if noisy(r) else "") + ("" if r["agrees"] else "!")
+    text = _short_time(r["median_s"]) + (" " + marks if marks else "")
+    if "thread_speedup" in r:
+        text += " [x%.2f]" % r["thread_speedup"]
+    return text
+
+
+def _full_cell(r: dict, cell: Dict[str, dict], data: dict) -> str:
+    text = "%s ±%.0f%%" % (_format_time(r["median_s"]), 100 * r["spread"])
+    ratios = []
+    for base, tag in (("python", "py"), ("numpy", "np")):
+        if base in cell and base != r["backend"]:
+            ratios.append("x%.3g %s" % (cell[base]["median_s"] / r["median_s"], tag))
+    if ratios:
+        text += " (%s)" % " / ".join(ratios)
+    if r is _fastest(cell.values()):
+        text += " *"
+    if noisy(r):
+        text += " ?"
+    if not r["agrees"]:
+        text += " !"
+    if "thread_speedup" in r:
+        text += " [%d threads: x%.2f]" % (data["threads"], r["thread_speedup"])
+    return text
+
+
+_AXES = {_sizes.BOXES: ("boxes", 1.0), _sizes.ANCHORS: ("anchors", 1.0),
+         _sizes.PIXELS: ("megapixels", 1e-6)}
+
+
+def _tick(value: float) -> str:
+    if value >= 1000:
+        return "%gk" % float("%.3g" % (value / 1000))
+    return "%g" % float("%.3g" % value)
+
+
 def plot(data: dict, path: str) -> None:
-    try:
-        import matplotlib  # type: ignore
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt  # type: ignore
-    except ImportError:
-        sys.exit("--plot needs matplotlib: pip install matplotlib")
-    kernels = list(dict.fromkeys(r["kernel"] for r in data["results"]))
-    fig, axes = plt.subplots(1, len(kernels), figsize=(4.5 * len(kernels), 4), squeeze=False)
-    for ax, kernel in zip(axes[0], kernels):
-        rows = [r for r in data["results"] if r["kernel"] == kernel]
-        for backend in dict.fromkeys(r["backend"] for r in rows):
-            points = sorted((r["size"], r["median_s"]) for r in rows if r["backend"] == backend)
-            ax.plot([p[0] for p in points], [p[1] * 1e3 for p in points], "o-", label=backend)
-        ax.set(xscale="log", yscale="log", title=kernel, xlabel="input size", ylabel="ms per call")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize="small")
-    fig.suptitle("%s, %s" % (data["machine"]["cpu"], data["machine"]["python"]), fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    """A grid of small panels, one per kernel, time per call against the input size in
+    that kernel's unit; backends solid, peers dashed, one colour per name throughout."""
+    import matplotlib  # type: ignore
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # type: ignore
+    from matplotlib.ticker import FuncFormatter, NullFormatter  # type: ignore
+
+    results = data["results"]
+    kernels = list(dict.fromkeys(r["kernel"] for r in results))
+    names = list(dict.fromkeys(r["backend"] for r in results))
+    colours = {name: "C%d" % (i % 10) for i, name in enumerate(names)}
+    columns = min(4, len(kernels))
+    rows = -(-len(kernels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.3 * columns, 2.5 * rows + 0.9),
+                             squeeze=False)
+    handles = {}
+    for ax, kernel in zip(axes.flat, kernels):
+        label, scale = _AXES[_sizes.UNIT[kernel]]
+        mine = [r for r in results if r["kernel"] == kernel]
+        for name in dict.fromkeys(r["backend"] for r in mine):
+            points = sorted((r["size"] * scale, r["median_s"] * 1e3, r.get("peer", False))
+                            for r in mine if r["backend"] == name)
+            peer = points[0][2]
+            (line,) = ax.plot([p[0] for p in points], [p[1] for p in points],
+                              "--" if peer else "-", marker="o", markersize=3, linewidth=1.2,
+                              color=colours[name], label=name + (" (peer)" if peer else ""))
+            handles.setdefault(name, line)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        # Ticks at the sizes measured: log-scale minor labels collide on narrow panels.
+        ticks = sorted({r["size"] * scale for r in mine})
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([_tick(t) for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: "%g" % y))
+        ax.set_title(kernel, fontsize=9)
+        ax.set_xlabel(label, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, which="both", alpha=0.25)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("ms per call", fontsize=8)
+    for ax in list(axes.flat)[len(kernels):]:
+        ax.set_visible(False)
+    fig.legend(list(handles.values()), [h.get_label() for h in handles.values()],
+               loc="lower center", ncol=min(len(handles), 9), fontsize=8, frameon=False)
+    machine = data["machine"]
+    fig.suptitle("accel.compare: %s, %s (median time per call; lower is faster)"
+                 % (machine["cpu"], machine["python"]), fontsize=9)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
-def show_profile(size: int, path: Optional[str]) -> str:
+def show_profile(sizes, path: Optional[str]) -> str:
+    """``sizes``: None (each kernel's realistic size), an int (every kernel at that many
+    of its unit) or ``(units, kernels)`` as ``_profile_sizes`` parses it."""
     if path:
         os.environ[_profile.ENV_VAR] = path
     _dispatch.reload_profile()
-    lines = ["profile file: %s (%s)" % (_profile.default_path(), "in use"
-             if _dispatch.active_profile() is not None else "none in use")]
-    lines.append("for inputs of size %d:" % size)
-    lines.extend("  %-18s %s" % (k, why) for k, why in _dispatch.explain(size).items())
+    if sizes is None or isinstance(sizes, int):
+        answer = _dispatch.explain(sizes)
+    else:
+        units, per_kernel = sizes
+        answer = _dispatch.explain(**units)
+        for kernel, size in per_kernel.items():
+            one = _dispatch.explain(kernel, size)
+            answer[kernel] = one[kernel]
+            answer.sizes[kernel] = one.sizes[kernel]
+    in_use = _dispatch.active_profile() is not None
+    lines = ["tuning profile: %s (%s)" % (_profile.default_path(), "in use" if in_use
+                                         else "none there: run %s" % SAVE_COMMAND),
+             "built-in order (%s): %s" % (_dispatch.IMPLEMENTATION,
+                                          ", ".join(_dispatch._default_order()))]
+    lines.extend(textwrap.wrap(_UNITS_HELP, 100))
+    if isinstance(sizes, int):
+        lines.append("every kernel at %d of its own unit (sizes per unit: boxes=N,anchors=N,"
+                     "pixels=WxH)" % sizes)
+    elif sizes is None:
+        lines.append("each kernel at its realistic size (others: --show-profile boxes=N,"
+                     "anchors=N,pixels=WxH)")
+    table = [[kernel, _sizes.describe(kernel, answer.sizes[kernel]), why]
+             for kernel, why in answer.items()]
+    lines.append(display.table(table, ["kernel", "size", "backend (why)"], False))
     return "\n".join(lines)
 
 
@@ -307,12 +590,13 @@ def _save(data: dict, path: Optional[str]) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if args.show_profile is not None:
-        print(show_profile(args.show_profile, args.profile))
+        print(show_profile(args.profile_sizes, args.profile))
         return 0
     data = run(args)
-    print(render(data, args.markdown))
+    print(render(data, args.markdown, args.full))
+    saved = None
     if args.save:
-        print("\nsaved tuning profile %s" % _save(data, args.profile))
+        saved = _save(data, args.profile)
     if args.plot:
         plot(data, args.plot)
         print("\nwrote %s" % args.plot)
@@ -320,6 +604,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         with open(args.json, "w") as fh:
             json.dump(data, fh, indent=1)
         print("\nwrote %s" % args.json)
+    print("\n" + render_summary(data["summary"], saved))
     if not all(r["agrees"] for r in data["results"] if not r.get("peer")):
         print("\nWARNING: some backends disagree with the reference (marked !)", file=sys.stderr)
         return 1

@@ -1,0 +1,94 @@
+"""A build whose compiler fails (CC=false) still installs, says so once, records why for
+accel.backends(), and leaves no extension module of an earlier build that could load.
+
+Run on a copy of the package in a temporary folder: the checkout under test keeps its
+compiled backends. No compiler is needed (the point is that it fails); cffi or Cython
+is, or nothing would be compiled.
+"""
+import importlib.machinery
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COMPILED = ("cython", "cffi")
+
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="CC does not choose MSVC's compiler"),
+    pytest.mark.skipif(not os.path.exists(os.path.join(ROOT, "setup.py")),
+                       reason="needs the source tree (setup.py), not an installed accel"),
+    pytest.mark.skipif(importlib.util.find_spec("setuptools") is None,
+                       reason="setuptools is not installed here"),
+    pytest.mark.skipif(importlib.util.find_spec("cffi") is None
+                       and importlib.util.find_spec("Cython") is None,
+                       reason="neither cffi nor Cython here: this build would compile nothing"),
+]
+
+
+def extension_files(tree):
+    found = []
+    for backend in COMPILED:
+        folder = os.path.join(tree, "accel", "_backends", backend)
+        for name in os.listdir(folder):
+            if name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
+                found.append(os.path.join(backend, name))
+    return sorted(found)
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """The package's sources (and this checkout's built modules, if any) in a copy; a
+    placeholder module where a backend was never built, as an earlier build leaves."""
+    copy = tmp_path / "src"
+    copy.mkdir()
+    for name in ("setup.py", "pyproject.toml", "README.md", "MANIFEST.in"):
+        if os.path.exists(os.path.join(ROOT, name)):
+            shutil.copy2(os.path.join(ROOT, name), str(copy))
+    ignore = shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc")
+    for name in ("accel", "csrc"):
+        shutil.copytree(os.path.join(ROOT, name), str(copy / name), ignore=ignore)
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    for module in ("cython/nms", "cffi/_ext"):
+        path = copy / "accel" / "_backends" / (module + suffix)
+        if not path.exists():
+            path.write_bytes(b"not a module: stands for one from an earlier build")
+    return str(copy)
+
+
+def test_failed_compile_installs_without_the_backend_and_removes_stale_modules(tree):
+    assert extension_files(tree)  # the stale modules the build must remove
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ACCEL_REQUIRE_BACKENDS", "ACCEL_SKIP_BACKENDS")}
+    env["CC"] = "false"
+    # A new session has no controlling terminal: the warning meant for the user's
+    # terminal (under pip) stays out of the one running the tests.
+    build = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=tree,
+                           env=env, capture_output=True, text=True, timeout=300,
+                           start_new_session=True)
+    assert build.returncode == 0, build.stderr[-3000:]
+    assert extension_files(tree) == []
+    assert build.stderr.count("accel: installing WITHOUT") == 1, build.stderr[-3000:]
+    assert "Removed the stale extension modules of an earlier build" in build.stderr
+    assert "accel.backends()" in build.stderr
+
+    env["PYTHONPATH"] = tree
+    code = ("import accel; r = accel.backends(); print(accel.__file__); "
+            "print('\\n'.join('%s|%s|%s' % (n, i.available, i.reason) for n, i in r.items()))")
+    after = subprocess.run([sys.executable, "-c", code], cwd=tree, env=env,
+                           capture_output=True, text=True, timeout=120, check=True)
+    lines = after.stdout.splitlines()
+    assert lines[0].startswith(tree)
+    report = {name: (available, reason) for name, available, reason
+              in (line.split("|", 2) for line in lines[1:])}
+    for backend in COMPILED:
+        available, reason = report[backend]
+        assert available == "False"
+        assert "the %s build" % backend in reason and "at install" in reason, reason
+    if importlib.util.find_spec("cffi") is not None:  # then it was compiled, with `false`
+        assert re.search(r"the cffi build failed at install: \S*false exited with status 1",
+                         report["cffi"][1]), report["cffi"][1]
