@@ -121,6 +121,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="tables with every figure: median ±half-IQR and speed-ups over "
                         "pure Python and NumPy (wide)")
     parser.add_argument("--markdown", action="store_true", help="print GitHub-style tables")
+    parser.add_argument("--pipeline", action="store_true",
+                        help="also measure accel.Pipeline: frames/s on 1..cores threads "
+                        "(a tiny ONNX model with onnx and onnxruntime, else a NumPy stand-in)")
     parser.add_argument("--json", metavar="FILE", help="also write every measurement to FILE")
     parser.add_argument("--plot", metavar="FILE.png",
                         help="also plot time against input size, one panel per kernel, "
@@ -594,6 +597,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     data = run(args)
     print(render(data, args.markdown, args.full))
+    if args.pipeline:  # accel/compare/pipeline.py
+        from . import pipeline
+        data["pipeline"] = pipeline.measure(budget=max(1.0, 4 * args.budget))
+        print(pipeline.render(data["pipeline"], args.markdown))
     saved = None
     if args.save:
         saved = _save(data, args.profile)
