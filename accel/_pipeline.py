@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # annotations only: neither is imported at run time by `impor
     from numpy.typing import ArrayLike
 
 # postprocess's keyword options, which a Pipeline passes through (it gives letterbox).
-POSTPROCESS_OPTIONS = tuple(name for name in postprocess.__kwdefaults__ if name != "letterbox")
+POSTPROCESS_OPTIONS = tuple(name for name in (postprocess.__kwdefaults__ or {}) if name != "letterbox")
 _KEPT_TENSORS = 8  # free tensors kept per channel count; more concurrent callers allocate
 
 
