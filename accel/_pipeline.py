@@ -117,9 +117,10 @@ class Pipeline:
             ``lambda x: session.run(None, {"images": x})[0]`` with an onnxruntime
             session. It must not keep ``tensor`` after returning (the pipeline writes the
             next frame into it), and with ``map(threads > 1)`` it is called from several
-            threads at once (onnxruntime's ``run`` allows that; wrap a runtime that does
-            not in a lock). Its output must stay unchanged until postprocessed: a runtime
-            that returns a view of a buffer it reuses needs ``.copy()``.
+            threads at once (onnxruntime's ``run`` allows that; for a runtime that does
+            not, use ``threads=1`` or a lock). Its output must stay unchanged until
+            postprocessed: a runtime that returns a view of a buffer it reuses needs
+            ``.copy()``.
         imgsz: the model's input size, an int or (height, width).
         format: ``"yolov8"``, ``"yolo11"`` or ``"yolov5"``, as for ``postprocess``.
         **postprocess_options: every keyword option of ``postprocess`` but
@@ -181,8 +182,8 @@ class Pipeline:
         ``frames`` iterator, after the detections of the frames it gave. Leaving the
         loop early (``break``, an exception, closing the generator) stops the workers:
         the frames in flight finish, no thread is left behind. Arguments are checked
-        when ``map`` is called, not at the first frame. The backend chosen by an
-        enclosing ``accel.use_backend()`` block applies in the worker threads too.
+        when ``map`` is called, not at the first frame. A backend chosen with
+        ``accel.use_backend()`` around the ``map`` call applies in the worker threads.
         """
         threads = _threads(threads)
         try:
@@ -193,7 +194,7 @@ class Pipeline:
         return self._map(iterator, threads, contextvars.copy_context())
 
     def _run(self, frame: np.ndarray) -> np.ndarray:
-        channels = frame.shape[2] if getattr(frame, "ndim", 0) == 3 else 1
+        channels = check.image_array(frame)[0].shape[2]  # a refused frame takes no tensor
         tensor = self._tensors.take(channels)
         try:
             _, info = preprocess(frame, self._size, out=tensor, backend=self._backend)

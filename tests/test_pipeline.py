@@ -323,3 +323,13 @@ def test_compare_measures_frames_per_second_on_each_thread_count():
     text = tool.render(data)
     assert "frames/s" in text and "x1.00" in text and data["model"] in text
     assert not pipeline_threads()
+
+
+def test_a_refused_frame_leaves_no_odd_tensor_behind():
+    pipe = accel.Pipeline(moving_scene, IMGSZ)
+    with pytest.raises(ValueError, match="C in 1, 3, 4"):
+        pipe(np.zeros((90, 160, 5), np.uint8))
+    with pytest.raises(TypeError, match="numpy uint8 array"):
+        pipe([[0]])
+    pipe(FRAMES[0])
+    assert pipe.tensors_allocated == 1
