@@ -183,7 +183,8 @@ def test_plot_is_one_panel_per_kernel_in_its_unit(tmp_path, monkeypatch):
     assert [ax.get_title() for ax in panels] == ["nms", "preprocess", "decode_yolov8"]
     assert [ax.get_xlabel() for ax in panels] == ["boxes", "megapixels", "anchors"]
     styles = {line.get_label(): line.get_linestyle() for line in panels[0].get_lines()}
-    assert styles == {"numpy": "-", "cython": "-", "opencv (peer)": "--"}
+    assert styles == {"numpy": "-", "cython": "-", "opencv (peer)": "--",
+                      "realistic size (the recommendation's)": ":"}
     assert max(panels[1].get_lines()[0].get_xdata()) == pytest.approx(1920 * 1080 / 1e6)
     plt.close(fig)
 

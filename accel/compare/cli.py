@@ -517,6 +517,9 @@ def plot(data: dict, path: str) -> None:
                               "--" if peer else "-", marker="o", markersize=3, linewidth=1.2,
                               color=colours[name], label=name + (" (peer)" if peer else ""))
             handles.setdefault(name, line)
+        marker = ax.axvline(_sizes.REALISTIC[kernel] * scale, color="0.55", linestyle=":",
+                            linewidth=1, label="realistic size (the recommendation's)")
+        handles.setdefault("realistic", marker)
         ax.set_xscale("log")
         ax.set_yscale("log")
         # Ticks at the sizes measured: log-scale minor labels collide on narrow panels.
@@ -528,18 +531,21 @@ def plot(data: dict, path: str) -> None:
         ax.set_title(kernel, fontsize=9)
         ax.set_xlabel(label, fontsize=8)
         ax.tick_params(labelsize=7)
-        ax.grid(True, which="both", alpha=0.25)
+        ax.grid(True, which="major", alpha=0.3)
     for ax in axes[:, 0]:
         ax.set_ylabel("ms per call", fontsize=8)
     for ax in list(axes.flat)[len(kernels):]:
         ax.set_visible(False)
+    handles["realistic"] = handles.pop("realistic")  # last in the legend
     fig.legend(list(handles.values()), [h.get_label() for h in handles.values()],
                loc="lower center", ncol=min(len(handles), 9), fontsize=8, frameon=False)
     machine = data["machine"]
-    fig.suptitle("accel.compare: %s, %s (median time per call; lower is faster)"
-                 % (machine["cpu"], machine["python"]), fontsize=9)
+    load = (machine.get("load") or [None])[0]
+    fig.suptitle("accel.compare: %s, %s%s (median time per call; lower is faster)"
+                 % (machine["cpu"], machine["python"],
+                    ", load average %.1f" % load if load is not None else ""), fontsize=9)
     fig.tight_layout(rect=(0, 0.05, 1, 0.97))
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
 
 
