@@ -1,13 +1,14 @@
 """Decoding kernels' rows of the conformance table and their shared input cases.
 
-Every case is run on every backend and must give the reference's results bit for bit (the
-decoders' floats come from shared NumPy code; the backends decide what is kept), or raise
-the same exception with the same message.
+Every accepted case is run on every backend and must give the reference's results bit
+for bit (the decoders' floats come from shared NumPy code; the backends decide what is
+kept); every rejected one (cases.py) must raise the given exception, naming the argument.
 """
 import numpy as np
 
 import accel
 from accel.compare import workloads as wl
+from cases import reject
 
 INFO_1080P = accel._geometry.letterbox_geometry((1080, 1920), 320)
 
@@ -48,18 +49,19 @@ def yolov8_cases():
         "one-class": dict(pred=ties[:5]),
         "no-anchors": dict(pred=np.zeros((84, 0), np.float32)),
         "unchecked-finite": dict(pred=real, check_finite=False),
-        # Rejected alike on every backend.
-        "nan": dict(pred=_with(ties, 43, np.nan)),
-        "inf": dict(pred=_with(ties, 61, -np.inf)),
-        "int-dtype": dict(pred=ties.astype(np.int32)),
-        "batch-of-2": dict(pred=np.stack([ties, ties])),
-        "1-d": dict(pred=ties[0]),
-        "nc-too-big": dict(pred=ties, nc=5),
-        "nc-zero": dict(pred=ties, nc=0),
-        "only-box-channels": dict(pred=ties[:4]),
-        "threshold-above-1": dict(pred=ties, conf_threshold=1.5),
-        "threshold-nan": dict(pred=ties, conf_threshold=float("nan")),
-        "class-out-of-range": dict(pred=ties, classes=[4]),
+        # Rejected by the public layer, before any backend runs.
+        "nan": reject(ValueError, "pred", "NaN", pred=_with(ties, 43, np.nan)),
+        "inf": reject(ValueError, "pred", "infinite", pred=_with(ties, 61, -np.inf)),
+        "int-dtype": reject(TypeError, "pred", "float", pred=ties.astype(np.int32)),
+        "batch-of-2": reject(ValueError, "pred", "batch", pred=np.stack([ties, ties])),
+        "1-d": reject(ValueError, "pred", pred=ties[0]),
+        "nc-too-big": reject(ValueError, "nc", pred=ties, nc=5),
+        "nc-zero": reject(ValueError, "nc", pred=ties, nc=0),
+        "only-box-channels": reject(ValueError, "pred", pred=ties[:4]),
+        "threshold-negative": reject(ValueError, "conf_threshold", pred=ties, conf_threshold=-0.1),
+        "threshold-above-1": reject(ValueError, "conf_threshold", pred=ties, conf_threshold=1.5),
+        "threshold-nan": reject(ValueError, "conf_threshold", pred=ties, conf_threshold=float("nan")),
+        "class-out-of-range": reject(ValueError, "classes", pred=ties, classes=[4]),
     }
     return sorted(cases.items())
 
@@ -84,9 +86,11 @@ def yolov5_cases():
         "crafted-0.2": dict(pred=rows, conf_threshold=0.2),
         "crafted-0": dict(pred=rows, conf_threshold=0.0),
         "no-anchors": dict(pred=np.zeros((0, 85), np.float32)),
-        "nan": dict(pred=_with(rows, 13, np.nan)),
-        "no-class-channel": dict(pred=rows[:, :5]),
-        "wrong-ndim": dict(pred=rows[None, None]),
+        # Rejected by the public layer, before any backend runs.
+        "nan": reject(ValueError, "pred", "NaN", pred=_with(rows, 13, np.nan)),
+        "no-class-channel": reject(ValueError, "pred", "class", pred=rows[:, :5]),
+        "no-objectness": reject(ValueError, "pred", "objectness", pred=rows[:, :4]),
+        "wrong-ndim": reject(ValueError, "pred", pred=rows[None, None]),
     }
     return sorted(cases.items())
 
@@ -104,12 +108,17 @@ def yolov8_raw_cases():
         "float64": dict(levels=[level.astype(np.float64) for level in small], reg_max=8,
                         conf_threshold=0.05),
         "classes-filter": dict(levels=levels, classes=list(range(0, 20, 2))),
-        # Rejected alike on every backend.
-        "wrong-layout": dict(levels=levels, layout="nhwc"),
-        "mixed-dtypes": dict(levels=[levels[0], levels[1].astype(np.float64), levels[2]]),
-        "strides-mismatch": dict(levels=levels, strides=(8, 16)),
-        "one-array": dict(levels=levels[0]),
-        "nan": dict(levels=[levels[0], _with(levels[1], 1000, np.nan), levels[2]]),
+        # Rejected by the public layer, before any backend runs.
+        "wrong-layout": reject(ValueError, "layout", levels=levels, layout="nhwc"),
+        "unknown-layout": reject(ValueError, "layout", levels=levels, layout="hwc"),
+        "mixed-dtypes": reject(TypeError, "levels",
+                               levels=[levels[0], levels[1].astype(np.float64), levels[2]]),
+        "strides-mismatch": reject(ValueError, "strides", levels=levels, strides=(8, 16)),
+        "stride-0": reject(ValueError, "strides", levels=levels, strides=(0, 16, 32)),
+        "reg-max-0": reject(ValueError, "reg_max", levels=small, reg_max=0),
+        "one-array": reject(TypeError, "levels", levels=levels[0]),
+        "nan": reject(ValueError, "levels", "NaN",
+                      levels=[levels[0], _with(levels[1], 1000, np.nan), levels[2]]),
     }
     return sorted(cases.items())
 
@@ -123,9 +132,12 @@ def yolov5_raw_cases():
         "anchors-as-pairs": dict(levels=levels, anchors=np.reshape(wl.YOLOV5_ANCHORS, (3, 3, 2))),
         "threshold-0.6": dict(levels=levels, conf_threshold=0.6),
         "classes-filter": dict(levels=levels, classes=list(range(0, 20, 2))),
-        "anchors-wrong-shape": dict(levels=levels, anchors=wl.YOLOV5_ANCHORS[:2]),
-        "anchors-negative": dict(levels=levels, anchors=-np.ones((3, 6))),
-        "channels-not-divisible": dict(levels=levels, anchors=np.ones((3, 8))),
+        # Rejected by the public layer, before any backend runs.
+        "anchors-wrong-shape": reject(ValueError, "anchors", levels=levels,
+                                      anchors=wl.YOLOV5_ANCHORS[:2]),
+        "anchors-negative": reject(ValueError, "anchors", levels=levels, anchors=-np.ones((3, 6))),
+        "channels-not-divisible": reject(ValueError, "levels", "anchors per level", levels=levels,
+                                         anchors=np.ones((3, 8))),
     }
     return sorted(cases.items())
 
@@ -142,12 +154,17 @@ def box_cases():
         "integers": dict(boxes=boxes.astype(np.int16), info=INFO_1080P),
         "lists": dict(boxes=boxes[:5].tolist(), info=INFO_1080P),
         "empty": dict(boxes=np.zeros((0, 4), np.float32), info=INFO_1080P),
-        "nan": dict(boxes=_with(boxes, 802, np.nan), info=INFO_1080P),
-        "five-columns": dict(boxes=np.ones((3, 5)), info=INFO_1080P),
-        "explicit-clip-without-shape": dict(boxes=boxes, info=(0.5, (0, 0))),
-        "explicit-shape-of-three": dict(boxes=boxes, info=(0.5, (0, 0)), src_shape=(1080, 1920, 3)),
-        "bad-info": dict(boxes=boxes, info=0.5),
-        "zero-scale": dict(boxes=boxes, info=(0.0, (0, 0)), clip=False),
+        # Rejected by the public layer, before any backend runs.
+        "nan": reject(ValueError, "boxes", "NaN", boxes=_with(boxes, 802, np.nan), info=INFO_1080P),
+        "five-columns": reject(ValueError, "boxes", "(K, 4)", boxes=np.ones((3, 5)), info=INFO_1080P),
+        "explicit-clip-without-shape": reject(ValueError, "src_shape", "clip=True", boxes=boxes,
+                                              info=(0.5, (0, 0))),
+        "explicit-shape-of-three": reject(TypeError, "src_shape", boxes=boxes, info=(0.5, (0, 0)),
+                                          src_shape=(1080, 1920, 3)),
+        "bad-info": reject(TypeError, "info", boxes=boxes, info=0.5),
+        # The message names the element of info at fault ("scale must be > 0"), not info.
+        "zero-scale": reject(ValueError, "info", named="scale", boxes=boxes, info=(0.0, (0, 0)),
+                             clip=False),
     }
     return sorted(cases.items())
 
@@ -170,10 +187,17 @@ def postprocess_cases():
         "segmentation-extras": dict(pred=seg, nc=80),
         "yolov5": dict(pred=v5, format="yolov5"),
         "yolov5-2d": dict(pred=v5[0], format="yolov5", iou_threshold=0.3),
-        "negative-width-kept": dict(pred=_with(v8, 2 * v8.shape[2] + best, -1.0)),
         "negative-width-dropped": dict(pred=_with(v8, 2 * v8.shape[2] + worst, -1.0)),
-        "unknown-format": dict(pred=v8, format="yolov7"),
-        "letterbox-count-mismatch": dict(pred=batch, letterbox=[INFO_1080P]),
+        # Found only in the boxes a backend's scan keeps: checked on every backend.
+        "negative-width-kept": reject(ValueError, "pred", "negative width", after_dispatch=True,
+                                      pred=_with(v8, 2 * v8.shape[2] + best, -1.0)),
+        # Rejected by the public layer, before any backend runs.
+        "unknown-format": reject(ValueError, "format", pred=v8, format="yolov7"),
+        "letterbox-count-mismatch": reject(TypeError, "letterbox", "list of 2", pred=batch,
+                                           letterbox=[INFO_1080P]),
+        "iou-threshold-2": reject(ValueError, "iou_threshold", pred=v8, iou_threshold=2),
+        "max-det-negative": reject(ValueError, "max_det", pred=v8, max_det=-1),
+        "nc-too-big": reject(ValueError, "nc", pred=v8, nc=81),
     }
     return sorted(cases.items())
 

@@ -1,16 +1,20 @@
-"""The one table of kernels, and the shared input cases, that drive the conformance suite.
+"""The one table of kernels, and the case families, that drive the conformance suite.
 
-Every case is a dict of NMS-style inputs (boxes, scores, classes, thresholds); each
-kernel entry knows how to call its public function on a case and how two results must
-agree. Adding a kernel to accel means adding a row here.
+``KERNEL_TABLE`` has one row per public kernel (and variant): how to call it on a case
+and how two results must agree. ``FAMILIES`` gives each family of rows its inputs: the
+awkward cases (accepted and ``Rejected``, see cases.py), the realistic sizes, and a
+hypothesis strategy where there is one. Adding a kernel to accel means adding a row
+here, and its cases to its family.
 """
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
+from hypothesis import strategies as st
 
 import accel
 from accel.compare.workloads import clustered_candidates
 import decode_cases
+from cases import reject
 
 
 class Kernel(NamedTuple):
@@ -18,7 +22,14 @@ class Kernel(NamedTuple):
     kernel: str
     run: Callable  # (case, backend) -> result
     assert_agree: Callable  # (expected, actual) -> None, raises AssertionError
-    family: str  # which shared case list it runs on: "nms" or "image"
+    family: str  # which FAMILIES entry gives its inputs
+    realistic_divisor: int = 1  # the pure-Python reference is quadratic: smaller realistic sizes
+
+
+class Family(NamedTuple):
+    cases: Callable  # () -> [(id, case)]: small awkward inputs, accepted and rejected
+    realistic: Callable = lambda kernel: []  # (Kernel) -> [(id, case)]: production sizes
+    strategy: Optional[Callable] = None  # () -> hypothesis strategy of accepted cases
 
 
 def _exact(expected, actual):
@@ -33,6 +44,12 @@ def _soft_agree(expected, actual):
     np.testing.assert_allclose(scores, exp_scores, rtol=1e-12, atol=0)
 
 
+def classes_of(case):
+    """The classes ``batched_nms`` runs a case with: its own, or three made-up ones."""
+    classes = case.get("classes")
+    return np.arange(len(case["scores"])) % 3 if classes is None else classes
+
+
 def _nms(case, backend):
     return accel.nms(
         case["boxes"], case["scores"], case.get("iou_threshold", 0.5),
@@ -42,11 +59,8 @@ def _nms(case, backend):
 
 
 def _batched(case, backend):
-    classes = case.get("classes")
-    if classes is None:
-        classes = np.arange(len(case["scores"])) % 3
     return accel.batched_nms(
-        case["boxes"], case["scores"], classes, case.get("iou_threshold", 0.5),
+        case["boxes"], case["scores"], classes_of(case), case.get("iou_threshold", 0.5),
         score_threshold=case.get("score_threshold"), max_output=case.get("max_output"),
         backend=backend,
     )
@@ -97,8 +111,8 @@ def _bits(expected, actual):
 KERNEL_TABLE = [
     Kernel("nms", "nms", _nms, _exact, "nms"),
     Kernel("batched_nms", "batched_nms", _batched, _exact, "nms"),
-    Kernel("soft_nms-linear", "soft_nms", _soft("linear"), _soft_agree, "nms"),
-    Kernel("soft_nms-gaussian", "soft_nms", _soft("gaussian"), _soft_agree, "nms"),
+    Kernel("soft_nms-linear", "soft_nms", _soft("linear"), _soft_agree, "nms", 5),
+    Kernel("soft_nms-gaussian", "soft_nms", _soft("gaussian"), _soft_agree, "nms", 5),
     Kernel("letterbox", "letterbox", _letterbox, _bits, "image"),
     Kernel("to_tensor", "to_tensor", _to_tensor, _bits, "image"),
     Kernel("preprocess", "preprocess", _preprocess, _bits, "image"),
@@ -138,18 +152,34 @@ def image_cases():
                                    scale=(1 / 57.375, 1 / 57.12, 1 / 58.395)),
         "float16": dict(img=frame, dtype=np.float16, mean=127.5, scale=1 / 127.5),
         "target-1x1": dict(img=frame, new_shape=1),
-        # Inputs that must be rejected, on every backend alike.
-        "float-image": dict(img=frame.astype(np.float32)),
-        "two-channels": dict(img=img(8, 8, 2)),
-        "empty-image": dict(img=np.zeros((0, 5, 3), dtype=np.uint8)),
-        "pad-out-of-range": dict(img=frame, pad_value=300),
-        "mean-wrong-length": dict(img=frame, mean=(1, 2)),
-        "bad-dtype": dict(img=frame, dtype=np.float64),
+        # Rejected by the public layer, before any backend runs.
+        "float-image": reject(TypeError, "img", "uint8", img=frame.astype(np.float32)),
+        "nested-lists": reject(TypeError, "img", "numpy", img=frame[:4, :4].tolist()),
+        "two-channels": reject(ValueError, "img", "C in 1, 3, 4", img=img(8, 8, 2)),
+        "four-dimensions": reject(ValueError, "img", img=img(4, 4)[..., None]),
+        "empty-image": reject(ValueError, "img", "empty", img=np.zeros((0, 5, 3), dtype=np.uint8)),
+        "new-shape-0": reject(ValueError, "new_shape", img=frame, new_shape=0),
+        "new-shape-3d": reject(ValueError, "new_shape", img=frame, new_shape=(1, 2, 3)),
+        "new-shape-text": reject(ValueError, "new_shape", img=frame, new_shape="big"),
+        "pad-out-of-range": reject(ValueError, "pad_value", img=frame, pad_value=300),
+        "pad-negative": reject(ValueError, "pad_value", img=frame, pad_value=-1),
+        "pad-wrong-length": reject(ValueError, "pad_value", img=frame, pad_value=(1, 2)),
+        "pad-fraction": reject(ValueError, "pad_value", img=frame, pad_value=1.5),
+        "mean-wrong-length": reject(ValueError, "mean", img=frame, mean=(1, 2)),
+        "mean-nan": reject(ValueError, "mean", img=frame, mean=np.nan),
+        "scale-wrong-length": reject(ValueError, "scale", img=frame, scale=(1, 2, 3, 4)),
+        "swap-rb-text": reject(TypeError, "swap_rb", img=frame, swap_rb="yes"),
+        "bad-dtype": reject(TypeError, "dtype", img=frame, dtype=np.float64),
+        "integer-dtype": reject(TypeError, "dtype", img=frame, dtype=np.int8),
     }
     return sorted(cases.items())
 
 
-FAMILY_CASES = {"nms": None, "image": image_cases, **decode_cases.FAMILY_CASES}
+def frame_cases(kernel):
+    """Camera frames to a 640 model input."""
+    rng = np.random.default_rng(1)
+    return [("%dp" % h, dict(img=rng.integers(0, 256, (h, w, 3), dtype=np.uint8), new_shape=640))
+            for h, w in ((1080, 1920), (480, 640))]
 
 
 def _boxes(rows, dtype=np.float64):
@@ -160,8 +190,17 @@ def adversarial_cases():
     """(id, case) pairs chosen to break tie rules, strictness and float edge cases."""
     clustered = clustered_candidates(300, n_classes=3, seed=1)
     cb, cs, cc = clustered.boxes, clustered.scores, clustered.classes
+    three = dict(boxes=_boxes([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]]),
+                 scores=np.array([0.9, 0.8, 0.7]), classes=np.array([0, 0, 1]))
+
+    def bad(error, argument, *words, **changes):
+        """``three`` with some inputs changed, to be rejected."""
+        return reject(error, argument, *words, **dict(three, **changes))
+
     cases = {
         "empty": dict(boxes=np.zeros((0, 4)), scores=np.zeros(0)),
+        "empty-float32-int32-classes": dict(boxes=np.zeros((0, 4), np.float32), scores=np.zeros(0),
+                                            classes=np.zeros(0, np.int32)),
         "one-box": dict(boxes=_boxes([1, 2, 3, 4]), scores=[0.5]),
         "identical-boxes-equal-scores": dict(boxes=_boxes([[0, 0, 10, 10]] * 6), scores=[0.7] * 6),
         "identical-boxes": dict(boxes=_boxes([[0, 0, 10, 10]] * 5), scores=[0.1, 0.9, 0.5, 0.9, 0.3]),
@@ -196,6 +235,8 @@ def adversarial_cases():
         "max-output-1": dict(boxes=cb, scores=cs, classes=cc, max_output=1),
         "max-output-7": dict(boxes=cb, scores=cs, classes=cc, max_output=7),
         "max-output-beyond-n": dict(boxes=cb, scores=cs, classes=cc, max_output=10 ** 9),
+        "numpy-scalar-options": dict(three, iou_threshold=np.float32(0.5), max_output=np.int64(2),
+                                     score_threshold=np.float64(0.1)),
         "clustered-float32": dict(boxes=cb, scores=cs, classes=cc, iou_threshold=0.45),
         "clustered-float64": dict(boxes=cb.astype(np.float64), scores=cs.astype(np.float64), classes=cc),
         "clustered-float16": dict(boxes=cb.astype(np.float16), scores=cs.astype(np.float16), classes=cc),
@@ -216,11 +257,81 @@ def adversarial_cases():
             scores=np.linspace(0.9, 0.1, 11), iou_threshold=0.0),
         "grid-cell-count-overflows": dict(boxes=_boxes([[0, 0, 1e-320, 1], [1e300, 0, 1e300, 1]]),
                                           scores=[0.9, 0.8], iou_threshold=0.0),
-        # Inputs that must be rejected, on every backend alike.
-        "nan-coordinate": dict(boxes=_boxes([[0, 0, 1, 1], [0, np.nan, 1, 1]]), scores=[0.5, 0.5]),
-        "inverted-box": dict(boxes=_boxes([[0, 0, 1, 1], [2, 0, 1, 1]]), scores=[0.5, 0.5]),
-        "inf-score": dict(boxes=_boxes([[0, 0, 1, 1]]), scores=[np.inf]),
-        "length-mismatch": dict(boxes=_boxes([[0, 0, 1, 1]]), scores=[0.5, 0.4]),
-        "threshold-above-1": dict(boxes=_boxes([[0, 0, 1, 1]]), scores=[0.5], iou_threshold=1.5),
+        # Rejected by the public layer, before any backend runs.
+        "boxes-5-columns": bad(ValueError, "boxes", "(N, 4)", boxes=np.zeros((3, 5))),
+        "boxes-1-d": bad(ValueError, "boxes", "2 dimensions", boxes=np.zeros(12)),
+        "boxes-bool": bad(TypeError, "boxes", "bool", boxes=np.zeros((3, 4), dtype=bool)),
+        "boxes-complex": bad(TypeError, "boxes", "complex",
+                             boxes=np.zeros((3, 4), dtype=complex)),
+        "boxes-text": bad(TypeError, "boxes", boxes=np.array([["a"] * 4] * 3)),
+        "nan-coordinate": bad(ValueError, "boxes", "row 1",
+                              boxes=_boxes([[0, 0, 1, 1], [0, np.nan, 1, 1], [0, 0, 1, 1]])),
+        "inf-coordinate": bad(ValueError, "boxes", "row 1",
+                              boxes=_boxes([[0, 0, 1, 1], [0, 0, np.inf, 1], [0, 0, 1, 1]])),
+        "inverted-box": bad(ValueError, "boxes", "row 1", "x2 < x1",
+                            boxes=_boxes([[0, 0, 1, 1], [5, 0, 1, 1], [0, 0, 1, 1]])),
+        "inverted-y": bad(ValueError, "boxes", "row 2",
+                          boxes=_boxes([[0, 0, 1, 1], [0, 0, 1, 1], [0, 3, 1, 2]])),
+        "length-mismatch": bad(ValueError, "scores", "length 2", "3 rows",
+                               scores=np.array([0.9, 0.8])),
+        "scores-2-d": bad(ValueError, "scores", "dimension", scores=np.array([[0.9, 0.8, 0.7]])),
+        "nan-score": bad(ValueError, "scores", "index 1", scores=np.array([0.9, np.nan, 0.7])),
+        "inf-score": bad(ValueError, "scores", "index 2", scores=np.array([0.9, 0.8, -np.inf])),
+        "scores-text": bad(TypeError, "scores", scores=np.array(["a", "b", "c"])),
+        "float-classes": bad(TypeError, "classes", "astype", classes=np.array([0.0, 1.0, 2.0])),
+        "classes-too-short": bad(ValueError, "classes", "(3,)", classes=np.array([0, 1])),
+        "classes-2-d": bad(ValueError, "classes", classes=np.array([[0, 1, 2]])),
+        "class-beyond-int64": bad(ValueError, "classes", "index 2",
+                                  classes=np.array([0, 1, 2 ** 64 - 1], dtype=np.uint64)),
+        "threshold-negative": bad(ValueError, "iou_threshold", iou_threshold=-0.1),
+        "threshold-above-1": bad(ValueError, "iou_threshold", iou_threshold=1.01),
+        "threshold-nan": bad(ValueError, "iou_threshold", iou_threshold=float("nan")),
+        "threshold-text": bad(TypeError, "iou_threshold", iou_threshold="0.5"),
+        "threshold-bool": bad(TypeError, "iou_threshold", iou_threshold=True),
+        "score-threshold-inf": bad(ValueError, "score_threshold", score_threshold=float("inf")),
+        "score-threshold-nan": bad(ValueError, "score_threshold", score_threshold=float("nan")),
+        "max-output-negative": bad(ValueError, "max_output", max_output=-1),
+        "max-output-fraction": bad(TypeError, "max_output", max_output=2.5),
+        "sigma-0": bad(ValueError, "sigma", sigma=0.0),
+        "sigma-negative": bad(ValueError, "sigma", sigma=-1.0),
+        "sigma-inf": bad(ValueError, "sigma", sigma=float("inf")),
     }
     return sorted(cases.items())
+
+
+def clustered_cases(kernel):
+    """Detector-like candidates at production sizes (smaller for a quadratic reference)."""
+    sizes = [n // kernel.realistic_divisor for n in (1000, 5000)]
+    return [("clustered-%d" % n, dict(boxes=c.boxes, scores=c.scores, classes=c.classes, iou_threshold=0.45))
+            for n, c in ((n, clustered_candidates(n, n_classes=20, seed=n)) for n in sizes)]
+
+
+# Small integer coordinates and a few score levels make exact ties, touching boxes,
+# zero-area boxes and IoUs exactly at the threshold common rather than rare.
+_coordinate = st.one_of(st.integers(0, 12).map(float), st.floats(0, 12, allow_nan=False, width=32))
+
+
+@st.composite
+def nms_inputs(draw):
+    n = draw(st.integers(0, 40))
+    corners = draw(st.lists(st.tuples(_coordinate, _coordinate, _coordinate, _coordinate),
+                            min_size=n, max_size=n))
+    boxes = np.array([[min(a, c), min(b, d), max(a, c), max(b, d)] for a, b, c, d in corners],
+                     dtype=np.float64).reshape(-1, 4)
+    level = st.sampled_from([0.1, 0.5, 0.5, 0.9])
+    scores = np.array(draw(st.lists(st.one_of(level, st.floats(0, 1)), min_size=n, max_size=n)))
+    classes = np.array(draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), dtype=np.int64)
+    return dict(
+        boxes=boxes, scores=scores, classes=classes,
+        iou_threshold=draw(st.one_of(st.sampled_from([0.0, 0.25, 1 / 3, 0.5, 1.0]), st.floats(0, 1))),
+        score_threshold=draw(st.one_of(st.none(), st.sampled_from([0.1, 0.5]))),
+        max_output=draw(st.one_of(st.none(), st.integers(0, 5))),
+        sigma=draw(st.sampled_from([0.1, 0.5, 2.0])),
+    )
+
+
+FAMILIES = {
+    "nms": Family(adversarial_cases, clustered_cases, nms_inputs),
+    "image": Family(image_cases, frame_cases),
+    **{name: Family(cases) for name, cases in decode_cases.FAMILY_CASES.items()},
+}

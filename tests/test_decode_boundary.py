@@ -7,7 +7,7 @@ import pytest
 
 from accel import _dispatch
 from accel._backends.python import decode as reference
-from conftest import require_backend
+from conftest import CANDIDATES, require_backend
 
 
 def backend_module(name):
@@ -74,7 +74,7 @@ SCAN_CASES = _scan_cases()
 
 @pytest.mark.parametrize("multi_label", [False, True], ids=["single", "multi"])
 @pytest.mark.parametrize("case_id, case", SCAN_CASES, ids=[c[0] for c in SCAN_CASES])
-@pytest.mark.parametrize("name", [b for b in _dispatch.BACKEND_NAMES if b != "python"])
+@pytest.mark.parametrize("name", CANDIDATES)
 def test_decode_scan_matches_reference(name, case_id, case, multi_label):
     module = backend_module(name)
     args = dict(case, data=_readonly(case["data"]), multi_label=multi_label)
@@ -125,7 +125,7 @@ BOX_CASES = _box_cases()
 
 
 @pytest.mark.parametrize("case_id, case", BOX_CASES, ids=[c[0] for c in BOX_CASES])
-@pytest.mark.parametrize("name", [b for b in _dispatch.BACKEND_NAMES if b != "python"])
+@pytest.mark.parametrize("name", CANDIDATES)
 def test_scale_boxes_matches_reference(name, case_id, case):
     module = backend_module(name)
     boxes = np.ascontiguousarray(case["boxes"])

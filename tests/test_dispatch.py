@@ -104,10 +104,10 @@ def test_unknown_backend_lists_valid_names(where, monkeypatch):
     assert all(name in message for name in accel.BACKEND_NAMES)
 
 
-def test_unavailable_backend_says_why_and_how(monkeypatch):
-    monkeypatch.setitem(_dispatch._MODULES, "cffi", "accel._backends._does_not_exist")
-    monkeypatch.delitem(_dispatch._loaded, "cffi", raising=False)
-    monkeypatch.delitem(_dispatch._failed, "cffi", raising=False)
+def test_unavailable_backend_says_why_and_how(isolated_dispatch):
+    isolated_dispatch.setitem(_dispatch._MODULES, "cffi", "accel._backends._does_not_exist")
+    _dispatch._loaded.pop("cffi", None)
+    _dispatch._failed.pop("cffi", None)
     with pytest.raises(accel.BackendUnavailableError) as info:
         accel.nms(BOXES, SCORES, 0.5, backend="cffi")
     assert "_does_not_exist" in str(info.value) and "To get it" in str(info.value)
@@ -115,7 +115,6 @@ def test_unavailable_backend_says_why_and_how(monkeypatch):
         with accel.use_backend("cffi"):
             pass
     assert not accel.backends()["cffi"].available
-    monkeypatch.setattr(_dispatch, "_failed", {})  # forget the simulated failure
 
 
 def test_import_is_light():

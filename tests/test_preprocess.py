@@ -1,4 +1,4 @@
-"""Preprocessing contracts beyond backend agreement: geometry, out=, errors, no mutation."""
+"""Preprocessing contracts beyond backend agreement: geometry, out=, no mutation."""
 import numpy as np
 import pytest
 
@@ -66,43 +66,12 @@ def test_to_tensor_float16_and_out(backend):
     (np.empty((1, 3, 64, 128), np.float32)[..., ::2], ValueError, ["out", "C-contiguous"]),
     ([[0.0]], TypeError, ["out", "numpy"]),
 ])
-def test_bad_out(out, error, words, backend):
+def test_bad_out(out, error, words, unreachable_backends):
+    """Refused before dispatch, like the bad images and options of the case table
+    (kernels.py), which has no ``out``."""
     with pytest.raises(error) as info:
-        accel.preprocess(FRAME, 64, out=out, backend=backend)
-    assert all(w in str(info.value) for w in words)
-
-
-@pytest.mark.parametrize("img, error, words", [
-    (FRAME.astype(np.float32), TypeError, ["img", "uint8"]),
-    (FRAME.tolist(), TypeError, ["img", "numpy"]),
-    (np.zeros((4, 4, 2), np.uint8), ValueError, ["img", "C in 1, 3, 4"]),
-    (np.zeros((4, 4, 3, 1), np.uint8), ValueError, ["img"]),
-    (np.zeros((0, 4, 3), np.uint8), ValueError, ["img", "empty"]),
-])
-def test_bad_image(img, error, words, backend):
-    for call in (lambda: accel.letterbox(img, 32, backend=backend),
-                 lambda: accel.to_tensor(img, backend=backend),
-                 lambda: accel.preprocess(img, 32, backend=backend)):
-        with pytest.raises(error) as info:
-            call()
-        assert all(w in str(info.value) for w in words)
-
-
-@pytest.mark.parametrize("kwargs, error, name", [
-    (dict(new_shape=0), ValueError, "new_shape"),
-    (dict(new_shape=(1, 2, 3)), ValueError, "new_shape"),
-    (dict(new_shape="big"), ValueError, "new_shape"),
-    (dict(pad_value=-1), ValueError, "pad_value"),
-    (dict(pad_value=(1, 2)), ValueError, "pad_value"),
-    (dict(pad_value=1.5), ValueError, "pad_value"),
-    (dict(mean=np.nan), ValueError, "mean"),
-    (dict(scale=(1, 2, 3, 4)), ValueError, "scale"),
-    (dict(swap_rb="yes"), TypeError, "swap_rb"),
-    (dict(dtype=np.int8), TypeError, "dtype"),
-])
-def test_bad_options(kwargs, error, name, backend):
-    with pytest.raises(error, match=name):
-        accel.preprocess(FRAME, **dict(dict(new_shape=32), **kwargs), backend=backend)
+        accel.preprocess(FRAME, 64, out=out, backend="python")
+    assert info.type is error and all(w in str(info.value) for w in words)
 
 
 def test_inputs_not_modified(backend):
