@@ -2,9 +2,10 @@
 # The compiled backends (Cython and C through cffi) under AddressSanitizer and
 # UndefinedBehaviorSanitizer: builds them with -fsanitize=address,undefined (plus
 # float-cast-overflow; UBSan made fatal), compile and link, in a throwaway copy of this
-# repository with its own venv (the in-place build and .venv are never touched), then runs every test parametrised by those two backends (conformance with
-# its hypothesis tests, boundary, validation, decoding, preprocessing, OpenCV agreement),
-# plus ROUNDS more runs of the hypothesis tests with other seeds.
+# repository with its own venv (the in-place build and .venv are never touched), then runs
+# every test parametrised by those two backends (conformance with its hypothesis tests,
+# boundary, validation, decoding, preprocessing, OpenCV agreement), plus ROUNDS more runs
+# of the hypothesis tests with other seeds.
 #
 # Fails on any sanitizer report: ASan and UBSan abort the process, and the log is also
 # searched for reports in case one did not. Prints how many tests and how many
