@@ -111,12 +111,13 @@ def one_image(array: np.ndarray, name: str, shape_text: str) -> np.ndarray:
 def class_count(nc, available: int, name: str, axis_text: str) -> int:
     if nc is None:
         if available < 1:
-            raise ValueError("%s has %d channels on %s: no room for a class score"
-                             % (name, available, axis_text))
+            raise ValueError("%s leaves no channel for classes on %s: a detector output "
+                             "needs at least one class score" % (name, axis_text))
         return available
     if isinstance(nc, bool) or not isinstance(nc, (int, np.integer)):
         raise TypeError("nc must be an integer, got %r" % (nc,))
     if not 1 <= nc <= available:
-        raise ValueError("nc=%d does not fit %s: %s leaves %d channels for classes (and extras)"
-                         % (nc, name, axis_text, available))
+        raise ValueError("nc=%d does not fit %s: %s leaves %s for classes (and extras)"
+                         % (nc, name, axis_text,
+                            "%d channels" % available if available > 0 else "none"))
     return int(nc)

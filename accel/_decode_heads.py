@@ -1,7 +1,7 @@
 """Public decoders of exported (decoded) heads: YOLOv8 / YOLO11 and YOLOv5 outputs."""
 from __future__ import annotations
 
-from typing import Optional, TYPE_CHECKING, Tuple
+from typing import NamedTuple, Optional, TYPE_CHECKING, Tuple
 
 import numpy as np
 
@@ -13,31 +13,74 @@ if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
     from numpy.typing import ArrayLike
 
 
-def decode_v8_image(pred, nc, threshold, multi_label, mask, scan):
-    channels, n_anchors = pred.shape
+class Head(NamedTuple):
+    """The format of a decoded head: where its classes start and its objectness sits."""
+
+    name: str  # as errors name it
+    first_class: int  # 4 (YOLOv8/11) or 5 (YOLOv5)
+    objectness: int  # channel of the objectness, or -1
+    anchors_last: bool  # the format's own axis order: (C, A) for YOLOv8, (A, C) for YOLOv5
+
+
+YOLOV8 = Head("YOLOv8/11", 4, -1, True)
+YOLOV5 = Head("YOLOv5", 5, 4, False)
+
+
+def anchors_last(head: Head, shape, anchor_axis) -> bool:
+    """Whether an output of ``shape`` (..., X, Y) has its anchors on the last axis.
+
+    ``anchor_axis=None`` takes the format's order and refuses an output that contradicts
+    it: a detector has more anchors than channels (8400 against 84 at 640 px), so the
+    anchor axis is the longer one. A transposed output would otherwise decode into junk
+    (channel values read as boxes) without any error.
+    """
+    if anchor_axis is None:
+        channels, anchors = shape[-2:] if head.anchors_last else shape[:-3:-1]
+        if 0 < anchors < channels:  # no anchors at all contradicts nothing
+            wrong, right = ("first", "-2") if head.anchors_last else ("last", "-1")
+            expected = ("(1, 4 + nc, A), anchors on the last axis" if head.anchors_last
+                        else "(1, A, 5 + nc), anchors on the second-to-last axis")
+            raise ValueError(
+                "pred has shape %s, but a %s output is %s, the longer one; this one has its "
+                "anchors %s (some exports and NHWC runtimes give that). Pass "
+                "%s, or anchor_axis=%s to decode it as it is "
+                "(anchor_axis=%s accepts the format's order with fewer anchors than "
+                "channels, as a tiny input gives)"
+                % (tuple(shape), head.name, expected, wrong,
+                   "pred.transpose(0, 2, 1)" if len(shape) == 3 else "pred.T", right,
+                   "-1" if head.anchors_last else "-2"))
+        return head.anchors_last
+    if anchor_axis in (-1, -2) and not isinstance(anchor_axis, bool):
+        return anchor_axis == -1
+    raise ValueError("anchor_axis must be None (the format's order, checked), -1 or -2, got %r"
+                     % (anchor_axis,))
+
+
+def decode_image(pred, head: Head, last: bool, nc, threshold, multi_label, mask, scan):
+    """One image's (C, A) output (``last``) or (A, C) output, decoded in place: the scan
+    reads it through strides, and only the kept anchors' channels are gathered."""
+    channels = pred if last else pred.T  # a view: (C, A) either way
+    n_channels, n_anchors = channels.shape
+    anchor_stride, channel_stride = (1, n_anchors) if last else (n_channels, 1)
     anchors, class_ids, scores = filter_classes(mask, scan(
-        pred.reshape(-1), n_anchors, 1, n_anchors, 4, nc, -1,
-        at_or_below(threshold, pred.dtype), multi_label), 1)
-    return (corners_of(pred[:4].take(anchors, axis=1)), scores, class_ids,
-            pred[4 + nc:].take(anchors, axis=1).T.copy())
+        pred.reshape(-1), n_anchors, anchor_stride, channel_stride, head.first_class, nc,
+        head.objectness, at_or_below(threshold, pred.dtype), multi_label), 1)
+    kept = channels.take(anchors, axis=1)
+    return corners_of(kept[:4]), scores, class_ids, kept[head.first_class + nc:].T.copy()
 
 
-def decode_v5_image(pred, nc, threshold, multi_label, mask, scan):
-    n_anchors, channels = pred.shape
-    anchors, class_ids, scores = filter_classes(mask, scan(
-        pred.reshape(-1), n_anchors, channels, 1, 5, nc, 4,
-        at_or_below(threshold, pred.dtype), multi_label), 1)
-    rows = pred.take(anchors, axis=0)
-    return corners_of(rows[:, :4].T), scores, class_ids, rows[:, 5 + nc:].copy()
-
-
-def _result(decoded, nc_given: bool):
-    return decoded if nc_given else decoded[:3]
+def channel_count(head: Head, shape, last: bool, nc):
+    """The class count of an output of ``shape`` whose anchors are ``last`` or not."""
+    channels = shape[-2] if last else shape[-1]
+    where = "the 4 box channels%s" % (" and the objectness" if head.objectness >= 0 else "")
+    return class_count(nc, channels - head.first_class, "pred",
+                       "its channel axis (%d, %d channels) after %s"
+                       % (-2 if last else -1, channels, where))
 
 
 def decode_yolov8(pred: ArrayLike, conf_threshold: float = 0.25, *, nc: Optional[int] = None,
                   multi_label: bool = False, classes: Optional[ArrayLike] = None,
-                  check_finite: bool = True,
+                  check_finite: bool = True, anchor_axis: Optional[int] = None,
                   backend: Optional[str] = None) -> Tuple[np.ndarray, ...]:
     """Decode one image's YOLOv8 / YOLO11 output (the exported ``(1, 4 + nc, A)`` head).
 
@@ -59,6 +102,11 @@ def decode_yolov8(pred: ArrayLike, conf_threshold: float = 0.25, *, nc: Optional
             the box is a class.
         check_finite: raise on NaN or infinity (costs about as much as the decode;
             without it such values give unspecified detections).
+        anchor_axis: ``None`` (default): the format's order, ``(4 + nc, A)``, and an
+            output with more rows than columns is refused as transposed (anchors first;
+            the error says how to fix it). ``-2``: anchors first, ``(A, 4 + nc)``, decoded
+            as it is, without a copy. ``-1``: the format's order, unchecked (a tiny input
+            can have fewer anchors than channels).
         backend: one of ``accel.BACKEND_NAMES``; overrides every other choice.
 
     Returns:
@@ -67,18 +115,13 @@ def decode_yolov8(pred: ArrayLike, conf_threshold: float = 0.25, *, nc: Optional
         ``nc`` is given, a fourth item ``extra (K, E)`` holds the extra channels of each
         detection's anchor.
     """
-    pred = one_image(prediction(pred, "pred", check_finite), "pred", "(4 + nc, A)")
-    nc_value = class_count(nc, pred.shape[0] - 4, "pred", "axis -2 after the 4 box channels")
-    threshold = check.unit_interval(conf_threshold, "conf_threshold")
-    mask = check.class_ids(classes, nc_value)
-    scan = implementation("decode_yolov8", pred.shape[1], backend)
-    return _result(decode_v8_image(pred, nc_value, threshold, bool(multi_label), mask, scan),
-                   nc is not None)
+    return _decode(YOLOV8, "decode_yolov8", "(4 + nc, A)", pred, conf_threshold, nc,
+                   multi_label, classes, check_finite, anchor_axis, backend)
 
 
 def decode_yolov5(pred: ArrayLike, conf_threshold: float = 0.25, *, nc: Optional[int] = None,
                   multi_label: bool = False, classes: Optional[ArrayLike] = None,
-                  check_finite: bool = True,
+                  check_finite: bool = True, anchor_axis: Optional[int] = None,
                   backend: Optional[str] = None) -> Tuple[np.ndarray, ...]:
     """Decode one image's YOLOv5 output (the exported ``(1, A, 5 + nc)`` head).
 
@@ -90,15 +133,26 @@ def decode_yolov5(pred: ArrayLike, conf_threshold: float = 0.25, *, nc: Optional
 
     Args:
         pred: (A, 5 + nc [+ E]) or (1, A, 5 + nc [+ E]) float array.
+        anchor_axis: ``None`` (default): the format's order, ``(A, 5 + nc)``, and an
+            output with more columns than rows is refused as transposed (anchors last).
+            ``-1``: anchors last, ``(5 + nc, A)``, decoded as it is. ``-2``: the format's
+            order, unchecked.
 
     Returns:
         As ``decode_yolov8``; scores are the products ``objectness * class score``.
     """
-    pred = one_image(prediction(pred, "pred", check_finite), "pred", "(A, 5 + nc)")
-    nc_value = class_count(nc, pred.shape[1] - 5, "pred",
-                            "axis -1 after the 4 box channels and the objectness")
+    return _decode(YOLOV5, "decode_yolov5", "(A, 5 + nc)", pred, conf_threshold, nc,
+                   multi_label, classes, check_finite, anchor_axis, backend)
+
+
+def _decode(head, kernel, shape_text, pred, conf_threshold, nc, multi_label, classes,
+            check_finite, anchor_axis, backend):
+    given = prediction(pred, "pred", check_finite)
+    pred = one_image(given, "pred", shape_text)
+    last = anchors_last(head, given.shape, anchor_axis)  # the caller's shape, in the error
+    nc_value = channel_count(head, pred.shape, last, nc)
     threshold = check.unit_interval(conf_threshold, "conf_threshold")
     mask = check.class_ids(classes, nc_value)
-    scan = implementation("decode_yolov5", pred.shape[0], backend)
-    return _result(decode_v5_image(pred, nc_value, threshold, bool(multi_label), mask, scan),
-                   nc is not None)
+    scan = implementation(kernel, pred.shape[1 if last else 0], backend)
+    decoded = decode_image(pred, head, last, nc_value, threshold, bool(multi_label), mask, scan)
+    return decoded if nc is not None else decoded[:3]

@@ -15,7 +15,7 @@ import importlib
 import importlib.machinery
 import os
 import platform
-from typing import Callable, Dict, Iterator, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterator, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 from . import _sizes
 from ._backends import BACKEND_NAMES, missing_functions
@@ -124,6 +124,7 @@ _UNITS_TEXT = "boxes for NMS and scale_boxes, anchors for decoders, pixels for i
 
 
 _loaded: Dict[str, object] = {}
+_incomplete: Set[str] = set()  # loaded, but not whole: a bug, not a missing install
 _failed: Dict[str, str] = {}
 _context: "contextvars.ContextVar[Optional[str]]" = contextvars.ContextVar(
     "accel_backend", default=None
@@ -156,9 +157,17 @@ def _load(name: str):
     problems = missing_functions(module)
     if problems:
         _failed[name] = "incomplete backend %s: %s" % (module.__name__, "; ".join(problems))
+        _incomplete.add(name)
         return None
     _loaded[name] = module
     return module
+
+
+def _how_to_get(name: str) -> str:
+    if name in _incomplete:  # installing again cannot help a backend that lacks code
+        return ("nothing to install: this accel is inconsistent (a backend lacks boundary "
+                "functions); reinstall accel from a clean source, and report it if it persists")
+    return _HOW_TO_GET[name]
 
 
 def _build_failure(name: str) -> Optional[str]:
@@ -197,7 +206,7 @@ def backends(size: Optional[int] = None, *, boxes: Optional[_sizes.Size] = None,
             report[name] = BackendInfo(name, True, module.__name__)
         else:
             report[name] = BackendInfo(
-                name, False, "%s (to get it: %s)" % (_failed[name], _HOW_TO_GET[name])
+                name, False, "%s (to get it: %s)" % (_failed[name], _how_to_get(name))
             )
     if size is not None or boxes is not None or anchors is not None or pixels is not None:
         report.choices = explain(size, boxes=boxes, anchors=anchors, pixels=pixels)
@@ -231,7 +240,7 @@ def _require(name: str):
     if module is None:
         raise BackendUnavailableError(
             "backend %r is not available here: %s. To get it: %s"
-            % (name, _failed[name], _HOW_TO_GET[name])
+            % (name, _failed[name], _how_to_get(name))
         )
     return module
 

@@ -11,8 +11,8 @@ from typing import List, Optional, Sequence, TYPE_CHECKING, Union
 import numpy as np
 
 from . import _validate as check
-from ._decode_common import FORMATS, class_count, prediction
-from ._decode_heads import decode_v5_image, decode_v8_image
+from ._decode_common import FORMATS, prediction
+from ._decode_heads import YOLOV5, YOLOV8, anchors_last, channel_count, decode_image
 from ._dispatch import backend_module
 from ._geometry import LetterboxInfo, inverse_mapping
 
@@ -36,7 +36,7 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
                 multi_label: bool = False, max_det: int = 300, max_nms: int = 30000,
                 nc: Optional[int] = None,
                 letterbox: Union[LetterboxInfo, Sequence[LetterboxInfo], None] = None,
-                check_finite: bool = True,
+                check_finite: bool = True, anchor_axis: Optional[int] = None,
                 backend: Optional[str] = None) -> List[np.ndarray]:
     """Detector output to final detections: decode, NMS, back to source pixels.
 
@@ -53,6 +53,8 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
         pred: a batch (B, ...) or one image, shaped as ``decode_yolov8`` /
             ``decode_yolov5`` expect.
         letterbox: a LetterboxInfo for every image, or a list with one per image.
+        anchor_axis: as in ``decode_yolov8`` / ``decode_yolov5``: ``None`` refuses an
+            output whose axes contradict the format; -1 or -2 says where the anchors are.
         backend: one backend runs every step (its scan, NMS and scale_boxes).
 
     Returns:
@@ -67,30 +69,25 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
     if array.ndim != 3:
         raise ValueError("pred must have shape (B, C, A) or (C, A) (yolov8) or (B, A, C) or "
                          "(A, C) (yolov5), got %s" % (array.shape,))
-    v5 = format == "yolov5"
-    decode = decode_v5_image if v5 else decode_v8_image
-    if v5:
-        nc_value = class_count(nc, array.shape[2] - 5, "pred",
-                                "axis -1 after the 4 box channels and the objectness")
-    else:
-        nc_value = class_count(nc, array.shape[1] - 4, "pred", "axis -2 after the 4 box channels")
+    head = YOLOV5 if format == "yolov5" else YOLOV8
+    last = anchors_last(head, array.shape, anchor_axis)
+    nc_value = channel_count(head, array.shape, last, nc)
     conf = check.unit_interval(conf_threshold, "conf_threshold")
     iou = check.unit_interval(iou_threshold, "iou_threshold")
     max_det = check.count_or_default(max_det, "max_det", 2 ** 62)
     max_nms = check.count_or_default(max_nms, "max_nms", 2 ** 62)
     mask = check.class_ids(classes, nc_value)
     infos = _letterbox_infos(letterbox, array.shape[0])
-    n_anchors = array.shape[1] if v5 else array.shape[2]
-    module = backend_module("postprocess", n_anchors, backend)
-    return [_postprocess_one(image, decode, module, nc_value, conf, iou, bool(multi_label),
+    module = backend_module("postprocess", array.shape[2 if last else 1], backend)
+    return [_postprocess_one(image, head, last, module, nc_value, conf, iou, bool(multi_label),
                              mask, bool(agnostic), max_det, max_nms, info)
             for image, info in zip(array, infos)]
 
 
-def _postprocess_one(pred, decode, module, nc, conf, iou, multi_label, mask, agnostic,
+def _postprocess_one(pred, head, last, module, nc, conf, iou, multi_label, mask, agnostic,
                      max_det, max_nms, info):
-    boxes, scores, class_ids, extra = decode(pred, nc, conf, multi_label, mask,
-                                             module.decode_scan)
+    boxes, scores, class_ids, extra = decode_image(pred, head, last, nc, conf, multi_label, mask,
+                                                   module.decode_scan)
     if scores.shape[0] > max_nms:
         best = np.sort(np.argsort(-scores, kind="stable")[:max_nms])
         boxes, scores, class_ids, extra = boxes[best], scores[best], class_ids[best], extra[best]

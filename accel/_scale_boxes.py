@@ -23,9 +23,9 @@ def _mapping(info, src_shape, clip: bool):
     except (TypeError, ValueError):
         raise TypeError("info must be a LetterboxInfo (from accel.letterbox/preprocess) or "
                         "(scale, (pad_x, pad_y)), got %r" % (info,)) from None
-    scale = check.positive(scale, "scale")
-    pad_x, pad_y = check.finite_or_default(pad_x, "pad_x", 0.0), \
-        check.finite_or_default(pad_y, "pad_y", 0.0)
+    scale = check.positive(scale, "info's scale")
+    pad_x = check.finite_or_default(pad_x, "info's pad_x", 0.0)
+    pad_y = check.finite_or_default(pad_y, "info's pad_y", 0.0)
     if src_shape is None:
         if clip:
             raise ValueError("clip=True needs src_shape=(h, w) of the source image when info "

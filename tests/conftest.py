@@ -56,8 +56,8 @@ def candidate(request):
 def isolated_dispatch(monkeypatch):
     """The dispatcher's memory of loaded and failed backends (and default choices) as
     copies, put back after the test: a test may make a backend fail to load."""
-    for name in ("_loaded", "_failed", "_default_cache"):
-        monkeypatch.setattr(_dispatch, name, dict(getattr(_dispatch, name)))
+    for name in ("_loaded", "_failed", "_default_cache", "_incomplete"):
+        monkeypatch.setattr(_dispatch, name, type(getattr(_dispatch, name))(getattr(_dispatch, name)))
     return monkeypatch
 
 

@@ -21,13 +21,14 @@ def _with(array, index, value):
 
 
 def _v8_ties():
-    """8 anchors, 4 classes: equal maxima, signed zeros, scores exactly at 0.25 and at
-    float32(0.1) (above the threshold 0.1 only after rounding)."""
+    """16 anchors, 4 classes: equal maxima, signed zeros, scores exactly at 0.25 and at
+    float32(0.1) (above the threshold 0.1 only after rounding), then 8 anchors that no
+    threshold keeps (more anchors than channels, as in every real output)."""
     scores = np.array([
         [0.5, 0.5, 0.1, 0.0], [0.25, 0.25, 0.25, 0.25], [-0.0, 0.0, 0.0, -0.0],
         [0.1, 0.3, 0.3, 0.2], [0.0, 0.0, 0.0, 0.9], [np.float32(0.1), 0.0, 0.0, 0.0],
-        [0.2500001, 0.0, 0.0, 0.2500001], [1.0, 1.0, 0.0, 0.0]], np.float32)
-    boxes = np.array([[10, 20, 8, 6]] * 8, np.float32) + np.arange(8, dtype=np.float32)[:, None]
+        [0.2500001, 0.0, 0.0, 0.2500001], [1.0, 1.0, 0.0, 0.0]] + [[0.0] * 4] * 8, np.float32)
+    boxes = np.array([[10, 20, 8, 6]] * 16, np.float32) + np.arange(16, dtype=np.float32)[:, None]
     return np.concatenate([boxes, scores], axis=1).T.copy()
 
 
@@ -40,6 +41,9 @@ def yolov8_cases():
         "realistic-2d-float64": dict(pred=real[0].astype(np.float64), conf_threshold=0.3),
         "float16": dict(pred=real.astype(np.float16), conf_threshold=0.2),
         "transposed-view": dict(pred=np.ascontiguousarray(real[0].T).T),
+        "anchors-first-declared": dict(pred=np.ascontiguousarray(real[0].T), anchor_axis=-2),
+        "anchors-first-declared-batch-axis": dict(pred=real.transpose(0, 2, 1), anchor_axis=-2),
+        "few-anchors-declared": dict(pred=ties[:, :5], anchor_axis=-1, conf_threshold=0.1),
         "segmentation-extras": dict(pred=seg, nc=80),
         "classes-filter": dict(pred=real, classes=list(range(0, 80, 2))),
         "ties-0.25": dict(pred=ties, conf_threshold=0.25),
@@ -56,6 +60,13 @@ def yolov8_cases():
         "batch-of-2": reject(ValueError, "pred", "batch", pred=np.stack([ties, ties])),
         "1-d": reject(ValueError, "pred", pred=ties[0]),
         "nc-too-big": reject(ValueError, "nc", pred=ties, nc=5),
+        # Anchors first, (1, A, 4 + nc): refused with the fix, never decoded as junk.
+        "anchors-first": reject(ValueError, "pred", "transpose(0, 2, 1)", "anchor_axis=-2",
+                                pred=np.ascontiguousarray(real.transpose(0, 2, 1))),
+        "anchors-first-2d": reject(ValueError, "pred", "pred.T",
+                                   pred=np.ascontiguousarray(real[0].T)),
+        "few-anchors": reject(ValueError, "pred", "anchor_axis=-1", pred=ties[:, :5]),
+        "anchor-axis-0": reject(ValueError, "anchor_axis", pred=real, anchor_axis=0),
         "nc-zero": reject(ValueError, "nc", pred=ties, nc=0),
         "only-box-channels": reject(ValueError, "pred", pred=ties[:4]),
         "threshold-negative": reject(ValueError, "conf_threshold", pred=ties, conf_threshold=-0.1),
@@ -82,10 +93,17 @@ def yolov5_cases():
         "segmentation-extras": dict(pred=np.concatenate(
             [real, np.ones((1, real.shape[1], 3), np.float32)], axis=2), nc=80),
         "classes-filter": dict(pred=real, classes=list(range(0, 80, 2))),
-        "crafted-0.25": dict(pred=rows),
-        "crafted-0.2": dict(pred=rows, conf_threshold=0.2),
-        "crafted-0": dict(pred=rows, conf_threshold=0.0),
+        # Fewer anchors than channels: anchor_axis=-2 confirms the format's order.
+        "crafted-0.25": dict(pred=rows, anchor_axis=-2),
+        "crafted-0.2": dict(pred=rows, conf_threshold=0.2, anchor_axis=-2),
+        "crafted-0": dict(pred=rows, conf_threshold=0.0, anchor_axis=-2),
         "no-anchors": dict(pred=np.zeros((0, 85), np.float32)),
+        "anchors-last-declared": dict(pred=np.ascontiguousarray(real.transpose(0, 2, 1)),
+                                      anchor_axis=-1),
+        # Anchors last, (1, 5 + nc, A): refused with the fix, never decoded as junk.
+        "anchors-last": reject(ValueError, "pred", "transpose(0, 2, 1)", "anchor_axis=-1",
+                               pred=np.ascontiguousarray(real.transpose(0, 2, 1))),
+        "few-anchors": reject(ValueError, "pred", "anchor_axis=-2", pred=rows),
         # Rejected by the public layer, before any backend runs.
         "nan": reject(ValueError, "pred", "NaN", pred=_with(rows, 13, np.nan)),
         "no-class-channel": reject(ValueError, "pred", "class", pred=rows[:, :5]),
@@ -162,9 +180,10 @@ def box_cases():
         "explicit-shape-of-three": reject(TypeError, "src_shape", boxes=boxes, info=(0.5, (0, 0)),
                                           src_shape=(1080, 1920, 3)),
         "bad-info": reject(TypeError, "info", boxes=boxes, info=0.5),
-        # The message names the element of info at fault ("scale must be > 0"), not info.
-        "zero-scale": reject(ValueError, "info", named="scale", boxes=boxes, info=(0.0, (0, 0)),
+        "zero-scale": reject(ValueError, "info", "info's scale", boxes=boxes, info=(0.0, (0, 0)),
                              clip=False),
+        "nan-pad": reject(ValueError, "info", "info's pad_y", boxes=boxes,
+                          info=(0.5, (0, float("nan"))), clip=False),
     }
     return sorted(cases.items())
 
@@ -187,6 +206,10 @@ def postprocess_cases():
         "segmentation-extras": dict(pred=seg, nc=80),
         "yolov5": dict(pred=v5, format="yolov5"),
         "yolov5-2d": dict(pred=v5[0], format="yolov5", iou_threshold=0.3),
+        "yolov8-anchors-first-declared": dict(pred=batch.transpose(0, 2, 1), anchor_axis=-2,
+                                              letterbox=INFO_1080P),
+        "yolov5-anchors-last-declared": dict(pred=v5.transpose(0, 2, 1), format="yolov5",
+                                             anchor_axis=-1),
         "negative-width-dropped": dict(pred=_with(v8, 2 * v8.shape[2] + worst, -1.0)),
         # Found only in the boxes a backend's scan keeps: checked on every backend.
         "negative-width-kept": reject(ValueError, "pred", "negative width", after_dispatch=True,
@@ -198,6 +221,10 @@ def postprocess_cases():
         "iou-threshold-2": reject(ValueError, "iou_threshold", pred=v8, iou_threshold=2),
         "max-det-negative": reject(ValueError, "max_det", pred=v8, max_det=-1),
         "nc-too-big": reject(ValueError, "nc", pred=v8, nc=81),
+        "yolov8-anchors-first": reject(ValueError, "pred", "transpose(0, 2, 1)",
+                                       pred=np.ascontiguousarray(batch.transpose(0, 2, 1))),
+        "yolov5-anchors-last": reject(ValueError, "pred", "transpose(0, 2, 1)", format="yolov5",
+                                      pred=np.ascontiguousarray(v5.transpose(0, 2, 1))),
     }
     return sorted(cases.items())
 

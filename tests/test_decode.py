@@ -215,5 +215,5 @@ def test_threshold_is_compared_exactly_not_after_rounding():
     threshold to float32 and drop it)."""
     pred = np.zeros((5, 2), np.float32)
     pred[4] = [np.float32(0.1), np.nextafter(np.float32(0.1), np.float32(0))]
-    _, scores, _ = accel.decode_yolov8(pred, 0.1)
+    _, scores, _ = accel.decode_yolov8(pred, 0.1, anchor_axis=-1)  # 2 anchors, 5 channels
     assert scores.tolist() == [np.float32(0.1)]

@@ -35,7 +35,7 @@ def _opencv_letterbox(cv2, frame, new_shape):
     bottom = info.dst_shape[0] - new_h - info.pad_top
     right = info.dst_shape[1] - new_w - info.pad_left
     image = cv2.copyMakeBorder(resized, info.pad_top, bottom, info.pad_left, right,
-                               cv2.BORDER_CONSTANT, value=(114, 114, 114))
+                               cv2.BORDER_CONSTANT, value=(114,) * 4)
     return image, info
 
 
