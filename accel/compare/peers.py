@@ -26,17 +26,23 @@ def _by_score(indices, scores) -> np.ndarray:
     return indices[np.argsort(-np.asarray(scores)[indices], kind="stable")]
 
 
-def _opencv_letterbox(cv2, frame, new_shape):
-    """The usual OpenCV letterbox: cv2.resize + cv2.copyMakeBorder (ultralytics' LetterBox)."""
-    info = letterbox_geometry(frame.shape[:2], new_shape)
+def opencv_letterbox(cv2, frame, info, pad=114):
+    """The usual OpenCV letterbox with ``info``'s geometry: cv2.resize (only when the size
+    changes, as ultralytics' LetterBox) and cv2.copyMakeBorder with ``pad`` in every
+    channel; (h, w, C) in, (H, W, C) out, C = 1 included."""
     new_h, new_w = info.resized_shape
     resized = frame if (new_h, new_w) == frame.shape[:2] else cv2.resize(
         frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     bottom = info.dst_shape[0] - new_h - info.pad_top
     right = info.dst_shape[1] - new_w - info.pad_left
     image = cv2.copyMakeBorder(resized, info.pad_top, bottom, info.pad_left, right,
-                               cv2.BORDER_CONSTANT, value=(114,) * 4)
-    return image, info
+                               cv2.BORDER_CONSTANT, value=(pad,) * 4)
+    return image.reshape(image.shape[:2] + (-1,))  # OpenCV drops a single channel's axis
+
+
+def _opencv_letterbox(cv2, frame, new_shape):
+    info = letterbox_geometry(frame.shape[:2], new_shape)
+    return opencv_letterbox(cv2, frame, info), info
 
 
 def opencv(work: Workload) -> Optional[Callable]:
