@@ -319,7 +319,8 @@ def test_compare_measures_frames_per_second_on_each_thread_count():
     assert cli.parse_args(["--pipeline"]).pipeline and not cli.parse_args([]).pipeline
     data = tool.measure(budget=0.02, max_threads=2, imgsz=128)
     assert [r["threads"] for r in data["rows"]] == [1, 2]
-    assert all(r["fps"] > 0 and r["faults_per_frame"] >= 0 for r in data["rows"])
+    assert all(r["fps"] > 0 and r["faults_per_frame"] >= 0 and r["cores_busy"] > 0
+               for r in data["rows"])
     text = tool.render(data)
     assert "frames/s" in text and "x1.00" in text and data["model"] in text
     assert not pipeline_threads()
