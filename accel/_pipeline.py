@@ -181,7 +181,10 @@ class Pipeline:
         that frame, after the detections of every earlier frame; one raised by the
         ``frames`` iterator, after the detections of the frames it gave. Leaving the
         loop early (``break``, an exception, closing the generator) stops the workers:
-        the frames in flight finish, no thread is left behind. Arguments are checked
+        the frames in flight finish, no thread is left behind. On PyPy, which has no
+        reference counting, a generator left by ``break`` is closed by the next garbage
+        collection, not at once: ``with contextlib.closing(pipe.map(...)) as results:``
+        stops the workers at the end of the block on every interpreter. Arguments are checked
         when ``map`` is called, not at the first frame. A backend chosen with
         ``accel.use_backend()`` around the ``map`` call applies in the worker threads.
         """
