@@ -1,9 +1,10 @@
 """Pure-Python decoding kernels: the readable reference of the class scan and the box
-un-letterboxing (boundary and contracts in ``accel._decode``).
+un-letterboxing (boundary and contracts in ``accel._decode_common``).
 
-The data is read through ``array.array`` (one copy of its bytes), which is much faster
-than ``ndarray.tolist()``, most of all under PyPy, where that goes through cpyext; its
-elements are Python floats like a list's.
+The data is read through ``array.array`` (one copy of its bytes, taken through
+``memoryview``), which is much faster than ``ndarray.tolist()``, most of all under PyPy,
+where that goes through cpyext; its elements are Python floats like a list's. Results
+go back the same way (``np.frombuffer`` over an ``array.array``).
 
 float32 products are computed as Python floats (exact: a product of two float32 values
 has at most 48 significant bits) and rounded to float32 once by ``array('f')``, so they
@@ -20,16 +21,29 @@ def _typecode(dtype):
 
 def _values(data):
     """A sequence of Python floats of native-endian float32 or float64 ``data``."""
-    return array(_typecode(data.dtype), data.tobytes())
+    return array(_typecode(data.dtype), memoryview(data).tobytes())
+
+
+def _sizes(values):
+    """Sizes and offsets as plain ints. Under PyPy, those computed from NumPy shapes are
+    big-integer objects, and index arithmetic derived from them is 10x slower."""
+    return array("q", values)
 
 
 def _rounded(values, dtype):
     return array("f", values) if dtype == np.float32 else values
 
 
+def _ndarray(values, typecode, dtype):
+    """A list of Python numbers as a 1-D ndarray of ``dtype`` (``typecode`` its array code)."""
+    return np.frombuffer(array(typecode, values), dtype=dtype)
+
+
 def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
                 threshold, multi_label):
     values = _values(data)
+    n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset = _sizes(
+        (n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset))
     anchors, classes, scores = [], [], []
     for anchor in range(n_anchors):
         base = anchor * anchor_stride
@@ -52,8 +66,8 @@ def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, 
                 anchors.append(anchor)
                 classes.append(row.index(best))
                 scores.append(best)
-    return (np.array(anchors, dtype=np.int64), np.array(classes, dtype=np.int64),
-            np.array(scores, dtype=data.dtype))
+    return (_ndarray(anchors, "q", np.int64), _ndarray(classes, "q", np.int64),
+            _ndarray(scores, _typecode(data.dtype), data.dtype))
 
 
 def _unletterboxed(value, pad, gain, clip, limit):
@@ -67,11 +81,12 @@ def _unletterboxed(value, pad, gain, clip, limit):
 
 
 def scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height):
-    rows = [
-        (_unletterboxed(x1, pad_x, gain_x, clip, width),
-         _unletterboxed(y1, pad_y, gain_y, clip, height),
-         _unletterboxed(x2, pad_x, gain_x, clip, width),
-         _unletterboxed(y2, pad_y, gain_y, clip, height))
-        for x1, y1, x2, y2 in boxes.tolist()
-    ]
-    return np.array(rows, dtype=boxes.dtype).reshape(-1, 4)
+    values = _values(boxes)  # x1, y1, x2, y2 of box 0, then of box 1, ...
+    scaled = []
+    for j in range(0, len(values), 4):
+        scaled += (_unletterboxed(values[j], pad_x, gain_x, clip, width),
+                   _unletterboxed(values[j + 1], pad_y, gain_y, clip, height),
+                   _unletterboxed(values[j + 2], pad_x, gain_x, clip, width),
+                   _unletterboxed(values[j + 3], pad_y, gain_y, clip, height))
+    # array('f') rounds each float64 result to float32, as the conversion of an ndarray does
+    return _ndarray(scaled, _typecode(boxes.dtype), boxes.dtype).reshape(-1, 4)

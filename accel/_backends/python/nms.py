@@ -14,54 +14,129 @@ a coordinate ``x`` is ``min(nx - 1, floor((x - min_x) * nx / span_x))``, a monot
 function, so two boxes with a positive overlap always share a cell. A kept box is
 recorded in every cell it covers, or in a list checked by every candidate when it
 covers more than ``MAX_CELLS_PER_BOX`` cells.
+
+The code is also the backend PyPy runs when no compiled one is there, written for its
+JIT as much as for reading: the arrays are read once into ``array.array`` (never
+``ndarray.tolist()``, which goes through cpyext), boxes are columns indexed by box number,
+and the hot loops are plain index loops without generators. Measured by
+``benchmarks/pypy_python_backend.py``.
 """
 import math
+import platform
+from array import array
 
 import numpy as np
 
 GRID_MAX = 64
 MAX_CELLS_PER_BOX = 16
+_PYPY = platform.python_implementation() == "PyPy"
+_RUN = 8  # the insertion-sorted runs of _merge_sorted
 
 
-def _as_lists(boxes, scores):
-    return boxes.tolist(), scores.tolist()
+def _values(data):
+    """The values of a native-endian float32, float64 or int64 ``data`` as an ``array.array``.
+
+    A copy of the bytes (through ``memoryview``: ``ndarray.tobytes()`` is slower under
+    PyPy). Not ``ndarray.tolist()``: under PyPy that goes through cpyext, one element at a
+    time, and costs more than the whole NMS. The elements read back are Python floats (or
+    ints), exactly the array's values.
+    """
+    typecode = {np.dtype(np.float32): "f", np.dtype(np.float64): "d",
+                np.dtype(np.int64): "q"}[data.dtype]
+    return array(typecode, memoryview(data).tobytes())
 
 
-def _areas(box_list):
-    return [(x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in box_list]
+def _int64_array(values):
+    """A list of ints as an int64 ndarray (through ``array.array``: cheap under PyPy too)."""
+    return np.frombuffer(array("q", values), dtype=np.int64)
 
 
-def _overlaps(a, b, area_a, area_b, iou_threshold):
-    """True when IoU(a, b) > iou_threshold, with the IoU of the module contract."""
-    iw = min(a[2], b[2]) - max(a[0], b[0])
+class _Boxes:
+    """The boxes as four coordinate columns and their areas: box ``i`` is ``x1[i], y1[i],
+    x2[i], y2[i]``, all Python floats (float64 arithmetic whatever the input dtype)."""
+
+    def __init__(self, boxes):
+        flat = _values(boxes)  # x1, y1, x2, y2 of box 0, then of box 1, ...
+        self.x1, self.y1, self.x2, self.y2 = flat[0::4], flat[1::4], flat[2::4], flat[3::4]
+        self.areas = [(self.x2[i] - self.x1[i]) * (self.y2[i] - self.y1[i])
+                      for i in range(len(self.x1))]
+
+
+def _overlaps(b, k, i, iou_threshold):
+    """True when IoU(box k, box i) > iou_threshold, with the IoU of the module contract."""
+    iw = min(b.x2[k], b.x2[i]) - max(b.x1[k], b.x1[i])
     if iw <= 0.0:
         return False
-    ih = min(a[3], b[3]) - max(a[1], b[1])
+    ih = min(b.y2[k], b.y2[i]) - max(b.y1[k], b.y1[i])
     if ih <= 0.0:
         return False
     inter = iw * ih
-    union = area_a + area_b - inter
+    union = b.areas[k] + b.areas[i] - inter
     return union > 0.0 and inter / union > iou_threshold
 
 
-def iou(a, b, area_a, area_b):
-    """IoU of the module contract (used by soft-NMS, which needs the value)."""
-    iw = min(a[2], b[2]) - max(a[0], b[0])
+def iou(b, k, i):
+    """IoU of boxes k and i, of the module contract (used by soft-NMS, which needs the value)."""
+    iw = min(b.x2[k], b.x2[i]) - max(b.x1[k], b.x1[i])
     if iw <= 0.0:
         return 0.0
-    ih = min(a[3], b[3]) - max(a[1], b[1])
+    ih = min(b.y2[k], b.y2[i]) - max(b.y1[k], b.y1[i])
     if ih <= 0.0:
         return 0.0
     inter = iw * ih
-    union = area_a + area_b - inter
+    union = b.areas[k] + b.areas[i] - inter
     return inter / union if union > 0.0 else 0.0
 
 
 def _sorted_candidates(score_list, score_threshold):
     """Indices with score > score_threshold, by decreasing score, ties by index."""
-    candidates = [i for i, s in enumerate(score_list) if s > score_threshold]
-    candidates.sort(key=lambda i: -score_list[i])  # list.sort is stable
+    candidates = [i for i in range(len(score_list)) if score_list[i] > score_threshold]
+    if _PYPY:
+        return _merge_sorted(candidates, score_list)
+    # list.sort is stable, also with reverse=True: equal scores keep their index order
+    candidates.sort(key=score_list.__getitem__, reverse=True)
     return candidates
+
+
+def _merge_sorted(order, key):
+    """``order`` stably sorted by decreasing ``key[i]``, as ``list.sort`` above sorts it.
+
+    Used under PyPy, where ``list.sort`` with a key compares the keys as generic objects
+    and takes 3-5x longer than these loops once the JIT has compiled them (under CPython
+    they are 8x slower than ``list.sort``). Runs of ``_RUN`` items are insertion-sorted,
+    then neighbouring runs are merged until one is left. Stable: an item only moves
+    before another whose key is strictly smaller.
+    """
+    n = len(order)
+    src = list(order)
+    for lo in range(0, n, _RUN):
+        for a in range(lo + 1, min(lo + _RUN, n)):
+            item, b = src[a], a
+            while b > lo and key[item] > key[src[b - 1]]:
+                src[b] = src[b - 1]
+                b -= 1
+            src[b] = item
+    dst = [0] * n
+    width = _RUN
+    while width < n:  # merge runs of ``width`` pairwise into runs of 2 * width
+        for lo in range(0, n, 2 * width):
+            mid, hi = min(lo + width, n), min(lo + 2 * width, n)
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:
+                if key[src[j]] > key[src[i]]:
+                    dst[k] = src[j]
+                    j += 1
+                else:
+                    dst[k] = src[i]
+                    i += 1
+                k += 1
+            if i < mid:  # what is left of one run
+                dst[k:hi] = src[i:mid]
+            else:
+                dst[k:hi] = src[j:hi]
+        src, dst = dst, src
+        width *= 2
+    return src
 
 
 def _axis_cells(lo, hi, total_width, count):
@@ -83,79 +158,95 @@ def _axis_cells(lo, hi, total_width, count):
 
 
 class _Grid:
-    def __init__(self, box_list, candidates):
-        xs1 = [box_list[i][0] for i in candidates]
-        ys1 = [box_list[i][1] for i in candidates]
-        xs2 = [box_list[i][2] for i in candidates]
-        ys2 = [box_list[i][3] for i in candidates]
+    """The uniform grid of the module docstring over the candidates of ``b``."""
+
+    def __init__(self, b, candidates):
+        self.b = b
+        xs1 = [b.x1[i] for i in candidates]
+        ys1 = [b.y1[i] for i in candidates]
+        xs2 = [b.x2[i] for i in candidates]
+        ys2 = [b.y2[i] for i in candidates]
         self.min_x = min(xs1)
         self.min_y = min(ys1)
-        width = sum(x2 - x1 for x1, x2 in zip(xs1, xs2))
-        height = sum(y2 - y1 for y1, y2 in zip(ys1, ys2))
+        width = height = 0.0  # plain sums in candidate order, as the compiled backends do
+        for j in range(len(candidates)):
+            width += xs2[j] - xs1[j]
+            height += ys2[j] - ys1[j]
         self.nx, self.fx = _axis_cells(self.min_x, max(xs2), width, len(candidates))
         self.ny, self.fy = _axis_cells(self.min_y, max(ys2), height, len(candidates))
         self.cells = [[] for _ in range(self.nx * self.ny)]
         self.wide = []  # kept boxes covering too many cells: checked by everyone
 
-    def _cell_range(self, box):
+    def _cell_range(self, i):
+        b = self.b
         if self.nx == 1:
             cx0 = cx1 = 0
         else:
-            cx0 = min(self.nx - 1, int((box[0] - self.min_x) * self.fx))
-            cx1 = min(self.nx - 1, int((box[2] - self.min_x) * self.fx))
+            cx0 = min(self.nx - 1, int((b.x1[i] - self.min_x) * self.fx))
+            cx1 = min(self.nx - 1, int((b.x2[i] - self.min_x) * self.fx))
         if self.ny == 1:
             cy0 = cy1 = 0
         else:
-            cy0 = min(self.ny - 1, int((box[1] - self.min_y) * self.fy))
-            cy1 = min(self.ny - 1, int((box[3] - self.min_y) * self.fy))
+            cy0 = min(self.ny - 1, int((b.y1[i] - self.min_y) * self.fy))
+            cy1 = min(self.ny - 1, int((b.y2[i] - self.min_y) * self.fy))
         return cx0, cx1, cy0, cy1
 
-    def add(self, index, box):
-        cx0, cx1, cy0, cy1 = self._cell_range(box)
+    def add(self, i):
+        """Record kept box ``i`` in every cell it covers (in ``wide`` if too many)."""
+        cx0, cx1, cy0, cy1 = self._cell_range(i)
         if (cx1 - cx0 + 1) * (cy1 - cy0 + 1) > MAX_CELLS_PER_BOX:
-            self.wide.append(index)
+            self.wide.append(i)
             return
         for cy in range(cy0, cy1 + 1):
             row = cy * self.nx
             for cx in range(cx0, cx1 + 1):
-                self.cells[row + cx].append(index)
+                self.cells[row + cx].append(i)
 
-    def neighbours(self, box, kept):
-        """Kept boxes that may overlap ``box`` (with repeats); all kept ones if it is huge."""
-        cx0, cx1, cy0, cy1 = self._cell_range(box)
-        if (cx1 - cx0 + 1) * (cy1 - cy0 + 1) > MAX_CELLS_PER_BOX:
-            yield from kept
-            return
-        yield from self.wide
-        for cy in range(cy0, cy1 + 1):
-            row = cy * self.nx
-            for cx in range(cx0, cx1 + 1):
-                yield from self.cells[row + cx]
+
+def _suppressor_in(group, i, b, classes, iou_threshold):
+    """True when a kept box ``k`` of ``group`` suppresses candidate ``i``: IoU above the
+    threshold, and the same class when there are classes."""
+    for k in group:
+        if classes is not None and classes[k] != classes[i]:
+            continue
+        if _overlaps(b, k, i, iou_threshold):
+            return True
+    return False
 
 
 def _greedy(boxes, scores, classes, iou_threshold, score_threshold, max_output):
-    box_list, score_list = _as_lists(boxes, scores)
-    class_list = classes.tolist() if classes is not None else None
-    areas = _areas(box_list)
-    candidates = _sorted_candidates(score_list, score_threshold)
+    b = _Boxes(boxes)
+    class_list = _values(classes) if classes is not None else None
+    candidates = _sorted_candidates(_values(scores), score_threshold)
     kept = []
     if candidates and max_output > 0:
-        grid = _Grid(box_list, candidates)
+        grid = _Grid(b, candidates)
         for i in candidates:
-            box = box_list[i]
-            suppressed = False
-            for k in grid.neighbours(box, kept):
-                if class_list is not None and class_list[k] != class_list[i]:
-                    continue
-                if _overlaps(box_list[k], box, areas[k], areas[i], iou_threshold):
-                    suppressed = True
-                    break
+            cx0, cx1, cy0, cy1 = grid._cell_range(i)
+            if (cx1 - cx0 + 1) * (cy1 - cy0 + 1) > MAX_CELLS_PER_BOX:
+                suppressed = _suppressor_in(kept, i, b, class_list, iou_threshold)
+            else:  # the wide kept boxes, then those of each cell i covers, until one suppresses
+                suppressed = _suppressor_in(grid.wide, i, b, class_list, iou_threshold)
+                cy = cy0
+                while not suppressed and cy <= cy1:
+                    cx = cx0
+                    while not suppressed and cx <= cx1:
+                        # _suppressor_in(cell, ...), written out: a call per cell costs
+                        # CPython 5-10% and PyPy 10-15%
+                        for k in grid.cells[cy * grid.nx + cx]:
+                            if class_list is not None and class_list[k] != class_list[i]:
+                                continue
+                            if _overlaps(b, k, i, iou_threshold):
+                                suppressed = True
+                                break
+                        cx += 1
+                    cy += 1
             if not suppressed:
                 kept.append(i)
                 if len(kept) == max_output:
                     break
-                grid.add(i, box)
-    return np.array(kept, dtype=np.int64)
+                grid.add(i)
+    return _int64_array(kept)
 
 
 def nms(boxes, scores, iou_threshold, score_threshold, max_output):
@@ -167,9 +258,9 @@ def batched_nms(boxes, scores, classes, iou_threshold, score_threshold, max_outp
 
 
 def soft_nms(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max_output):
-    box_list, current = _as_lists(boxes, scores)
-    areas = _areas(box_list)
-    alive = [i for i, s in enumerate(current) if s >= score_threshold]  # index order
+    b = _Boxes(boxes)
+    current = list(_values(scores))
+    alive = [i for i in range(len(current)) if current[i] >= score_threshold]  # index order
     selected, selected_scores = [], []
     while alive and len(selected) < max_output:
         best = 0
@@ -181,7 +272,7 @@ def soft_nms(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max
         selected_scores.append(current[i])
         survivors = []
         for j in alive:
-            overlap = iou(box_list[i], box_list[j], areas[i], areas[j])
+            overlap = iou(b, i, j)
             if gaussian:
                 if overlap > 0.0:
                     current[j] *= math.exp(-(overlap * overlap) / sigma)
@@ -190,4 +281,4 @@ def soft_nms(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max
             if current[j] >= score_threshold:
                 survivors.append(j)
         alive = survivors
-    return np.array(selected, dtype=np.int64), np.array(selected_scores, dtype=np.float64)
+    return _int64_array(selected), np.frombuffer(array("d", selected_scores), dtype=np.float64)

@@ -4,6 +4,13 @@ See ``accel._preprocess`` for the boundary and the formulas. Pixels are handled 
 Python ints and float32 values as Python floats rounded to float32 after every
 operation (double rounding is harmless here: a double holds more than twice float32's
 precision, so each rounded result equals the float32 operation's).
+
+The code is also the backend PyPy runs when no compiled one is there, written for its
+JIT as much as for reading. The image is read as ``bytes`` (one copy, through
+``memoryview``: ``ndarray.tobytes()`` is 10x slower under PyPy) and the tables as
+``array.array``: indexing them gives Python ints directly, where ``ndarray.tolist()``
+would go through cpyext under PyPy. The loops are plain index loops over flat rows.
+Float32 results are stored in one ``array('f')`` and copied into ``out`` once.
 """
 import struct
 from array import array
@@ -17,69 +24,110 @@ def _f32(value: float) -> float:
     return _F32.unpack(_F32.pack(value))[0]
 
 
-def _resized_rows(src, xcols, xw, yrows, yw):
-    """Yield each resized row as a flat list of new_w * C uint8 values."""
-    height, width, channels = src.shape
-    data = src.tobytes()
-    stride = width * channels
-    columns = [(c0 * channels, c1 * channels, a0, a1)
-               for (c0, c1), (a0, a1) in zip(xcols.tolist(), xw.tolist())]
-    cache = {}
+def _ints(table):
+    """An int32 table as a flat ``array.array`` of Python ints, row-major."""
+    return array("i", memoryview(table).tobytes())
 
-    def horizontal(row):
-        # int32 sums S[c0]*a0 + S[c1]*a1 of one source row; the last two rows are kept
-        if row not in cache:
-            if len(cache) == 2:
-                del cache[min(cache)]
-            base = row * stride
-            cache[row] = [data[base + o0 + ch] * a0 + data[base + o1 + ch] * a1
-                          for o0, o1, a0, a1 in columns for ch in range(channels)]
-        return cache[row]
 
-    for (r0, r1), (b0, b1) in zip(yrows.tolist(), yw.tolist()):
-        t0, t1 = horizontal(r0), horizontal(r1)
-        yield [(((b0 * (v0 >> 4)) >> 16) + ((b1 * (v1 >> 4)) >> 16) + 2) >> 2
-               for v0, v1 in zip(t0, t1)]
+def _sizes(values):
+    """Sizes (e.g. an ndarray's ``shape``) as plain ints. Under PyPy, NumPy's shape entries
+    are big-integer objects, and index arithmetic derived from them is 10x slower."""
+    return array("q", values)
+
+
+class _Resize:
+    """The bilinear resize of ``src``, one output row at a time.
+
+    A row is flat: ``new_w * C`` values, the C channels of column 0, then of column 1...;
+    a lane is one (column, channel) of it. Each output row blends the horizontal passes
+    of two source rows; consecutive output rows often share one, so the last two are kept.
+    """
+
+    def __init__(self, src, xcols, xw, yrows, yw):
+        height, width, channels = _sizes(src.shape)
+        self.pixels = memoryview(src).tobytes()
+        self.stride = width * channels
+        self.new_h, self.new_w = _sizes((yrows.shape[0], xcols.shape[0]))
+        new_w = self.new_w
+        self.lanes = new_w * channels
+        cols, weights = _ints(xcols), _ints(xw)
+        # per lane: where its two source pixels are within a source row, and their weights
+        self.offset0 = [cols[2 * x] * channels + ch for x in range(new_w) for ch in range(channels)]
+        self.offset1 = [cols[2 * x + 1] * channels + ch
+                        for x in range(new_w) for ch in range(channels)]
+        self.weight0 = [weights[2 * x] for x in range(new_w) for ch in range(channels)]
+        self.weight1 = [weights[2 * x + 1] for x in range(new_w) for ch in range(channels)]
+        self.rows, self.row_weights = _ints(yrows), _ints(yw)
+        self.cache = {}
+
+    def _horizontal(self, row):
+        """int32 sums S[c0] * a0 + S[c1] * a1 of every lane of source row ``row``."""
+        if row not in self.cache:
+            if len(self.cache) == 2:
+                del self.cache[min(self.cache)]
+            pixels, base = self.pixels, row * self.stride
+            offset0, offset1 = self.offset0, self.offset1
+            weight0, weight1 = self.weight0, self.weight1
+            self.cache[row] = [pixels[base + offset0[j]] * weight0[j]
+                               + pixels[base + offset1[j]] * weight1[j]
+                               for j in range(self.lanes)]
+        return self.cache[row]
+
+    def row(self, y):
+        """Output row ``y``: its ``new_w * C`` uint8 values."""
+        t0 = self._horizontal(self.rows[2 * y])
+        t1 = self._horizontal(self.rows[2 * y + 1])
+        b0, b1 = self.row_weights[2 * y], self.row_weights[2 * y + 1]
+        return [(((b0 * (t0[j] >> 4)) >> 16) + ((b1 * (t1[j] >> 4)) >> 16) + 2) >> 2
+                for j in range(self.lanes)]
 
 
 def letterbox(src, out, xcols, xw, yrows, yw, top, left, pad):
-    height, width, channels = out.shape
-    pad_pixel = bytes(pad.tolist())
-    image = bytearray(pad_pixel * (height * width))
+    height, width, channels = _sizes(out.shape)
+    top, left = _sizes((top, left))
+    image = bytearray(memoryview(pad).tobytes() * (height * width))  # the padding pixel
     row_bytes = width * channels
-    for y, row in enumerate(_resized_rows(src, xcols, xw, yrows, yw)):
+    resize = _Resize(src, xcols, xw, yrows, yw)
+    for y in range(resize.new_h):
         start = (top + y) * row_bytes + left * channels
-        image[start:start + len(row)] = bytes(row)
-    out[...] = np.frombuffer(bytes(image), dtype=np.uint8).reshape(out.shape)
+        image[start:start + resize.lanes] = bytes(resize.row(y))
+    out[...] = np.frombuffer(image, dtype=np.uint8).reshape(out.shape)
 
 
-def _lookup_tables(channel_map, mean, scale):
+def _lookup_tables(mean, scale):
     """Per output channel: the float32 value of every possible uint8 pixel."""
     return [[_f32(_f32(px - m) * s) for px in range(256)]
             for m, s in zip(mean.tolist(), scale.tolist())]
 
 
 def to_tensor(src, out, channel_map, mean, scale):
-    channels = src.shape[2]
-    data = src.tobytes()
-    tables = _lookup_tables(channel_map, mean, scale)
-    for c, source_channel in enumerate(channel_map.tolist()):
+    channels, = _sizes(src.shape[2:])
+    pixels = memoryview(src).tobytes()
+    tables = _lookup_tables(mean, scale)
+    tensor = array("f")
+    for c, source_channel in enumerate(_ints(channel_map)):
         table = tables[c]
-        plane = array("f", [table[px] for px in data[source_channel::channels]])
-        out[c] = np.frombuffer(plane.tobytes(), dtype=np.float32).reshape(out.shape[1:])
+        tensor += array("f", [table[px] for px in pixels[source_channel::channels]])
+    out[...] = np.frombuffer(tensor, dtype=np.float32).reshape(out.shape)
 
 
 def preprocess(src, out, xcols, xw, yrows, yw, top, left, pad, channel_map, mean, scale):
-    channels, height, width = out.shape
-    tables = _lookup_tables(channel_map, mean, scale)
-    mapping = list(enumerate(channel_map.tolist()))
-    pad = pad.tolist()
-    planes = [array("f", [tables[c][pad[ch]]]) * (height * width) for c, ch in mapping]
-    new_w = xcols.shape[0]
-    for y, row in enumerate(_resized_rows(src, xcols, xw, yrows, yw)):
-        start = (top + y) * width + left
-        for c, ch in mapping:
-            table = tables[c]
-            planes[c][start:start + new_w] = array("f", [table[px] for px in row[ch::channels]])
+    channels, height, width = _sizes(out.shape)
+    top, left = _sizes((top, left))
+    tables = _lookup_tables(mean, scale)
+    sources = _ints(channel_map)  # output channel c reads source channel sources[c]
+    pad = memoryview(pad).tobytes()
+    # the planes one after the other, each filled with its padding value first
+    tensor = array("f")
     for c in range(channels):
-        out[c] = np.frombuffer(planes[c].tobytes(), dtype=np.float32).reshape(height, width)
+        tensor += array("f", [tables[c][pad[sources[c]]]]) * (height * width)
+    resize = _Resize(src, xcols, xw, yrows, yw)
+    new_w = resize.new_w
+    for y in range(resize.new_h):
+        row = resize.row(y)
+        for c in range(channels):
+            table, lane = tables[c], sources[c]
+            start = (c * height + top + y) * width + left
+            for x in range(new_w):
+                tensor[start + x] = table[row[x * channels + lane]]
+    out[...] = np.frombuffer(tensor, dtype=np.float32).reshape(out.shape)
