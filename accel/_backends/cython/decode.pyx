@@ -2,7 +2,7 @@
 """Cython decoding kernels: ``decode_scan`` and ``scale_boxes``.
 
 Same boundary and same decisions as the pure-Python reference (``accel._backends.python.decode``;
-contract in ``accel._decode``), bit for bit.
+contract in ``accel._decode_common``), bit for bit.
 
 * Class-major layout without objectness (``anchor_stride == 1``, YOLOv8's ``(4 + nc, A)``):
   the anchors are cut into blocks of ``_BLOCK``, and each block's best score is the

@@ -649,7 +649,7 @@ cdef Py_ssize_t _soft_nms(const double* boxes, const double* scores, Py_ssize_t 
 
 
 # ------------------------------------------------------------------------------------
-# The backend boundary (see accel._nms).
+# The backend boundary (declared in accel._backends).
 
 cdef Py_ssize_t _check(const double[:, ::1] boxes, const double[::1] scores,
                        Py_ssize_t max_output) except -1:

@@ -1,7 +1,7 @@
 """Numba decoding kernels: the class scan and the box un-letterboxing.
 
 Same decisions and the same float arithmetic as ``accel._backends.python.decode``
-(boundary and contracts in ``accel._decode``), so the results are bit-identical.
+(boundary and contracts in ``accel._decode_common``), so the results are bit-identical.
 
 ``decode_scan`` takes one of two loops, chosen in Python:
 
@@ -245,7 +245,7 @@ def _scale_boxes(boxes, out, gain_x, gain_y, pad_x, pad_y, clip, width, height):
 
 
 # ---------------------------------------------------------------------------------------
-# The backend boundary (see accel._decode)
+# The backend boundary (declared in accel._backends)
 # ---------------------------------------------------------------------------------------
 # The scalars are coerced so that every call reaches the same compiled specialisation
 # whatever Python or NumPy scalar types the caller passed.

@@ -438,7 +438,7 @@ def _letterbox(src, wide, wide_ok, out, xcols, xw, yrows, yw, top, left, pad):
 
 
 # ---------------------------------------------------------------------------------------
-# The backend boundary (see accel._preprocess)
+# The backend boundary (declared in accel._backends)
 # ---------------------------------------------------------------------------------------
 
 def _check_channels(src):

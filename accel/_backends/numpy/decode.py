@@ -1,4 +1,4 @@
-"""NumPy decoding kernels (boundary and contracts in ``accel._decode``).
+"""NumPy decoding kernels (boundary and contracts in ``accel._decode_common``).
 
 The class scores are viewed in place as an (anchors, nc) array through the boundary's
 strides; the full reduction is a ``max`` (the cheap pass), and the first ``argmax`` and
