@@ -10,7 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from accel.compare.peers import PEERS
 from accel.compare.workloads import SIZES, workload
+
+# The operating point of a real pipeline: what a 0.25 confidence threshold leaves.
+PIPELINE_SIZES = (100, 500, 1000)
 
 
 def _bench(benchmark, work, backend):
@@ -20,14 +24,34 @@ def _bench(benchmark, work, backend):
     benchmark(work.call, backend)
 
 
-@pytest.mark.parametrize("size", SIZES["nms"])
+NMS_SIZES = sorted(set(SIZES["nms"]) | set(PIPELINE_SIZES))
+
+
+@pytest.mark.parametrize("size", NMS_SIZES)
 def test_nms(benchmark, backend, size):
     _bench(benchmark, workload("nms", size), backend)
 
 
-@pytest.mark.parametrize("size", SIZES["batched_nms"])
+@pytest.mark.parametrize("size", sorted(set(SIZES["batched_nms"]) | set(PIPELINE_SIZES)))
 def test_batched_nms(benchmark, backend, size):
     _bench(benchmark, workload("batched_nms", size), backend)
+
+
+@pytest.mark.parametrize("kernel", ["nms", "batched_nms"])
+@pytest.mark.parametrize("peer", sorted(PEERS))
+@pytest.mark.parametrize("size", NMS_SIZES)
+def test_nms_peers(benchmark, kernel, peer, size):
+    """The same inputs through the libraries a user would otherwise call (when installed):
+    same group as the backends, so pytest-benchmark shows them side by side."""
+    work = workload(kernel, size)
+    try:
+        call = PEERS[peer](work)
+    except ImportError as exc:
+        pytest.skip("peer %s not installed: %s" % (peer, exc))
+    if call is None:
+        pytest.skip("%s has no %s" % (peer, kernel))
+    benchmark.group = "%s %s" % (work.kernel, work.label)
+    benchmark(call)
 
 
 @pytest.mark.parametrize("size", SIZES["soft_nms"])

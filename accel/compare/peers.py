@@ -196,5 +196,20 @@ def numpy_pipeline(work: Workload) -> Optional[Callable]:
     return pipeline
 
 
+def powerboxes(work: Workload) -> Optional[Callable]:
+    """powerboxes' Rust ``nms``: no validation, float64 boxes as given. A box is dropped
+    when its score is not above the score threshold, as accel's; its result order is
+    checked like any peer's."""
+    if work.kernel != "nms":
+        return None
+    import powerboxes as pb  # type: ignore
+
+    boxes, scores, iou = work.args
+    boxes = np.ascontiguousarray(boxes, dtype=np.float64)
+    scores = np.ascontiguousarray(scores, dtype=np.float64)
+    return lambda: pb.nms(boxes, scores, iou, _LOWEST).astype(np.int64)
+
+
 PEERS: Dict[str, Callable] = {"opencv": opencv, "numpy-pipeline": numpy_pipeline,
-                              "torchvision": torchvision, "onnxruntime": onnxruntime}
+                              "torchvision": torchvision, "onnxruntime": onnxruntime,
+                              "powerboxes": powerboxes}
