@@ -61,7 +61,7 @@ def record_build(args, build_lib=None):
     text = ("# Written by setup.py at build time: what the last build made.\n"
             "CFLAGS = %r\n"
             "EXT_SUFFIX = %r\n"
-            "NOT_BUILT = %r\n" % (" ".join(args), sysconfig.get_config_var("EXT_SUFFIX"),
+            "NOT_BUILT = %r  # type: dict\n" % (" ".join(args), sysconfig.get_config_var("EXT_SUFFIX"),
                                    NOT_BUILT))
     for root in [HERE] + ([build_lib] if build_lib else []):
         folder = os.path.join(root, "accel")

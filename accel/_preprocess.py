@@ -28,7 +28,7 @@ from ._dispatch import implementation
 from ._geometry import LetterboxInfo, letterbox_geometry
 
 if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
-    from numpy.typing import ArrayLike, DTypeLike
+    from numpy.typing import DTypeLike
 
 COEF_SCALE = 2048  # OpenCV's INTER_RESIZE_COEF_SCALE (11 fractional bits)
 

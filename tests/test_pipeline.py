@@ -6,7 +6,6 @@ import inspect
 import itertools
 import platform
 import random
-import resource
 import threading
 import time
 

@@ -19,7 +19,7 @@ import os
 import platform
 import sys
 import textwrap
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -59,7 +59,7 @@ def _identical(expected, actual) -> bool:
             and all(_identical(e, a) for e, a in zip(expected, actual)))
 
 
-def machine_header() -> Dict[str, str]:
+def machine_header() -> Dict[str, Any]:
     cpu = _profile.cpu_model()
     try:
         from importlib.metadata import version
@@ -505,7 +505,7 @@ def plot(data: dict, path: str) -> None:
     rows = -(-len(kernels) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(3.3 * columns, 2.5 * rows + 0.9),
                              squeeze=False)
-    handles = {}
+    handles: Dict[str, Any] = {}
     for ax, kernel in zip(axes.flat, kernels):
         label, scale = _AXES[_sizes.UNIT[kernel]]
         mine = [r for r in results if r["kernel"] == kernel]

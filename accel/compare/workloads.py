@@ -4,7 +4,7 @@ Detector candidates are not uniform random boxes: they come in clusters, many ji
 boxes around each object, with scores that fall off away from the object's true box and
 a thin layer of low-score background boxes. NMS speed depends on exactly that shape.
 """
-from typing import NamedTuple
+from typing import Any, Callable, Dict, NamedTuple, Tuple
 
 import numpy as np
 
@@ -322,7 +322,7 @@ def workload(kernel: str, size: int, seed: int = 0) -> Workload:
         if kernel in _DECODED_HEADS and anchors < 85:
             # A tiny input has fewer anchors than channels: say where the anchors are,
             # or the decoders refuse the output as transposed.
-            kwargs = dict(kwargs, anchor_axis=-2 if "yolov5" in kernel else -1)
+            kwargs = {**kwargs, "anchor_axis": -2 if "yolov5" in kernel else -1}
         label = "%d px input, %d anchors" % (side, anchors)
         return Workload(kernel, anchors, label, make(side, seed), kwargs,
                         "%d px, %d" % (side, anchors))
@@ -348,7 +348,7 @@ def _letterbox_1080p():
 
 
 _DECODED_HEADS = ("decode_yolov8", "decode_yolov5", "postprocess")
-_DECODERS = {
+_DECODERS: Dict[str, Tuple[Callable[[int, int], tuple], Dict[str, Any]]] = {
     "decode_yolov8": (lambda side, seed: (yolov8_output(side, seed=seed), 0.25), {}),
     "decode_yolov5": (lambda side, seed: (yolov5_output(side, seed=seed), 0.25), {}),
     "decode_yolov8_raw": (lambda side, seed: (yolov8_raw_levels(side, seed=seed), STRIDES, 0.25),

@@ -295,7 +295,7 @@ def _bytes_convert(row, channels, ch, m, s, o):
 def _preprocess(src, wide, wide_ok, out, xcols, xw, yrows, yw, top, left, pad, channel_map,
                 mean, scale):
     h, w, channels = src.shape
-    height, width = out.shape[1], out.shape[2]
+    height = out.shape[1]
     new_w = xcols.shape[0]
     new_h = yrows.shape[0]
     flat = src.reshape(h * w * channels)
