@@ -59,13 +59,14 @@ def anchors_last(head: Head, shape, anchor_axis) -> bool:
 def decode_image(pred, head: Head, last: bool, nc, threshold, multi_label, mask, scan):
     """One image's (C, A) output (``last``) or (A, C) output, decoded in place: the scan
     reads it through strides, and only the kept anchors' channels are gathered."""
-    channels = pred if last else pred.T  # a view: (C, A) either way
-    n_channels, n_anchors = channels.shape
+    n_channels, n_anchors = pred.shape if last else pred.shape[::-1]
     anchor_stride, channel_stride = (1, n_anchors) if last else (n_channels, 1)
     anchors, class_ids, scores = filter_classes(mask, scan(
         pred.reshape(-1), n_anchors, anchor_stride, channel_stride, head.first_class, nc,
         head.objectness, at_or_below(threshold, pred.dtype), multi_label), 1)
-    kept = channels.take(anchors, axis=1)
+    # Gather whole anchors along the memory's own axis: take() across a transposed view
+    # goes element by element (5 ms instead of 35 us for 1500 YOLOv5 anchors).
+    kept = pred.take(anchors, axis=1) if last else pred.take(anchors, axis=0).T
     return corners_of(kept[:4]), scores, class_ids, kept[head.first_class + nc:].T.copy()
 
 
