@@ -197,10 +197,12 @@ class Pipeline:
         return self._map(iterator, threads, contextvars.copy_context())
 
     def _run(self, frame: np.ndarray) -> np.ndarray:
-        channels = check.image_array(frame)[0].shape[2]  # a refused frame takes no tensor
-        tensor = self._tensors.take(channels)
+        # Checked first, so that a refused frame takes no tensor; preprocess then gets the
+        # checked (contiguous) image and copies nothing again.
+        image = check.image_array(frame)[0]
+        tensor = self._tensors.take(image.shape[2])
         try:
-            _, info = preprocess(frame, self._size, out=tensor, backend=self._backend)
+            _, info = preprocess(image, self._size, out=tensor, backend=self._backend)
             output = self._infer(tensor)
         finally:
             self._tensors.give(tensor)
