@@ -14,35 +14,17 @@ from array import array
 
 import numpy as np
 
-
-def _typecode(dtype):
-    return "f" if dtype == np.float32 else "d"
-
-
-def _values(data):
-    """A sequence of Python floats of native-endian float32 or float64 ``data``."""
-    return array(_typecode(data.dtype), memoryview(data).tobytes())
-
-
-def _sizes(values):
-    """Sizes and offsets as plain ints. Under PyPy, those computed from NumPy shapes are
-    big-integer objects, and index arithmetic derived from them is 10x slower."""
-    return array("q", values)
+from ._shared import ndarray, plain_ints, values as _values
 
 
 def _rounded(values, dtype):
     return array("f", values) if dtype == np.float32 else values
 
 
-def _ndarray(values, typecode, dtype):
-    """A list of Python numbers as a 1-D ndarray of ``dtype`` (``typecode`` its array code)."""
-    return np.frombuffer(array(typecode, values), dtype=dtype)
-
-
 def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
                 threshold, multi_label):
     values = _values(data)
-    n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset = _sizes(
+    n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset = plain_ints(
         (n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset))
     anchors, classes, scores = [], [], []
     for anchor in range(n_anchors):
@@ -66,8 +48,8 @@ def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, 
                 anchors.append(anchor)
                 classes.append(row.index(best))
                 scores.append(best)
-    return (_ndarray(anchors, "q", np.int64), _ndarray(classes, "q", np.int64),
-            _ndarray(scores, _typecode(data.dtype), data.dtype))
+    return (ndarray(anchors, np.int64), ndarray(classes, np.int64),
+            ndarray(scores, data.dtype))
 
 
 def _unletterboxed(value, pad, gain, clip, limit):
@@ -89,4 +71,4 @@ def scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height):
                    _unletterboxed(values[j + 2], pad_x, gain_x, clip, width),
                    _unletterboxed(values[j + 3], pad_y, gain_y, clip, height))
     # array('f') rounds each float64 result to float32, as the conversion of an ndarray does
-    return _ndarray(scaled, _typecode(boxes.dtype), boxes.dtype).reshape(-1, 4)
+    return ndarray(scaled, boxes.dtype).reshape(-1, 4)

@@ -23,32 +23,15 @@ and the hot loops are plain index loops without generators. Measured by
 """
 import math
 import platform
-from array import array
 
 import numpy as np
+
+from ._shared import ndarray, values as _values
 
 GRID_MAX = 64
 MAX_CELLS_PER_BOX = 16
 _PYPY = platform.python_implementation() == "PyPy"
 _RUN = 16  # the insertion-sorted runs of _merge_sorted (8 and 64: slower under PyPy)
-
-
-def _values(data):
-    """The values of a native-endian float32, float64 or int64 ``data`` as an ``array.array``.
-
-    A copy of the bytes (through ``memoryview``: ``ndarray.tobytes()`` is slower under
-    PyPy). Not ``ndarray.tolist()``: under PyPy that goes through cpyext, one element at a
-    time, and costs more than the whole NMS. The elements read back are Python floats (or
-    ints), exactly the array's values.
-    """
-    typecode = {np.dtype(np.float32): "f", np.dtype(np.float64): "d",
-                np.dtype(np.int64): "q"}[data.dtype]
-    return array(typecode, memoryview(data).tobytes())
-
-
-def _int64_array(values):
-    """A list of ints as an int64 ndarray (through ``array.array``: cheap under PyPy too)."""
-    return np.frombuffer(array("q", values), dtype=np.int64)
 
 
 class _Boxes:
@@ -246,7 +229,7 @@ def _greedy(boxes, scores, classes, iou_threshold, score_threshold, max_output):
                 if len(kept) == max_output:
                     break
                 grid.add(i)
-    return _int64_array(kept)
+    return ndarray(kept, np.int64)
 
 
 def nms(boxes, scores, iou_threshold, score_threshold, max_output):
@@ -281,4 +264,4 @@ def soft_nms(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max
             if current[j] >= score_threshold:
                 survivors.append(j)
         alive = survivors
-    return _int64_array(selected), np.frombuffer(array("d", selected_scores), dtype=np.float64)
+    return ndarray(selected, np.int64), ndarray(selected_scores, np.float64)

@@ -17,22 +17,13 @@ from array import array
 
 import numpy as np
 
+from ._shared import plain_ints, values
+
 _F32 = struct.Struct("f")
 
 
 def _f32(value: float) -> float:
     return _F32.unpack(_F32.pack(value))[0]
-
-
-def _ints(table):
-    """An int32 table as a flat ``array.array`` of Python ints, row-major."""
-    return array("i", memoryview(table).tobytes())
-
-
-def _sizes(values):
-    """Sizes (e.g. an ndarray's ``shape``) as plain ints. Under PyPy, NumPy's shape entries
-    are big-integer objects, and index arithmetic derived from them is 10x slower."""
-    return array("q", values)
 
 
 class _Resize:
@@ -44,20 +35,20 @@ class _Resize:
     """
 
     def __init__(self, src, xcols, xw, yrows, yw):
-        height, width, channels = _sizes(src.shape)
+        height, width, channels = plain_ints(src.shape)
         self.pixels = memoryview(src).tobytes()
         self.stride = width * channels
-        self.new_h, self.new_w = _sizes((yrows.shape[0], xcols.shape[0]))
+        self.new_h, self.new_w = plain_ints((yrows.shape[0], xcols.shape[0]))
         new_w = self.new_w
         self.lanes = new_w * channels
-        cols, weights = _ints(xcols), _ints(xw)
+        cols, weights = values(xcols), values(xw)
         # per lane: where its two source pixels are within a source row, and their weights
         self.offset0 = [cols[2 * x] * channels + ch for x in range(new_w) for ch in range(channels)]
         self.offset1 = [cols[2 * x + 1] * channels + ch
                         for x in range(new_w) for ch in range(channels)]
         self.weight0 = [weights[2 * x] for x in range(new_w) for ch in range(channels)]
         self.weight1 = [weights[2 * x + 1] for x in range(new_w) for ch in range(channels)]
-        self.rows, self.row_weights = _ints(yrows), _ints(yw)
+        self.rows, self.row_weights = values(yrows), values(yw)
         self.cache = {}
 
     def _horizontal(self, row):
@@ -83,8 +74,8 @@ class _Resize:
 
 
 def letterbox(src, out, xcols, xw, yrows, yw, top, left, pad):
-    height, width, channels = _sizes(out.shape)
-    top, left = _sizes((top, left))
+    height, width, channels = plain_ints(out.shape)
+    top, left = plain_ints((top, left))
     image = bytearray(memoryview(pad).tobytes() * (height * width))  # the padding pixel
     row_bytes = width * channels
     resize = _Resize(src, xcols, xw, yrows, yw)
@@ -101,21 +92,21 @@ def _lookup_tables(mean, scale):
 
 
 def to_tensor(src, out, channel_map, mean, scale):
-    channels, = _sizes(src.shape[2:])
+    channels, = plain_ints(src.shape[2:])
     pixels = memoryview(src).tobytes()
     tables = _lookup_tables(mean, scale)
     tensor = array("f")
-    for c, source_channel in enumerate(_ints(channel_map)):
+    for c, source_channel in enumerate(values(channel_map)):
         table = tables[c]
         tensor += array("f", [table[px] for px in pixels[source_channel::channels]])
     out[...] = np.frombuffer(tensor, dtype=np.float32).reshape(out.shape)
 
 
 def preprocess(src, out, xcols, xw, yrows, yw, top, left, pad, channel_map, mean, scale):
-    channels, height, width = _sizes(out.shape)
-    top, left = _sizes((top, left))
+    channels, height, width = plain_ints(out.shape)
+    top, left = plain_ints((top, left))
     tables = _lookup_tables(mean, scale)
-    sources = _ints(channel_map)  # output channel c reads source channel sources[c]
+    sources = values(channel_map)  # output channel c reads source channel sources[c]
     pad = memoryview(pad).tobytes()
     # the planes one after the other, each filled with its padding value first
     tensor = array("f")
