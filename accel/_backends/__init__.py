@@ -72,6 +72,32 @@ Decoding family (contracts in ``accel._decode_common``):
 ``decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
 threshold, multi_label) -> (anchors int64 (K,), classes int64 (K,), scores (K,))``
 ``scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height) -> (K, 4)``
+
+Masks family (contract in ``accel._masks``):
+
+``process_masks(protos, coeffs, windows, offsets, strides, scale_y, scale_x, top, left, rows,
+cols, out) -> None``
+
+    ``protos`` float32 (C, mh, mw); ``coeffs`` float64 (K, C); ``windows`` int64 (K, 4)
+    of target pixel ranges ``x0, y0, x1, y1`` (``x0 <= x`` < ``x1``, ``y0 <= y < y1``,
+    all >= 0; empty when ``x0 >= x1`` or ``y0 >= y1``); ``offsets`` and ``strides`` int64
+    (K,): target pixel (x, y) of detection k is ``out[offsets[k] + (y - y0) * strides[k]
+    + (x - x0)]`` of ``out``, a writable 1-D uint8 array. The prototype window sampled is
+    rows ``top:top + rows``, columns ``left:left + cols`` of the map (``rows, cols >= 1``,
+    inside it); ``scale_y``, ``scale_x`` are positive Python floats. Each backend writes
+    1 or 0 to every pixel of every window and touches nothing else; every window's
+    samples stay inside the prototype window. All arithmetic is float64, in this order
+    (C without FMA contraction), so every backend is bit-identical:
+
+    - source position along an axis of n source cells, for target index i:
+      ``p = (i + 0.5) * scale - 0.5``, ``p = 0.0`` if ``p < 0.0``; ``i0 = int(p)``;
+      ``i1 = i0 + 1`` if ``i0 < n - 1`` else ``i0``; ``f = p - i0``; weights
+      ``(1.0 - f, f)``;
+    - logit of prototype pixel (r, c) of the window, for detection k: ``0.0 + coeffs[k, 0]
+      * protos[0, top + r, left + c] + coeffs[k, 1] * protos[1, ...] + ...`` in channel
+      order;
+    - target value ``wy0 * (wx0 * L[r0][c0] + wx1 * L[r0][c1]) + wy1 * (wx0 * L[r1][c0] +
+      wx1 * L[r1][c1])``; the pixel is 1 iff value > 0.0.
 """
 from typing import Dict, List, Tuple
 
