@@ -29,6 +29,7 @@ from ._dispatch import (
 from ._decode_heads import decode_yolov5, decode_yolov8
 from ._decode_raw import decode_yolov5_raw, decode_yolov8_raw
 from ._geometry import LetterboxInfo
+from ._masks import process_masks
 from ._nms import batched_nms, nms, soft_nms
 from ._pipeline import Pipeline
 from ._postprocess import postprocess
@@ -68,6 +69,7 @@ __all__ = [
     "decode_yolov8",
     "decode_yolov8_raw",
     "postprocess",
+    "process_masks",
     "scale_boxes",
     "letterbox",
     "preprocess",

@@ -24,7 +24,7 @@ KERNELS = (
     "nms", "batched_nms", "soft_nms",
     "letterbox", "to_tensor", "preprocess",
     "decode_yolov8", "decode_yolov5", "decode_yolov8_raw", "decode_yolov5_raw", "scale_boxes",
-    "postprocess",
+    "postprocess", "process_masks",
 )
 # The backend functions each kernel calls (by default, the one of its own name): the
 # decoders share one scan, and postprocess composes a backend's scan, NMS and scale_boxes.

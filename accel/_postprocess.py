@@ -6,7 +6,7 @@ the reverse.
 from __future__ import annotations
 
 import math
-from typing import List, Optional, Sequence, TYPE_CHECKING, Union
+from typing import List, Optional, Sequence, TYPE_CHECKING, Tuple, Union
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from ._decode_common import FORMATS, prediction
 from ._decode_heads import YOLOV5, YOLOV8, anchors_last, channel_count, decode_image
 from ._dispatch import backend_module
 from ._geometry import LetterboxInfo, inverse_mapping
+from ._masks import process_masks
 
 if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
     from numpy.typing import ArrayLike
@@ -30,6 +31,10 @@ def _letterbox_infos(letterbox, batch: int):
     return infos
 
 
+SEGMENTATION = ("yolov8-seg", "yolo11-seg", "yolov5-seg")
+PROTO_STRIDE = 4  # YOLO segmentation heads: prototypes at a quarter of the input size
+
+
 def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: float = 0.25,
                 iou_threshold: float = 0.7, classes: Optional[ArrayLike] = None,
                 agnostic: bool = False,
@@ -37,7 +42,9 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
                 nc: Optional[int] = None,
                 letterbox: Union[LetterboxInfo, Sequence[LetterboxInfo], None] = None,
                 check_finite: bool = True, anchor_axis: Optional[int] = None,
-                backend: Optional[str] = None) -> List[np.ndarray]:
+                protos: Optional[ArrayLike] = None,
+                backend: Optional[str] = None
+                ) -> Union[List[np.ndarray], List[Tuple[np.ndarray, np.ndarray]]]:
     """Detector output to final detections: decode, NMS, back to source pixels.
 
     Per image: decode (``decode_yolov8`` for ``format="yolov8"``/``"yolo11"``,
@@ -57,12 +64,29 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
             output whose axes contradict the format; -1 or -2 says where the anchors are.
         backend: one backend runs every step (its scan, NMS and scale_boxes).
 
+    Segmentation (``format="yolov8-seg"``, ``"yolo11-seg"``, ``"yolov5-seg"``): ``pred``
+    is the detection output, whose last C channels are mask coefficients, and
+    ``protos`` the prototype output, (B, C, mh, mw) or (C, mh, mw) for one image; the
+    class count follows from C (no ``nc=`` needed). After the steps above, each image's
+    masks come from ``process_masks``: with ``letterbox``, on the original frame (boxes
+    in frame pixels, ultralytics' ``retina_masks=True``); without, at the model input,
+    ``PROTO_STRIDE`` (4) times the prototype size (ultralytics' default).
+
     Returns:
         A list with one array per image, (K, 6 + E) in the output's dtype: x1, y1, x2,
         y2, score, class, then the E extra channels (with ``nc``); rows by decreasing
-        score (equal scores: lower anchor, then lower class, first).
+        score (equal scores: lower anchor, then lower class, first). Segmentation: a list
+        of ``(detections (K, 6), masks bool (K, H, W))`` pairs.
     """
-    format = check.choice(format, "format", FORMATS)
+    if format in SEGMENTATION:
+        return _segment(pred, format, protos, nc, letterbox, backend, dict(
+            conf_threshold=conf_threshold, iou_threshold=iou_threshold, classes=classes,
+            agnostic=agnostic, multi_label=multi_label, max_det=max_det, max_nms=max_nms,
+            check_finite=check_finite, anchor_axis=anchor_axis))
+    if protos is not None:
+        raise ValueError("protos is for the segmentation formats (%s); format=%r has no masks"
+                         % (", ".join(SEGMENTATION), format))
+    format = check.choice(format, "format", FORMATS + SEGMENTATION)
     array = prediction(pred, "pred", check_finite)
     if array.ndim == 2:
         array = array[None]
@@ -112,3 +136,49 @@ def _postprocess_one(pred, head, last, module, nc, conf, iou, multi_label, mask,
         boxes = module.scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, True, width, height)
     return np.concatenate([boxes, scores[keep, None], class_ids[keep, None].astype(boxes.dtype),
                            extra[keep]], axis=1)
+
+
+def _segment(pred, format, protos, nc, letterbox, backend, options):
+    """Detections by ``postprocess`` with the mask coefficients as extras, then masks."""
+    if protos is None:
+        raise ValueError("format=%r needs protos=, the prototype output (B, C, mh, mw)" % format)
+    maps = np.asarray(protos)
+    if maps.ndim == 3:
+        maps = maps[None]
+    if maps.ndim != 4:
+        raise ValueError("protos must have shape (B, C, mh, mw) or (C, mh, mw), got %s"
+                         % (np.shape(protos),))
+    detect_format = format[:-len("-seg")]
+    head = YOLOV5 if detect_format == "yolov5" else YOLOV8
+    array = np.asarray(pred)
+    batch = array.shape[0] if array.ndim == 3 else 1
+    if maps.shape[0] != batch:
+        raise ValueError("protos has %d images but pred has %d" % (maps.shape[0], batch))
+    if array.ndim in (2, 3):
+        last = anchors_last(head, array.shape, options["anchor_axis"])
+        channels = array.shape[-2] if last else array.shape[-1]
+        derived = channels - head.first_class - maps.shape[1]
+        if derived < 1:
+            raise ValueError("pred has %d channels: too few for the box%s, one class and protos' "
+                             "%d mask coefficients" % (channels, ", the objectness"
+                                                       if head.objectness >= 0 else "",
+                                                       maps.shape[1]))
+        if nc is not None and nc != derived:
+            raise ValueError("nc=%r contradicts protos: pred's channels leave %d classes beside "
+                             "%d mask coefficients" % (nc, derived, maps.shape[1]))
+        nc = derived
+    results = postprocess(pred, detect_format, nc=nc, letterbox=letterbox, backend=backend,
+                          **options)
+    infos = _letterbox_infos(letterbox, batch)
+    pairs = []
+    for detections, image_protos, info in zip(results, maps, infos):
+        boxes, coefficients = detections[:, :4], detections[:, 6:]
+        if info is None:
+            shape = (image_protos.shape[1] * PROTO_STRIDE, image_protos.shape[2] * PROTO_STRIDE)
+            masks = process_masks(image_protos, coefficients, boxes, shape=shape,
+                                  check_finite=options["check_finite"], backend=backend)
+        else:
+            masks = process_masks(image_protos, coefficients, boxes, letterbox=info,
+                                  check_finite=options["check_finite"], backend=backend)
+        pairs.append((np.ascontiguousarray(detections[:, :6]), masks))
+    return pairs

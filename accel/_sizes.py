@@ -7,7 +7,9 @@ kernel family counts it in the unit its cost grows with:
 - ``anchors``: the decoders and ``postprocess`` (A, the detector output's anchor axis:
   one per grid cell for YOLOv8/11, three for YOLOv5; 8400 at a 640 px YOLOv8 input);
 - ``pixels``: ``letterbox``, ``to_tensor``, ``preprocess`` (h * w of the image given,
-  whatever its channels; written ``WxH`` wherever a size is read, e.g. ``1920x1080``).
+  whatever its channels; written ``WxH`` wherever a size is read, e.g. ``1920x1080``);
+  ``process_masks`` (the pixels its boxes cover in the target: its work, whatever the
+  frame size).
 
 A leaf module: it imports nothing of accel, so every layer can use it.
 """
@@ -22,7 +24,7 @@ UNIT = {
     "letterbox": PIXELS, "to_tensor": PIXELS, "preprocess": PIXELS,
     "decode_yolov8": ANCHORS, "decode_yolov5": ANCHORS,
     "decode_yolov8_raw": ANCHORS, "decode_yolov5_raw": ANCHORS,
-    "scale_boxes": BOXES, "postprocess": ANCHORS,
+    "scale_boxes": BOXES, "postprocess": ANCHORS, "process_masks": PIXELS,
 }
 
 # One input per kernel as a real-time pipeline meets it: a 1080p camera frame letterboxed
@@ -37,6 +39,7 @@ REALISTIC = {
     "decode_yolov8": 8400, "decode_yolov5": 25200,
     "decode_yolov8_raw": 8400, "decode_yolov5_raw": 25200,
     "scale_boxes": 300, "postprocess": 8400,
+    "process_masks": 30 * 120 * 120,  # 30 instances of about 120 x 120 pixels each
 }
 
 # Frames named in descriptions (w, h): a pixel count alone is hard to recognise.

@@ -18,6 +18,9 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return view
 
 
+readonly = _readonly  # for the public layers that build their own arrays
+
+
 def _first_row(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import accel
 from accel.compare.workloads import clustered_candidates
 import decode_cases
+import mask_cases
 from cases import reject
 
 
@@ -117,7 +118,9 @@ KERNEL_TABLE = [
     Kernel("to_tensor", "to_tensor", _to_tensor, _bits, "image"),
     Kernel("preprocess", "preprocess", _preprocess, _bits, "image"),
 ] + [Kernel(name, kernel, run, decode_cases.bit_identical, family)
-     for name, kernel, run, family in decode_cases.ROWS]
+     for name, kernel, run, family in decode_cases.ROWS] + [
+    Kernel(name, kernel, run, decode_cases.bit_identical, family, 3)
+    for name, kernel, run, family in mask_cases.ROWS]
 
 
 def image_cases():
@@ -334,4 +337,5 @@ FAMILIES = {
     "nms": Family(adversarial_cases, clustered_cases, nms_inputs),
     "image": Family(image_cases, frame_cases),
     **{name: Family(cases) for name, cases in decode_cases.FAMILY_CASES.items()},
+    "masks": Family(mask_cases.cases, mask_cases.realistic),
 }

@@ -119,6 +119,8 @@ BOUNDARY: Dict[str, Tuple[str, Tuple[str, ...]]] = {
                                "cls_offset", "nc", "obj_offset", "threshold", "multi_label")),
     "scale_boxes": ("decode", ("boxes", "gain_x", "gain_y", "pad_x", "pad_y", "clip", "width",
                                "height")),
+    "process_masks": ("masks", ("protos", "coeffs", "windows", "offsets", "strides", "scale_y",
+                                "scale_x", "top", "left", "rows", "cols", "out")),
 }
 FAMILIES = tuple(dict.fromkeys(family for family, _ in BOUNDARY.values()))
 

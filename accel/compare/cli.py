@@ -40,9 +40,14 @@ _UNITS_HELP = ("Sizes count boxes for nms, batched_nms, soft_nms and scale_boxes
                "for letterbox, to_tensor and preprocess (WxH accepted, e.g. 1920x1080).")
 
 
-def agree(kernel: str, expected, actual) -> bool:
+def agree(kernel: str, expected, actual, peer: bool = False) -> bool:
     """The conformance rule: identical indices; soft-NMS scores within 1e-12 relative;
-    every other array bit-identical."""
+    every other array bit-identical. A mask peer computes in float32 (a matmul, a
+    resize), so its pixels may flip where the logit is within rounding of 0: it agrees
+    when at most 0.5% of the pixels that are on in either answer differ."""
+    if kernel == "process_masks" and peer:
+        differ = int(np.count_nonzero(expected != actual)) if expected.shape == actual.shape else -1
+        return 0 <= differ <= 0.005 * max(1, int(np.count_nonzero(expected | actual)))
     if kernel == "soft_nms":
         return np.array_equal(expected[0], actual[0]) and np.allclose(
             expected[1], actual[1], rtol=1e-12, atol=0)
@@ -276,7 +281,7 @@ def _measure_cell(work: Workload, name: str, call, expected, args, peer: bool = 
         "label": work.label, "short": work.short, "backend": name,
         "peer": peer, "median_s": timing.median, "spread": timing.spread,
         "repeats": len(timing.samples), "first_call_s": timing.first_call,
-        "agrees": agree(work.kernel, expected, call()),
+        "agrees": agree(work.kernel, expected, call(), peer),
     }
     if args.threads > 1:
         calls = max(1, int(args.budget / max(timing.median, 1e-6) / args.threads))

@@ -210,6 +210,76 @@ def powerboxes(work: Workload) -> Optional[Callable]:
     return lambda: pb.nms(boxes, scores, iou, _LOWEST).astype(np.int64)
 
 
+def _mask_logits(protos, coeffs):
+    channels, mh, mw = protos.shape
+    return (coeffs @ protos.reshape(channels, -1)).reshape(-1, mh, mw)
+
+
+def _crop(masks, boxes):
+    """ultralytics' crop rule on integer pixel indices against float box edges."""
+    _, h, w = masks.shape
+    x1, y1, x2, y2 = (boxes[:, i, None, None] for i in range(4))
+    cols, rows = np.arange(w)[None, None, :], np.arange(h)[None, :, None]
+    return masks & (cols >= x1) & (cols < x2) & (rows >= y1) & (rows < y2)
+
+
+def _mask_target(work: Workload, proto_shape):
+    """(H, W) of the masks and the prototype rows/columns kept: ultralytics' ``scale_masks``
+    for masks on the frame (the padding cut as if centred, truncated with ``int``)."""
+    if "shape" in work.kwargs:
+        return tuple(work.kwargs["shape"]), (0, 0) + tuple(proto_shape)
+    frame_h, frame_w = work.kwargs["letterbox"].src_shape
+    mh, mw = proto_shape
+    gain = min(mh / frame_h, mw / frame_w)
+    pad_w, pad_h = (mw - frame_w * gain) / 2, (mh - frame_h * gain) / 2
+    return (frame_h, frame_w), (int(pad_h), int(pad_w), int(mh - pad_h), int(mw - pad_w))
+
+
+def opencv_masks(work: Workload) -> Optional[Callable]:
+    """What ONNX Runtime examples do: one float32 matmul for all masks, ``cv2.resize`` of
+    every full mask to the target, crop, threshold (logit > 0, i.e. sigmoid > 0.5)."""
+    if work.kernel != "process_masks":
+        return None
+    import cv2  # type: ignore
+
+    protos, coeffs, boxes = work.args
+    (height, width), (top, left, bottom, right) = _mask_target(work, protos.shape[1:])
+
+    def masks():
+        logits = _mask_logits(protos, coeffs)[:, top:bottom, left:right]
+        full = np.stack([cv2.resize(m, (width, height), interpolation=cv2.INTER_LINEAR)
+                         for m in logits]) if len(logits) else np.zeros((0, height, width))
+        return _crop(full > 0, boxes)
+    return masks
+
+
+def ultralytics_masks(work: Workload) -> Optional[Callable]:
+    """ultralytics' torch path on one thread: matmul, ``F.interpolate`` of the full
+    masks, crop at the target resolution (``process_mask_native``'s order), ``> 0``."""
+    if work.kernel != "process_masks":
+        return None
+    import torch  # type: ignore
+    import torch.nn.functional as F  # type: ignore
+
+    torch.set_num_threads(1)
+    protos, coeffs, boxes = work.args
+    (height, width), (top, left, bottom, right) = _mask_target(work, protos.shape[1:])
+
+    def masks():
+        p, c, b = torch.from_numpy(protos), torch.from_numpy(coeffs), torch.from_numpy(boxes)
+        channels, mh, mw = p.shape
+        logits = (c @ p.float().view(channels, -1)).view(-1, mh, mw)[:, top:bottom, left:right]
+        full = F.interpolate(logits[None], (height, width), mode="bilinear",
+                             align_corners=False)[0]
+        x1, y1, x2, y2 = torch.chunk(b[:, :, None], 4, 1)
+        cols = torch.arange(width, dtype=x1.dtype)[None, None, :]
+        rows = torch.arange(height, dtype=x1.dtype)[None, :, None]
+        inside = (cols >= x1) * (cols < x2) * (rows >= y1) * (rows < y2)
+        return ((full * inside) > 0).numpy()
+    return masks
+
+
 PEERS: Dict[str, Callable] = {"opencv": opencv, "numpy-pipeline": numpy_pipeline,
                               "torchvision": torchvision, "onnxruntime": onnxruntime,
-                              "powerboxes": powerboxes}
+                              "powerboxes": powerboxes, "opencv-masks": opencv_masks,
+                              "ultralytics-masks": ultralytics_masks}

@@ -89,6 +89,7 @@ class Workload(NamedTuple):
 
 
 IOU_THRESHOLD = 0.45
+MASK_AREA = 120 * 120  # target pixels per instance in the process_masks workload
 STRIDES = (8, 16, 32)
 YOLOV5_ANCHORS = ((10, 13, 16, 30, 33, 23), (30, 61, 62, 45, 59, 119), (116, 90, 156, 198, 373, 326))
 DECODE_INPUTS = (320, 640, 1280)  # model input sides; the size is the anchor (cell) count
@@ -116,6 +117,8 @@ SIZES = {
     "decode_yolov5_raw": tuple(anchor_count(i, 3) for i in DECODE_INPUTS),
     "scale_boxes": (300, 30000),
     "postprocess": tuple(anchor_count(i) for i in DECODE_INPUTS),
+    # pixels the boxes cover: 5, 30 and 100 instances of about 120 x 120 pixels
+    "process_masks": tuple(n * MASK_AREA for n in (5, 30, 100)),
 }
 # --quick keeps two sizes per kernel (a plot needs a slope), always the realistic one:
 # the run's recommendation is made there.
@@ -136,6 +139,7 @@ TITLES = {
     "decode_yolov5_raw": "model input side, anchors; 80 classes",
     "scale_boxes": "boxes, 1080p letterbox",
     "postprocess": "model input side, anchors; YOLOv8, 80 classes",
+    "process_masks": "instances, masks at the 640 input; 32 prototypes of 160x160",
 }
 
 
@@ -331,7 +335,76 @@ def workload(kernel: str, size: int, seed: int = 0) -> Workload:
         info = _letterbox_1080p()
         return Workload(kernel, size, "N=%d, 1080p letterbox" % size, (c.boxes, info), {},
                         "N=%d" % size)
+    if kernel == "process_masks":
+        return mask_workload(max(1, int(round(size / MASK_AREA))), seed=seed)
     raise ValueError("no workload for kernel %r" % (kernel,))
+
+
+class Segmentation(NamedTuple):
+    """A segmentation head's output after NMS, and where its masks go."""
+
+    protos: np.ndarray  # float32 (C, mh, mw), mh = mw = input / 4
+    coeffs: np.ndarray  # float32 (K, C)
+    boxes: np.ndarray  # float32 (K, 4) in model-input pixels
+    frame_boxes: np.ndarray  # float32 (K, 4) in frame pixels
+    info: Any  # LetterboxInfo of the frame into the input
+    input_shape: Tuple[int, int]
+
+
+def segmentation_output(count: int, input_size: int = 640, frame_shape=(1080, 1920),
+                        channels: int = 32, seed: int = 0) -> Segmentation:
+    """``count`` instances whose masks fill their boxes, as a trained head gives them.
+
+    Five prototype channels span 1, u, v, u^2, v^2 (u, v: input coordinates in [-1, 1]),
+    so a coefficient vector can draw an ellipse inscribed in each box; the other channels
+    are smooth random fields, which every instance mixes in a little (ragged, object-like
+    edges). Boxes lie in the letterboxed image, 24 to 240 input pixels a side.
+    """
+    rng = np.random.default_rng(seed)
+    info = letterbox_geometry(frame_shape, input_size)
+    cells = input_size // 4
+    centres = (np.arange(cells) + 0.5) / cells * 2 - 1
+    v, u = np.meshgrid(centres, centres, indexing="ij")
+    protos = np.empty((channels, cells, cells), dtype=np.float32)
+    basis = (np.ones_like(u), u, v, u * u, v * v)
+    for c in range(channels):
+        if c < len(basis):
+            protos[c] = basis[c]
+        else:  # a coarse random field, bilinearly smoothed
+            coarse = rng.normal(size=(6, 6))
+            rows = np.interp(np.linspace(0, 5, cells), np.arange(6), np.arange(6))
+            field = np.array([np.interp(rows, np.arange(6), line) for line in coarse])
+            protos[c] = np.array([np.interp(rows, np.arange(6), col) for col in field.T]).T
+    (new_h, new_w), top, left = info.resized_shape, info.pad_top, info.pad_left
+    size = np.exp(rng.uniform(np.log(24), np.log(240), (count, 2)))
+    size = np.minimum(size, [new_w, new_h])
+    x1 = left + rng.uniform(0, 1, count) * (new_w - size[:, 0])
+    y1 = top + rng.uniform(0, 1, count) * (new_h - size[:, 1])
+    boxes = np.stack([x1, y1, x1 + size[:, 0], y1 + size[:, 1]], axis=1)
+    # The ellipse inscribed in each box, in u, v units, as a quadratic in u and v.
+    cu = (boxes[:, 0] + boxes[:, 2]) / input_size - 1
+    cv = (boxes[:, 1] + boxes[:, 3]) / input_size - 1
+    au, av = size[:, 0] / input_size, size[:, 1] / input_size
+    sharp = 4.0
+    coeffs = rng.normal(0, 0.1, (count, channels))
+    coeffs[:, :5] = sharp * np.stack([1 - (cu / au) ** 2 - (cv / av) ** 2, 2 * cu / au ** 2,
+                                      2 * cv / av ** 2, -1 / au ** 2, -1 / av ** 2], axis=1)
+    boxes = boxes.astype(np.float32)
+    frame_boxes = accel.scale_boxes(boxes, info)
+    return Segmentation(protos, coeffs.astype(np.float32), boxes, frame_boxes, info,
+                        (input_size, input_size))
+
+
+def mask_workload(count: int, native: bool = False, seed: int = 0) -> Workload:
+    """``count`` masks at the 640 input, or ``native`` on the 1080p frame."""
+    seg = segmentation_output(count, seed=seed)
+    if native:
+        return Workload("process_masks", count * MASK_AREA, "%d masks on the 1080p frame" % count,
+                        (seg.protos, seg.coeffs, seg.frame_boxes), {"letterbox": seg.info},
+                        "%d masks, 1080p" % count)
+    return Workload("process_masks", count * MASK_AREA, "%d masks at 640" % count,
+                    (seg.protos, seg.coeffs, seg.boxes), {"shape": seg.input_shape},
+                    "%d masks" % count)
 
 
 def _input_side(size: int, per_cell: int) -> int:

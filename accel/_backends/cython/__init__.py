@@ -2,3 +2,4 @@
 from .nms import batched_nms, nms, soft_nms
 from .preprocess import letterbox, preprocess, to_tensor
 from .decode import decode_scan, scale_boxes
+from .masks import process_masks
