@@ -39,3 +39,21 @@ def test_readme_examples_run():
     dets = namespace["dets"]
     assert len(dets) == 1 and dets[0].dtype == np.float32 and dets[0].shape[1] == 6
     assert len(dets[0]) > 0 and np.all(np.diff(dets[0][:, 4]) <= 0)  # best first
+
+
+def test_readme_segmentation_example_says_what_it_claims():
+    if not accel.backends()["cffi"].available:
+        pytest.skip("the README's use_backend example needs the cffi backend: %s"
+                    % accel.backends()["cffi"].reason)
+    namespace = {}
+    for block in python_blocks():
+        exec(compile(block, "README.md", "exec"), namespace)
+    detections, masks = namespace["seg_dets"], namespace["masks"]
+    assert detections.shape[1] == 6 and len(detections) > 0
+    assert masks.dtype == np.bool_ and masks.shape == (len(detections), 1080, 1920)
+    assert (namespace["overlay"] != namespace["frame"]).any()
+    crops, origins = namespace["crops"], namespace["origins"]
+    for k in range(len(crops)):
+        x, y = origins[k]
+        h, w = crops[k].shape
+        np.testing.assert_array_equal(crops[k], masks[k, y:y + h, x:x + w])

@@ -362,6 +362,20 @@ def segmentation_output(count: int, input_size: int = 640, frame_shape=(1080, 19
     """
     rng = np.random.default_rng(seed)
     info = letterbox_geometry(frame_shape, input_size)
+    protos = _prototypes(input_size, channels, rng)
+    (new_h, new_w), top, left = info.resized_shape, info.pad_top, info.pad_left
+    size = np.exp(rng.uniform(np.log(24), np.log(240), (count, 2)))
+    size = np.minimum(size, [new_w, new_h])
+    x1 = left + rng.uniform(0, 1, count) * (new_w - size[:, 0])
+    y1 = top + rng.uniform(0, 1, count) * (new_h - size[:, 1])
+    boxes = np.stack([x1, y1, x1 + size[:, 0], y1 + size[:, 1]], axis=1).astype(np.float32)
+    coeffs = _ellipse_coefficients(boxes, input_size, channels, rng)
+    frame_boxes = accel.scale_boxes(boxes, info)
+    return Segmentation(protos, coeffs, boxes, frame_boxes, info, (input_size, input_size))
+
+
+def _prototypes(input_size: int, channels: int, rng) -> np.ndarray:
+    """1, u, v, u^2, v^2, then smooth random fields, at a quarter of the input size."""
     cells = input_size // 4
     centres = (np.arange(cells) + 0.5) / cells * 2 - 1
     v, u = np.meshgrid(centres, centres, indexing="ij")
@@ -375,24 +389,35 @@ def segmentation_output(count: int, input_size: int = 640, frame_shape=(1080, 19
             rows = np.interp(np.linspace(0, 5, cells), np.arange(6), np.arange(6))
             field = np.array([np.interp(rows, np.arange(6), line) for line in coarse])
             protos[c] = np.array([np.interp(rows, np.arange(6), col) for col in field.T]).T
-    (new_h, new_w), top, left = info.resized_shape, info.pad_top, info.pad_left
-    size = np.exp(rng.uniform(np.log(24), np.log(240), (count, 2)))
-    size = np.minimum(size, [new_w, new_h])
-    x1 = left + rng.uniform(0, 1, count) * (new_w - size[:, 0])
-    y1 = top + rng.uniform(0, 1, count) * (new_h - size[:, 1])
-    boxes = np.stack([x1, y1, x1 + size[:, 0], y1 + size[:, 1]], axis=1)
-    # The ellipse inscribed in each box, in u, v units, as a quadratic in u and v.
+    return protos
+
+
+def _ellipse_coefficients(boxes, input_size: int, channels: int, rng) -> np.ndarray:
+    """float32 (K, channels): the ellipse inscribed in each box, as a quadratic in u, v
+    (the first five prototypes), plus a little of every random field."""
+    boxes = np.asarray(boxes, np.float64)
     cu = (boxes[:, 0] + boxes[:, 2]) / input_size - 1
     cv = (boxes[:, 1] + boxes[:, 3]) / input_size - 1
-    au, av = size[:, 0] / input_size, size[:, 1] / input_size
+    au = np.maximum(boxes[:, 2] - boxes[:, 0], 1.0) / input_size
+    av = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0) / input_size
     sharp = 4.0
-    coeffs = rng.normal(0, 0.1, (count, channels))
+    coeffs = rng.normal(0, 0.1, (len(boxes), channels))
     coeffs[:, :5] = sharp * np.stack([1 - (cu / au) ** 2 - (cv / av) ** 2, 2 * cu / au ** 2,
                                       2 * cv / av ** 2, -1 / au ** 2, -1 / av ** 2], axis=1)
-    boxes = boxes.astype(np.float32)
-    frame_boxes = accel.scale_boxes(boxes, info)
-    return Segmentation(protos, coeffs.astype(np.float32), boxes, frame_boxes, info,
-                        (input_size, input_size))
+    return coeffs.astype(np.float32)
+
+
+def yolov8_seg_output(input_size: int = 640, nc: int = 80, channels: int = 32, seed: int = 0):
+    """A YOLOv8-seg export's two outputs: ``(1, 4 + nc + channels, A)`` (the detection
+    output of ``yolov8_output`` with each anchor's mask coefficients after its class
+    scores) and the prototypes ``(1, channels, input / 4, input / 4)``."""
+    rng = np.random.default_rng(seed)
+    pred = yolov8_output(input_size, nc=nc, seed=seed)
+    cx, cy, w, h = pred[0, :4]
+    boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+    coeffs = _ellipse_coefficients(boxes, input_size, channels, rng)
+    return (np.concatenate([pred, coeffs.T[None]], axis=1),
+            _prototypes(input_size, channels, rng)[None])
 
 
 def mask_workload(count: int, native: bool = False, seed: int = 0) -> Workload:
