@@ -134,14 +134,17 @@ def test_inputs_are_not_modified(candidate):
         np.testing.assert_array_equal(before, after)
 
 
-def test_peak_memory_is_the_output_for_100_native_masks():
+def test_peak_memory_is_the_output_for_100_native_masks(candidate):
     """No K x H x W float intermediate: 100 masks on a 1080p frame allocate the bool
-    output and less than 10% more (NumPy reports its allocations to tracemalloc)."""
+    output and less than 10% more. NumPy reports its allocations to tracemalloc; the
+    compiled backends' scratch (a few rows of one box, from malloc or Numba's runtime)
+    is not seen by it, and is bounded by their code instead."""
     seg = segmentation_output(100, seed=6)
     output_bytes = 100 * 1080 * 1920
     tracemalloc.start()
     try:
-        masks = accel.process_masks(seg.protos, seg.coeffs, seg.frame_boxes, letterbox=seg.info)
+        masks = accel.process_masks(seg.protos, seg.coeffs, seg.frame_boxes, letterbox=seg.info,
+                                    backend=candidate)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
