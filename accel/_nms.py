@@ -57,11 +57,22 @@ def nms(
     Equals ``torchvision.ops.nms`` on valid input, except where torchvision's unspecified
     tie order differs or an IoU is within float32 rounding of the threshold.
     """
-    boxes = check.boxes_array(boxes)
+    boxes = check.nms_boxes(boxes)
     n = boxes.shape[0]
-    scores = check.scores_array(scores, n)
-    args = _thresholds(iou_threshold, score_threshold, max_output, n)
-    return implementation("nms", n, backend)(boxes, scores, *args)
+    checked = (boxes,)
+    try:
+        scores = check.nms_scores(scores, n)
+        checked = (boxes, scores)
+        args = _thresholds(iou_threshold, score_threshold, max_output, n)
+        function = implementation("nms", n, backend)
+    except Exception:
+        _raise_value_error(checked)
+        raise
+    kept = function(boxes, scores, *args)
+    if kept is not None:
+        return kept
+    _raise_value_error(checked)  # None: the backend found a bad value (accel._backends)
+    raise _missed("nms")
 
 
 def batched_nms(
@@ -90,12 +101,23 @@ def batched_nms(
     Returns:
         int64 indices of the kept boxes, decreasing score.
     """
-    boxes = check.boxes_array(boxes)
+    boxes = check.nms_boxes(boxes)
     n = boxes.shape[0]
-    scores = check.scores_array(scores, n)
-    classes = check.classes_array(classes, n)
-    args = _thresholds(iou_threshold, score_threshold, max_output, n)
-    return implementation("batched_nms", n, backend)(boxes, scores, classes, *args)
+    checked = (boxes,)
+    try:
+        scores = check.nms_scores(scores, n)
+        checked = (boxes, scores)
+        classes = check.classes_array(classes, n)
+        args = _thresholds(iou_threshold, score_threshold, max_output, n)
+        function = implementation("batched_nms", n, backend)
+    except Exception:
+        _raise_value_error(checked)
+        raise
+    kept = function(boxes, scores, classes, *args)
+    if kept is not None:
+        return kept
+    _raise_value_error(checked)
+    raise _missed("batched_nms")
 
 
 def soft_nms(
@@ -143,8 +165,26 @@ def soft_nms(
 
 
 def _thresholds(iou_threshold, score_threshold, max_output, n: int):
+    if (type(iou_threshold) is float and 0.0 <= iou_threshold <= 1.0
+            and score_threshold is None and max_output is None):
+        return iou_threshold, _NO_THRESHOLD, n  # the common call, decided at once
     return (
         check.unit_interval(iou_threshold, "iou_threshold"),
         check.finite_or_default(score_threshold, "score_threshold", _NO_THRESHOLD),
         check.count_or_default(max_output, "max_output", n),
     )
+
+
+def _raise_value_error(checked) -> None:
+    """Raise what the checks of the values of ``checked`` (boxes, then scores if there)
+    find, if anything: the backends check the values of the NMS kernels' inputs (see
+    ``accel._backends``), and the public layer reports the first bad one exactly as it
+    did when it checked them itself, before any later argument."""
+    error = check.nms_value_error(*checked)
+    if error is not None:
+        raise error from None  # not "during handling of" the error it takes precedence over
+
+
+def _missed(kernel: str) -> RuntimeError:
+    return RuntimeError("accel %s: the backend reported an invalid box or score that the "
+                        "public checks do not find; this is a bug" % kernel)

@@ -6,6 +6,7 @@ even when no copy was needed.
 """
 import math
 import numbers
+from typing import Optional
 
 import numpy as np
 
@@ -25,8 +26,8 @@ def _first_row(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
-def real_array(value, name: str, ndim: int) -> np.ndarray:
-    """``value`` as a float64 array of ``ndim`` dimensions; ints and float16 convert."""
+def _real(value, name: str, ndim: int) -> np.ndarray:
+    """``value`` as an array of real numbers with ``ndim`` dimensions, not yet converted."""
     array = np.asarray(value)
     if array.dtype.kind not in _REAL_KINDS:
         raise TypeError(
@@ -37,7 +38,54 @@ def real_array(value, name: str, ndim: int) -> np.ndarray:
             "%s must have %d dimension%s, got shape %s"
             % (name, ndim, "s" if ndim > 1 else "", array.shape)
         )
-    return np.ascontiguousarray(array, dtype=np.float64)
+    return array
+
+
+def real_array(value, name: str, ndim: int) -> np.ndarray:
+    """``value`` as a float64 array of ``ndim`` dimensions; ints and float16 convert."""
+    return np.ascontiguousarray(_real(value, name, ndim), dtype=np.float64)
+
+
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_I64 = np.dtype(np.int64)
+
+
+def real_floats(value, name: str, ndim: int) -> np.ndarray:
+    """``value`` as a native, C-contiguous float32 or float64 array of ``ndim`` dimensions,
+    copied only when it is not one already: float16 becomes float32 and every other real
+    dtype float64, both exactly (wider floats round to float64, as ``real_array``)."""
+    array = _real(value, name, ndim)
+    small = array.dtype.kind == "f" and array.dtype.itemsize <= 4
+    return np.ascontiguousarray(array, dtype=_F32 if small else _F64)
+
+
+def box_value_error(boxes, name: str = "boxes") -> Optional[ValueError]:
+    """The error for the first row of (N, 4) ``boxes`` with a NaN or infinite coordinate,
+    or with x2 < x1 or y2 < y1; None when every row is valid. The message shows the row
+    in float64, whatever the array's float dtype."""
+    boxes = np.asarray(boxes, dtype=np.float64)
+    finite = np.isfinite(boxes).all(axis=1)
+    if not finite.all():
+        row = _first_row(~finite)
+        return ValueError("%s has a NaN or infinite coordinate in row %d: %s"
+                          % (name, row, boxes[row]))
+    inverted = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
+    if inverted.any():
+        row = _first_row(inverted)
+        return ValueError(
+            "%s row %d has x2 < x1 or y2 < y1 (boxes are x1, y1, x2, y2): %s"
+            % (name, row, boxes[row])
+        )
+    return None
+
+
+def score_value_error(scores, name: str = "scores") -> Optional[ValueError]:
+    """The error for the first NaN or infinite score, or None."""
+    finite = np.isfinite(scores)
+    if not finite.all():
+        return ValueError("%s has a NaN or infinite value at index %d" % (name, _first_row(~finite)))
+    return None
 
 
 def boxes_array(value, name: str = "boxes") -> np.ndarray:
@@ -51,17 +99,9 @@ def boxes_array(value, name: str = "boxes") -> np.ndarray:
     # check, takes the exact path that finds the first bad row for the message.
     if math.isfinite(boxes.sum()) and not (boxes[:, 2:] < boxes[:, :2]).any():
         return _readonly(boxes)
-    finite = np.isfinite(boxes).all(axis=1)
-    if not finite.all():
-        row = _first_row(~finite)
-        raise ValueError("%s has a NaN or infinite coordinate in row %d: %s" % (name, row, boxes[row]))
-    inverted = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
-    if inverted.any():
-        row = _first_row(inverted)
-        raise ValueError(
-            "%s row %d has x2 < x1 or y2 < y1 (boxes are x1, y1, x2, y2): %s"
-            % (name, row, boxes[row])
-        )
+    error = box_value_error(boxes, name)
+    if error is not None:
+        raise error
     return _readonly(boxes)
 
 
@@ -69,18 +109,65 @@ def scores_array(value, n: int, name: str = "scores") -> np.ndarray:
     """(N,) finite real scores, N matching the boxes."""
     scores = real_array(value, name, 1)
     if scores.shape[0] != n:
-        raise ValueError("%s has length %d but boxes has %d rows" % (name, scores.shape[0], n))
+        raise ValueError(_LENGTH % (name, scores.shape[0], n))
     if math.isfinite(scores.sum()):  # as for boxes: finite sum, finite values
         return _readonly(scores)
-    finite = np.isfinite(scores)
-    if not finite.all():
-        row = _first_row(~finite)
-        raise ValueError("%s has a NaN or infinite value at index %d" % (name, row))
+    error = score_value_error(scores, name)
+    if error is not None:
+        raise error
     return _readonly(scores)
 
 
+_LENGTH = "%s has length %d but boxes has %d rows"
+
+
+# The NMS kernels' inputs (``nms`` and ``batched_nms``; see accel._backends). Only the
+# structure is checked here; the values (finite, x1 <= x2, y1 <= y2) are checked by the
+# backend in its first pass, and the errors above are raised when it finds a bad one.
+# No copy and no view when the input already is what the backends take: at the 100
+# boxes a detector leaves, each costs as much as a tenth of the NMS.
+
+def nms_boxes(value, name: str = "boxes") -> np.ndarray:
+    """(N, 4) boxes as a native C-contiguous float32 or float64 array (the caller's own
+    when it is one), values unchecked."""
+    if type(value) is np.ndarray:
+        dtype = value.dtype
+        if ((dtype is _F32 or dtype is _F64) and value.ndim == 2 and value.shape[1] == 4
+                and value.flags.c_contiguous):
+            return value
+    boxes = real_floats(value, name, 2)
+    if boxes.shape[1] != 4:
+        raise ValueError("%s must have shape (N, 4), got %s" % (name, boxes.shape))
+    return boxes
+
+
+def nms_scores(value, n: int, name: str = "scores") -> np.ndarray:
+    """(N,) scores as a native C-contiguous float32 or float64 array, values unchecked."""
+    if type(value) is np.ndarray:
+        dtype = value.dtype
+        if ((dtype is _F32 or dtype is _F64) and value.ndim == 1 and value.shape[0] == n
+                and value.flags.c_contiguous):
+            return value
+    scores = real_floats(value, name, 1)
+    if scores.shape[0] != n:
+        raise ValueError(_LENGTH % (name, scores.shape[0], n))
+    return scores
+
+
+def nms_value_error(boxes, scores=None) -> Optional[ValueError]:
+    """What ``boxes_array`` then ``scores_array`` would raise on these values, or None."""
+    error = box_value_error(boxes)
+    if error is None and scores is not None:
+        error = score_value_error(scores)
+    return error
+
+
 def classes_array(value, n: int, name: str = "classes") -> np.ndarray:
-    """(N,) integer class ids as int64."""
+    """(N,) integer class ids as int64 (read-only unless the caller's own int64 array,
+    C-contiguous, is passed as is)."""
+    if (type(value) is np.ndarray and value.dtype is _I64 and value.ndim == 1
+            and value.shape[0] == n and value.flags.c_contiguous):
+        return value
     array = np.asarray(value)
     if array.dtype.kind not in "iu":
         raise TypeError(

@@ -361,9 +361,15 @@ static int64_t greedy(work_t *work, const double *boxes, const item_t *cand,
     return nkept;
 }
 
-int64_t accel_nms(const double *boxes, const double *scores, const int64_t *classes,
-                  int64_t n, double iou_threshold, double score_threshold,
-                  int64_t max_output, int64_t *keep_out)
+/* Element i of a float32 (f32 != 0) or float64 array, as a double (exact). */
+static double value_at(const void *data, int f32, int64_t i)
+{
+    return f32 ? (double)((const float *)data)[i] : ((const double *)data)[i];
+}
+
+int64_t accel_nms(const void *boxes_in, int boxes_f32, const void *scores, int scores_f32,
+                  const int64_t *classes, int64_t n, double iou_threshold,
+                  double score_threshold, int64_t max_output, int64_t *keep_out)
 {
     item_t *order = NULL, *tmp = NULL;
     double *cand_boxes = NULL;
@@ -373,24 +379,39 @@ int64_t accel_nms(const double *boxes, const double *scores, const int64_t *clas
     int64_t ncand = 0, max_keep, total = 0, start, end, i, count;
     int64_t result = -1;
 
-    if (n <= 0 || max_output <= 0)
+    if (n <= 0)
         return 0;
     if (!CHECK_SIZE(n, item_t) || !CHECK_SIZE(n, kept_t) || !CHECK_SIZE(4 * n, double))
         return -1;
 
-    /* Candidates: score > score_threshold, by decreasing score, ties by increasing index
-       (listed by increasing index, then a stable sort by score). */
+    /* One pass over every box and score: the value checks (NaN fails every comparison),
+       and the candidates: score > score_threshold, by decreasing score, ties by
+       increasing index (listed by increasing index, then a stable sort by score). */
     order = (item_t *)malloc((size_t)n * sizeof(item_t));
     if (order == NULL)
         goto done;
-    for (i = 0; i < n; i++) {
-        if (scores[i] > score_threshold) {
-            order[ncand].key = score_key(scores[i]);
-            order[ncand].index = i;
-            ncand++;
+    {
+        int valid = 1;
+        for (i = 0; i < n; i++) {
+            const double s = value_at(scores, scores_f32, i);
+            const double x1 = value_at(boxes_in, boxes_f32, 4 * i);
+            const double y1 = value_at(boxes_in, boxes_f32, 4 * i + 1);
+            const double x2 = value_at(boxes_in, boxes_f32, 4 * i + 2);
+            const double y2 = value_at(boxes_in, boxes_f32, 4 * i + 3);
+            valid &= (x1 <= x2) & (y1 <= y2) & (x1 > -HUGE_VAL) & (x2 < HUGE_VAL) &
+                     (y1 > -HUGE_VAL) & (y2 < HUGE_VAL) & (s > -HUGE_VAL) & (s < HUGE_VAL);
+            if (s > score_threshold) {
+                order[ncand].key = score_key(s);
+                order[ncand].index = i;
+                ncand++;
+            }
+        }
+        if (!valid) {
+            result = -2;
+            goto done;
         }
     }
-    if (ncand == 0) {
+    if (ncand == 0 || max_output <= 0) {
         result = 0;
         goto done;
     }
@@ -418,8 +439,13 @@ int64_t accel_nms(const double *boxes, const double *scores, const int64_t *clas
     cand_boxes = (double *)malloc((size_t)ncand * 4 * sizeof(double));
     if (cand_boxes == NULL)
         goto done;
-    for (i = 0; i < ncand; i++)
-        memcpy(cand_boxes + 4 * i, boxes + 4 * order[i].index, 4 * sizeof(double));
+    for (i = 0; i < ncand; i++) {
+        const int64_t at = 4 * order[i].index;
+        cand_boxes[4 * i] = value_at(boxes_in, boxes_f32, at);
+        cand_boxes[4 * i + 1] = value_at(boxes_in, boxes_f32, at + 1);
+        cand_boxes[4 * i + 2] = value_at(boxes_in, boxes_f32, at + 2);
+        cand_boxes[4 * i + 3] = value_at(boxes_in, boxes_f32, at + 3);
+    }
 
     max_keep = max_output < ncand ? max_output : ncand;
     work.kept = (kept_t *)malloc((size_t)max_keep * sizeof(kept_t));

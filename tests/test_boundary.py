@@ -89,3 +89,31 @@ def test_dispatcher_refuses_an_incomplete_backend(isolated_dispatch):
     isolated_dispatch.undo()
     assert accel.backends()["numpy"].available
     np.testing.assert_array_equal(accel.nms(boxes, scores, 0.5, backend="numpy"), [0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nms_backends_take_float32_and_float64_and_check_values(name_of_backend, dtype):
+    """The boundary of nms and batched_nms: either float dtype, values checked by the
+    backend, which returns None on a bad one whatever the options."""
+    package = backend_package(name_of_backend)
+    good = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]], dtype)
+    scores = np.array([0.9, 0.8, 0.7], dtype)
+    classes = np.array([0, 0, 1], np.int64)
+    np.testing.assert_array_equal(package.nms(good, scores, 0.5, -np.inf, 3), [0, 2])
+    np.testing.assert_array_equal(package.batched_nms(good, scores, classes, 0.5, -np.inf, 3),
+                                  [0, 2])
+    for bad_boxes, bad_scores in [
+            (np.where(np.arange(12).reshape(3, 4) == 5, np.nan, good).astype(dtype), scores),
+            (np.where(np.arange(12).reshape(3, 4) == 10, np.inf, good).astype(dtype), scores),
+            (good[:, [2, 1, 0, 3]].copy(), scores),  # x2 < x1
+            (good, np.array([0.9, -np.inf, 0.7], dtype)),
+            (good, np.array([0.9, 0.8, np.nan], dtype))]:
+        for score_threshold, max_output in [(-np.inf, 3), (0.95, 3), (-np.inf, 0)]:
+            assert package.nms(bad_boxes, bad_scores, 0.5, score_threshold, max_output) is None
+            assert package.batched_nms(bad_boxes, bad_scores, classes, 0.5, score_threshold,
+                                       max_output) is None
+
+
+@pytest.fixture(params=BACKEND_NAMES)
+def name_of_backend(request):
+    return request.param

@@ -166,3 +166,50 @@ def test_reference_nms_on_clustered_matches_brute_force():
     np.testing.assert_array_equal(
         accel.batched_nms(c.boxes, c.scores, c.classes, 0.45, backend=REFERENCE),
         oracle.per_class_nms(c.boxes, c.scores, c.classes, 0.45))
+
+
+# float32 and float64 input: the NMS backends read either (accel._backends) and compute
+# in float64, so the same values give the same indices.
+
+def _float32_exact(case):
+    """The case with float32 boxes and scores, or None when float32 cannot hold them."""
+    arrays = {}
+    for key in ("boxes", "scores"):
+        values = np.asarray(case[key], dtype=np.float64)
+        with np.errstate(over="ignore"):
+            narrowed = values.astype(np.float32).astype(np.float64)
+        if not np.array_equal(narrowed, values):
+            return None
+        arrays[key] = values
+    return {**case, "boxes": arrays["boxes"].astype(np.float32),
+            "scores": arrays["scores"].astype(np.float32),
+            "float64": {**case, **arrays}}
+
+
+FLOAT32_EXACT = [(case_id, c) for case_id, c in
+                 ((i, _float32_exact(case)) for i, case in NMS_ACCEPTED) if c is not None]
+
+
+@pytest.mark.parametrize("kernel", [KERNELS["nms"], KERNELS["batched_nms"]], ids=lambda k: k.name)
+def test_float32_and_float64_give_the_same_indices(kernel, backend):
+    assert len(FLOAT32_EXACT) > 20
+    for case_id, case in FLOAT32_EXACT + [("clustered", _float32_exact(dict(
+            boxes=c.boxes, scores=c.scores, classes=c.classes, iou_threshold=0.45)))
+            for c in [workloads.clustered_candidates(2000, n_classes=7, seed=11)]]:
+        wide = case["float64"]
+        assert case["boxes"].dtype == np.float32 and wide["boxes"].dtype == np.float64
+        expected = kernel.run(wide, backend)
+        _exact = kernel.assert_agree
+        _exact(expected, kernel.run(case, backend))
+        mixed = dict(case, scores=wide["scores"])  # float32 boxes, float64 scores
+        _exact(expected, kernel.run(mixed, backend))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=nms_inputs())
+def test_float32_and_float64_agree_on_generated_inputs(case, candidate):
+    narrow = _float32_exact(case)
+    if narrow is None:
+        return
+    for kernel in (KERNELS["nms"], KERNELS["batched_nms"]):
+        kernel.assert_agree(kernel.run(narrow["float64"], REFERENCE), kernel.run(narrow, candidate))

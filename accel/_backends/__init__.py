@@ -41,18 +41,35 @@ batched_nms, N=20000   4.23 ms   2.73 ms   4.23 ms
   with the pure-Python reference, bit for bit, and a bug in one shared kernel would be
   invisible to it.
 
-The boundary. Every array argument is validated by the public layer before a backend
-sees it: native byte order, C-contiguous, read-only inputs; writable outputs.
+The boundary. Every array argument is checked by the public layer before a backend
+sees it: native byte order and C-contiguous; outputs writable. Inputs are read-only
+arrays, except those of ``nms`` and ``batched_nms`` below, which may be the caller's own
+writable arrays: a backend only ever reads its inputs.
 
 NMS family (contracts and IoU in ``accel._nms``):
 
-``nms(boxes, scores, iou_threshold, score_threshold, max_output) -> int64 (K,)``
-``batched_nms(boxes, scores, classes, iou_threshold, score_threshold, max_output) -> int64 (K,)``
+``nms(boxes, scores, iou_threshold, score_threshold, max_output) -> int64 (K,) or None``
+``batched_nms(boxes, scores, classes, iou_threshold, score_threshold, max_output)
+-> int64 (K,) or None``
 ``soft_nms(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max_output)
 -> (int64 (K,), float64 (K,))``
 
-    ``boxes`` float64 (N, 4), ``scores`` float64 (N,), ``classes`` int64 (N,);
-    thresholds are Python floats (``score_threshold`` is ``-inf`` when the user gave
+    ``nms`` and ``batched_nms``: ``boxes`` (N, 4) and ``scores`` (N,) each float32 or
+    float64 (independently: the dtype the caller gave when it was one of these, else
+    float32 for float16 and float64 for the other real dtypes), ``classes`` int64 (N,).
+    Their values are NOT checked by the public layer: the backend checks every box
+    (finite, x1 <= x2, y1 <= y2) and every score (finite), whatever ``score_threshold``
+    and ``max_output``, in its first pass over them, and returns ``None`` instead of a
+    result if any fails (a sentinel, not an exception: a backend imports nothing of
+    accel outside itself); the public layer then finds the first bad value and raises
+    the error it always raised (``accel._validate``). Every computation is in
+    float64 (float32 -> float64 is exact): the same values give the same result in
+    either dtype.
+
+    ``soft_nms``: ``boxes`` float64 (N, 4), ``scores`` float64 (N,), read-only, values
+    checked by the public layer.
+
+    Thresholds are Python floats (``score_threshold`` is ``-inf`` when the user gave
     none) and ``max_output`` an int in ``[0, N]``.
 
 Preprocessing family (formulas in ``accel._preprocess``):
@@ -123,6 +140,7 @@ BOUNDARY: Dict[str, Tuple[str, Tuple[str, ...]]] = {
                                 "scale_x", "top", "left", "rows", "cols", "out")),
 }
 FAMILIES = tuple(dict.fromkeys(family for family, _ in BOUNDARY.values()))
+
 
 
 def parameter_names(function) -> Tuple[str, ...]:

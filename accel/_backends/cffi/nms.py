@@ -4,7 +4,9 @@ The C code is a port of the pure-Python reference (same candidate order, same fl
 IoU arithmetic, same greedy and Soft-NMS decisions), so results are identical; see the
 comments of csrc/nms.c for what it does differently for speed. Works on CPython and
 PyPy; the GIL is released during each C call. Arrays are passed with ``ffi.from_buffer``, which
-accepts the read-only arrays of the backend boundary without copying.
+accepts the read-only arrays of the backend boundary without copying; ``accel_nms`` takes
+float32 or float64 boxes and scores as they come, with a flag each, and checks their
+values (it returns -2 on a bad one, and ``nms`` None).
 """
 import numpy as np
 
@@ -25,8 +27,10 @@ def _greedy(boxes, scores, classes, iou_threshold, score_threshold, max_output):
     n = scores.shape[0]
     keep = np.empty(n, dtype=np.int64)
     count = lib.accel_nms(
-        _doubles(boxes),
-        _doubles(scores),
+        ffi.from_buffer(boxes),  # float32 or float64, told by the flag after it
+        boxes.dtype.itemsize == 4,
+        ffi.from_buffer(scores),
+        scores.dtype.itemsize == 4,
         ffi.NULL if classes is None else ffi.from_buffer("int64_t[]", classes),
         n,
         float(iou_threshold),
@@ -34,6 +38,8 @@ def _greedy(boxes, scores, classes, iou_threshold, score_threshold, max_output):
         int(max_output),
         ffi.from_buffer("int64_t[]", keep, require_writable=True),
     )
+    if count == -2:
+        return None  # a bad value: the boundary's answer
     return _result(count, keep)
 
 

@@ -4,9 +4,9 @@
 Every kernel makes the reference's decisions with the reference's arithmetic:
 
 * Candidates are visited by decreasing score, equal scores by increasing index. They are
-  put in that order by a stable LSD radix sort on an integer key that orders doubles by
-  decreasing value (with -0.0 and 0.0 equal), applied to the candidates in index order.
-  O(N) passes, deterministic.
+  put in that order by a stable LSD radix sort (an insertion sort below 32) on an
+  integer key that orders doubles by decreasing value (with -0.0 and 0.0 equal), applied
+  to the candidates in index order. O(N) passes, one per byte in which keys differ.
 * IoU is computed in float64 with the reference's operations in the reference's order
   (the build uses ``-ffp-contract=off`` so that nothing is fused into an FMA).
 * Greedy NMS remembers only the kept boxes and finds the ones that can overlap a
@@ -35,10 +35,18 @@ Every kernel makes the reference's decisions with the reference's arithmetic:
   the decay pass (the same strict ``>`` scan, in increasing index order, over the same
   decayed scores).
 
+``nms`` and ``batched_nms`` take float32 or float64 boxes and scores (read as doubles,
+exactly), and check every value in their first pass (``_scan``), returning
+None on a bad one (the boundary, ``accel._backends``).
+
 All per-element work runs inside ``with nogil:`` so other Python threads keep running.
-No numpy headers are needed: inputs arrive as typed memoryviews, outputs are made with
-``np.empty`` and filled from C.
+No numpy headers are needed: ``nms`` and ``batched_nms`` read their inputs through raw
+buffers (typed memoryviews cost more to acquire than the NMS of 100 boxes spends in C),
+``soft_nms`` through typed memoryviews; outputs are made with ``np.empty`` and filled
+in C.
 """
+from cpython.buffer cimport (PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBUF_WRITABLE,
+                             PyBuffer_Release, PyObject_GetBuffer)
 from libc.math cimport exp, INFINITY
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
@@ -46,10 +54,15 @@ from libc.string cimport memcpy, memset
 
 import numpy as np
 
+
+_empty = np.empty
+_INT64 = np.dtype(np.int64)
+
 cdef enum:
     _GRID_MAX = 64
     _MAX_CELLS_PER_BOX = 16
     _CHUNK = 8            # kept boxes per node of a cell's (unrolled) linked list
+    _SMALL_SORT = 32      # below this many candidates, an insertion sort
 
 GRID_MAX = _GRID_MAX
 MAX_CELLS_PER_BOX = _MAX_CELLS_PER_BOX
@@ -120,28 +133,28 @@ cdef inline uint64_t _class_key(int64_t cls) noexcept nogil:
 
 
 cdef void _radix_sort(Keyed* a, Keyed* tmp, Py_ssize_t n) noexcept nogil:
-    """Stable sort of ``a`` by increasing key: LSD radix, 8 passes of 8 bits at most
-    (a pass is skipped when all keys share its digit). ``tmp`` has room for ``n``."""
-    cdef Py_ssize_t counts[8 * 256]
+    """Stable sort of ``a`` by increasing key: LSD radix, one pass of 8 bits per byte in
+    which the keys differ (float32 scores, read as doubles, share their low three bytes;
+    scores in [0, 1] most of their top one). ``tmp`` has room for ``n``."""
+    cdef Py_ssize_t count[256]
     cdef Py_ssize_t i, d, digit, total, c
-    cdef Py_ssize_t* count
-    cdef uint64_t key
+    cdef uint64_t first, differ = 0
     cdef int shift
     cdef Keyed* src = a
     cdef Keyed* dst = tmp
     cdef Keyed* swap
     if n < 2:
         return
-    memset(counts, 0, sizeof(counts))
+    first = a[0].key
     for i in range(n):
-        key = a[i].key
-        for d in range(8):
-            counts[d * 256 + <Py_ssize_t>((key >> (8 * d)) & 0xFF)] += 1
+        differ |= a[i].key ^ first
     for d in range(8):
         shift = 8 * d
-        count = counts + d * 256
-        if count[<Py_ssize_t>((src[0].key >> shift) & 0xFF)] == n:
-            continue
+        if ((differ >> shift) & 0xFF) == 0:
+            continue  # every key has this byte: the pass would not move anything
+        memset(count, 0, sizeof(count))
+        for i in range(n):
+            count[<Py_ssize_t>((src[i].key >> shift) & 0xFF)] += 1
         total = 0
         for digit in range(256):
             c = count[digit]
@@ -158,20 +171,55 @@ cdef void _radix_sort(Keyed* a, Keyed* tmp, Py_ssize_t n) noexcept nogil:
         memcpy(a, src, <size_t>n * sizeof(Keyed))
 
 
-cdef Py_ssize_t _sorted_candidates(const double* scores, Py_ssize_t n,
-                                   double score_threshold, Keyed* cand,
-                                   Keyed* tmp) noexcept nogil:
-    """Reference ``_sorted_candidates``: the indices with ``score > score_threshold``,
-    by decreasing score, ties by increasing index (into ``cand[k].value``). Returns
-    their count."""
+cdef inline double _at(const void* data, bint f32, Py_ssize_t i) noexcept nogil:
+    """Element ``i`` of a float32 (``f32``) or float64 array, as a double (exact)."""
+    if f32:
+        return (<const float*>data)[i]
+    return (<const double*>data)[i]
+
+
+cdef Py_ssize_t _scan(const void* boxes, bint boxes_f32, const void* scores,
+                      bint scores_f32, Py_ssize_t n, double score_threshold,
+                      Keyed* cand) noexcept nogil:
+    """One pass over every box and score: the boundary's value checks, and the
+    candidates, ``score > score_threshold`` in index order (into ``cand``). Returns their
+    count, or -2 when a box is not finite with x1 <= x2 and y1 <= y2 or a score is not
+    finite (NaN fails every comparison)."""
     cdef Py_ssize_t i, m = 0
+    cdef double s, x1, y1, x2, y2
+    cdef int valid = 1
     for i in range(n):
-        if scores[i] > score_threshold:
-            cand[m].key = _descending_key(scores[i])
+        s = _at(scores, scores_f32, i)
+        x1 = _at(boxes, boxes_f32, 4 * i)
+        y1 = _at(boxes, boxes_f32, 4 * i + 1)
+        x2 = _at(boxes, boxes_f32, 4 * i + 2)
+        y2 = _at(boxes, boxes_f32, 4 * i + 3)
+        valid &= ((x1 <= x2) & (y1 <= y2) & (x1 > -INFINITY) & (x2 < INFINITY)
+                  & (y1 > -INFINITY) & (y2 < INFINITY) & (s > -INFINITY) & (s < INFINITY))
+        if s > score_threshold:
+            cand[m].key = _descending_key(s)
             cand[m].value = i
             m += 1
-    _radix_sort(cand, tmp, m)   # stable, from index order: ties stay by index
+    if not valid:
+        return -2
     return m
+
+
+cdef void _sort(Keyed* a, Keyed* tmp, Py_ssize_t n) noexcept nogil:
+    """Stable sort by increasing key: an insertion sort for a few items (quicker than
+    clearing the radix sort's counts), else ``_radix_sort``."""
+    cdef Py_ssize_t i, j
+    cdef Keyed item
+    if n >= _SMALL_SORT:
+        _radix_sort(a, tmp, n)
+        return
+    for i in range(1, n):
+        item = a[i]
+        j = i
+        while j > 0 and a[j - 1].key > item.key:
+            a[j] = a[j - 1]
+            j -= 1
+        a[j] = item
 
 
 # ------------------------------------------------------------------------------------
@@ -420,18 +468,23 @@ cdef inline bint _list_suppresses(const Node* nodes, Py_ssize_t e, const Box* b,
 # ------------------------------------------------------------------------------------
 # Greedy NMS.
 
-cdef void _gather(const double* boxes, const Keyed* order, Py_ssize_t m,
+cdef void _gather(const void* boxes, bint f32, const Keyed* order, Py_ssize_t m,
                   Box* cbox) noexcept nogil:
-    """The boxes ``order[t].value`` and their areas, in visiting order."""
-    cdef Py_ssize_t t
-    cdef const double* b
+    """The boxes ``order[t].value`` (float32 or float64) and their areas, in visiting
+    order, as doubles."""
+    cdef Py_ssize_t t, at
+    cdef double x1, y1, x2, y2
     for t in range(m):
-        b = boxes + 4 * order[t].value
-        cbox[t].x1 = b[0]
-        cbox[t].y1 = b[1]
-        cbox[t].x2 = b[2]
-        cbox[t].y2 = b[3]
-        cbox[t].area = (b[2] - b[0]) * (b[3] - b[1])
+        at = 4 * order[t].value
+        x1 = _at(boxes, f32, at)
+        y1 = _at(boxes, f32, at + 1)
+        x2 = _at(boxes, f32, at + 2)
+        y2 = _at(boxes, f32, at + 3)
+        cbox[t].x1 = x1
+        cbox[t].y1 = y1
+        cbox[t].x2 = x2
+        cbox[t].y2 = y2
+        cbox[t].area = (x2 - x1) * (y2 - y1)
 
 
 cdef Py_ssize_t _greedy(const Box* cbox, Py_ssize_t m, Grid* g, Box* kept,
@@ -484,29 +537,38 @@ cdef Py_ssize_t _greedy(const Box* cbox, Py_ssize_t m, Grid* g, Box* kept,
     return n_kept
 
 
-cdef Py_ssize_t _nms(const double* boxes, const double* scores, Py_ssize_t n,
-                     double iou_threshold, double score_threshold, Py_ssize_t max_output,
+cdef Py_ssize_t _nms(const void* boxes, bint boxes_f32, const void* scores,
+                     bint scores_f32, Py_ssize_t n, double iou_threshold,
+                     double score_threshold, Py_ssize_t max_output,
                      int64_t* out) noexcept nogil:
-    """Plain NMS into ``out`` (room for ``1 <= max_output <= n``); the count, or -1 when
-    out of memory."""
+    """Plain NMS into ``out`` (room for ``max_output <= n``); the count, -1 when out of
+    memory, or -2 when a value fails the checks (``_scan``)."""
     cdef Keyed* cand = <Keyed*>malloc(<size_t>n * sizeof(Keyed))
-    cdef Keyed* tmp = <Keyed*>malloc(<size_t>n * sizeof(Keyed))
-    cdef Box* cbox = <Box*>malloc(<size_t>n * sizeof(Box))
-    cdef Box* kept = <Box*>malloc(<size_t>max_output * sizeof(Box))
-    cdef Py_ssize_t* kept_at = <Py_ssize_t*>malloc(<size_t>max_output * sizeof(Py_ssize_t))
+    cdef Keyed* tmp = NULL
+    cdef Box* cbox = NULL
+    cdef Box* kept = NULL
+    cdef Py_ssize_t* kept_at = NULL
     cdef Grid g
     cdef Py_ssize_t m, q, count = -1
     _grid_zero(&g)
-    if cand != NULL and tmp != NULL and cbox != NULL and kept != NULL and kept_at != NULL:
-        m = _sorted_candidates(scores, n, score_threshold, cand, tmp)
-        if m == 0:
+    if cand != NULL:
+        m = _scan(boxes, boxes_f32, scores, scores_f32, n, score_threshold, cand)
+        if m == -2:
+            count = -2
+        elif m == 0 or max_output <= 0:
             count = 0
         else:
-            _gather(boxes, cand, m, cbox)
-            if _grid_init(&g, cbox, m) == 0:
-                count = _greedy(cbox, m, &g, kept, iou_threshold, max_output, kept_at)
-                for q in range(count):
-                    out[q] = cand[kept_at[q]].value
+            tmp = <Keyed*>malloc(<size_t>m * sizeof(Keyed))
+            cbox = <Box*>malloc(<size_t>m * sizeof(Box))
+            kept = <Box*>malloc(<size_t>max_output * sizeof(Box))
+            kept_at = <Py_ssize_t*>malloc(<size_t>max_output * sizeof(Py_ssize_t))
+            if tmp != NULL and cbox != NULL and kept != NULL and kept_at != NULL:
+                _sort(cand, tmp, m)   # stable, from index order: ties stay by index
+                _gather(boxes, boxes_f32, cand, m, cbox)
+                if _grid_init(&g, cbox, m) == 0:
+                    count = _greedy(cbox, m, &g, kept, iou_threshold, max_output, kept_at)
+                    for q in range(count):
+                        out[q] = cand[kept_at[q]].value
     _grid_free(&g)
     free(cand)
     free(tmp)
@@ -516,60 +578,71 @@ cdef Py_ssize_t _nms(const double* boxes, const double* scores, Py_ssize_t n,
     return count
 
 
-cdef Py_ssize_t _batched_nms(const double* boxes, const double* scores,
-                             const int64_t* classes, Py_ssize_t n, double iou_threshold,
-                             double score_threshold, Py_ssize_t max_output,
-                             int64_t* out) noexcept nogil:
-    """Class-aware NMS into ``out`` (room for ``1 <= max_output <= n``); the count, or
-    -1 when out of memory."""
+cdef Py_ssize_t _batched_nms(const void* boxes, bint boxes_f32, const void* scores,
+                             bint scores_f32, const int64_t* classes, Py_ssize_t n,
+                             double iou_threshold, double score_threshold,
+                             Py_ssize_t max_output, int64_t* out) noexcept nogil:
+    """Class-aware NMS into ``out`` (room for ``max_output <= n``); the count, -1 when
+    out of memory, or -2 when a value fails the checks (``_scan``)."""
     cdef Keyed* cand = <Keyed*>malloc(<size_t>n * sizeof(Keyed))
-    cdef Keyed* tmp = <Keyed*>malloc(<size_t>n * sizeof(Keyed))
-    cdef Keyed* grouped = <Keyed*>malloc(<size_t>n * sizeof(Keyed))
-    cdef Box* cbox = <Box*>malloc(<size_t>n * sizeof(Box))
-    cdef Box* kept = <Box*>malloc(<size_t>max_output * sizeof(Box))
-    cdef Py_ssize_t* kept_at = <Py_ssize_t*>malloc(<size_t>max_output * sizeof(Py_ssize_t))
-    cdef char* is_kept = <char*>malloc(<size_t>n)
+    cdef Keyed* tmp = NULL
+    cdef Keyed* grouped = NULL
+    cdef Box* cbox = NULL
+    cdef Box* kept = NULL
+    cdef Py_ssize_t* kept_at = NULL
+    cdef char* is_kept = NULL
     cdef Grid g
     cdef Py_ssize_t m, r, t, q, start, stop, got, count = -1
     _grid_zero(&g)
-    if (cand != NULL and tmp != NULL and grouped != NULL and cbox != NULL and kept != NULL
-            and kept_at != NULL and is_kept != NULL):
-        m = _sorted_candidates(scores, n, score_threshold, cand, tmp)
-        # Group by class, stably: within a class, candidates stay in the global order.
-        # grouped[t].value is the rank (position in the global order) of the t-th.
-        for r in range(m):
-            grouped[r].key = _class_key(classes[cand[r].value])
-            grouped[r].value = r
-            is_kept[r] = 0
-        _radix_sort(grouped, tmp, m)
-        for t in range(m):
-            tmp[t].value = cand[grouped[t].value].value
-        if m == 0:
+    if cand != NULL:
+        m = _scan(boxes, boxes_f32, scores, scores_f32, n, score_threshold, cand)
+        if m == -2:
+            count = -2
+        elif m == 0 or max_output <= 0:
             count = 0
         else:
-            _gather(boxes, tmp, m, cbox)
-            if _grid_init(&g, cbox, m) == 0:   # one layout, over all the candidates
-                count = 0
-                start = 0
-                while start < m:
-                    stop = start + 1
-                    while stop < m and grouped[stop].key == grouped[start].key:
-                        stop += 1
-                    got = _greedy(cbox + start, stop - start, &g, kept, iou_threshold,
-                                  max_output, kept_at)
-                    if got < 0:
-                        count = -1
-                        break
-                    for q in range(got):
-                        is_kept[grouped[start + kept_at[q]].value] = 1
-                    start = stop
-                if count == 0:
-                    r = 0
-                    while r < m and count < max_output:
-                        if is_kept[r]:
-                            out[count] = cand[r].value
-                            count += 1
-                        r += 1
+            tmp = <Keyed*>malloc(<size_t>m * sizeof(Keyed))
+            grouped = <Keyed*>malloc(<size_t>m * sizeof(Keyed))
+            cbox = <Box*>malloc(<size_t>m * sizeof(Box))
+            kept = <Box*>malloc(<size_t>max_output * sizeof(Box))
+            kept_at = <Py_ssize_t*>malloc(<size_t>max_output * sizeof(Py_ssize_t))
+            is_kept = <char*>malloc(<size_t>m)
+            if (tmp != NULL and grouped != NULL and cbox != NULL and kept != NULL
+                    and kept_at != NULL and is_kept != NULL):
+                _sort(cand, tmp, m)   # stable, from index order: ties stay by index
+                # Group by class, stably: within a class, candidates stay in the global
+                # order. grouped[t].value is the rank (position in the global order) of
+                # the t-th.
+                for r in range(m):
+                    grouped[r].key = _class_key(classes[cand[r].value])
+                    grouped[r].value = r
+                    is_kept[r] = 0
+                _sort(grouped, tmp, m)
+                for t in range(m):
+                    tmp[t].value = cand[grouped[t].value].value
+                _gather(boxes, boxes_f32, tmp, m, cbox)
+                if _grid_init(&g, cbox, m) == 0:   # one layout, over all the candidates
+                    count = 0
+                    start = 0
+                    while start < m:
+                        stop = start + 1
+                        while stop < m and grouped[stop].key == grouped[start].key:
+                            stop += 1
+                        got = _greedy(cbox + start, stop - start, &g, kept, iou_threshold,
+                                      max_output, kept_at)
+                        if got < 0:
+                            count = -1
+                            break
+                        for q in range(got):
+                            is_kept[grouped[start + kept_at[q]].value] = 1
+                        start = stop
+                    if count == 0:
+                        r = 0
+                        while r < m and count < max_output:
+                            if is_kept[r]:
+                                out[count] = cand[r].value
+                                count += 1
+                            r += 1
     _grid_free(&g)
     free(cand)
     free(tmp)
@@ -664,39 +737,119 @@ cdef Py_ssize_t _check(const double[:, ::1] boxes, const double[::1] scores,
     return max_output if max_output < n else n
 
 
-def nms(const double[:, ::1] boxes not None, const double[::1] scores not None,
-        double iou_threshold, double score_threshold, Py_ssize_t max_output):
-    cdef Py_ssize_t n = boxes.shape[0], count
-    max_output = _check(boxes, scores, max_output)
-    if max_output == 0:
-        return np.empty(0, dtype=np.int64)
-    result = np.empty(max_output, dtype=np.int64)
-    cdef int64_t[::1] out = result
-    with nogil:
-        count = _nms(&boxes[0, 0], &scores[0], n, iou_threshold, score_threshold,
-                     max_output, &out[0])
-    if count < 0:
-        raise MemoryError("accel cython backend: out of memory in nms")
-    return result if count == max_output else result[:count].copy()
+cdef bint _floats(object array, Py_buffer* view, int ndim, const char* name) except -1:
+    """Acquire the buffer of a C-contiguous float32 or float64 array of ``ndim``
+    dimensions ((N, 4) when 2); True when float32. The caller releases ``view``.
+
+    A raw buffer, not a typed memoryview: acquiring one of those (format parsing, a
+    memoryview object) cost more than the NMS of 100 boxes spends in C."""
+    cdef const char* fmt
+    PyObject_GetBuffer(array, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)
+    fmt = view.format
+    if (view.ndim != ndim or fmt == NULL or fmt[0] == 0 or fmt[1] != 0
+            or not ((fmt[0] == b'f' and view.itemsize == 4)
+                    or (fmt[0] == b'd' and view.itemsize == 8))
+            or (ndim == 2 and view.shape[1] != 4)):
+        PyBuffer_Release(view)
+        raise ValueError("%s must be a C-contiguous float32 or float64 array of shape %s"
+                         % (name.decode(), "(N, 4)" if ndim == 2 else "(N,)"))
+    return fmt[0] == b'f'
 
 
-def batched_nms(const double[:, ::1] boxes not None, const double[::1] scores not None,
-                const int64_t[::1] classes not None, double iou_threshold,
-                double score_threshold, Py_ssize_t max_output):
-    cdef Py_ssize_t n = boxes.shape[0], count
-    max_output = _check(boxes, scores, max_output)
-    if classes.shape[0] != n:
-        raise ValueError("classes must have shape (N,)")
-    if max_output == 0:
-        return np.empty(0, dtype=np.int64)
-    result = np.empty(max_output, dtype=np.int64)
-    cdef int64_t[::1] out = result
-    with nogil:
-        count = _batched_nms(&boxes[0, 0], &scores[0], &classes[0], n, iou_threshold,
-                             score_threshold, max_output, &out[0])
-    if count < 0:
-        raise MemoryError("accel cython backend: out of memory in batched_nms")
-    return result if count == max_output else result[:count].copy()
+cdef int _int64s(object array, Py_buffer* view, Py_ssize_t n) except -1:
+    """Acquire the buffer of a C-contiguous int64 (n,) array; the caller releases it."""
+    cdef const char* fmt
+    PyObject_GetBuffer(array, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)
+    fmt = view.format
+    if (view.ndim != 1 or view.itemsize != 8 or fmt == NULL or fmt[0] == 0 or fmt[1] != 0
+            or not (fmt[0] == b'l' or fmt[0] == b'q') or view.shape[0] != n):
+        PyBuffer_Release(view)
+        raise ValueError("classes must be a C-contiguous int64 array of shape (N,)")
+    return 0
+
+
+cdef object _int64_array(const int64_t* data, Py_ssize_t count):
+    """A new int64 (count,) ndarray holding ``data[:count]``."""
+    cdef Py_buffer view
+    result = _empty(count, _INT64)
+    if count > 0:
+        PyObject_GetBuffer(result, &view, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE)
+        memcpy(view.buf, data, <size_t>count * sizeof(int64_t))
+        PyBuffer_Release(&view)
+    return result
+
+
+cdef object _kept(Py_ssize_t count, int64_t* out, const char* kernel):
+    """The result of a greedy kernel (``count`` of ``_nms``/``_batched_nms``), freeing
+    ``out``."""
+    if count >= 0:
+        try:
+            return _int64_array(out, count)
+        finally:
+            free(out)
+    free(out)
+    if count == -2:
+        return None  # a bad value: the boundary's answer
+    raise MemoryError("accel cython backend: out of memory in %s" % kernel.decode())
+
+
+def nms(boxes, scores, double iou_threshold, double score_threshold,
+        Py_ssize_t max_output):
+    cdef Py_buffer b, s
+    cdef Py_ssize_t n, count = -1
+    cdef bint boxes_f32, scores_f32
+    cdef int64_t* out = NULL
+    boxes_f32 = _floats(boxes, &b, 2, "boxes")
+    try:
+        scores_f32 = _floats(scores, &s, 1, "scores")
+        try:
+            n = b.shape[0]
+            if s.shape[0] != n:
+                raise ValueError("scores must have shape (N,)")
+            max_output = 0 if max_output < 0 else (max_output if max_output < n else n)
+            out = <int64_t*>malloc(<size_t>(max_output if max_output > 0 else 1)
+                                   * sizeof(int64_t))
+            if out != NULL:
+                with nogil:
+                    count = _nms(b.buf, boxes_f32, s.buf, scores_f32, n, iou_threshold,
+                                 score_threshold, max_output, out)
+        finally:
+            PyBuffer_Release(&s)
+    finally:
+        PyBuffer_Release(&b)
+    return _kept(count, out, "nms")
+
+
+def batched_nms(boxes, scores, classes, double iou_threshold, double score_threshold,
+                Py_ssize_t max_output):
+    cdef Py_buffer b, s, c
+    cdef Py_ssize_t n, count = -1
+    cdef bint boxes_f32, scores_f32
+    cdef int64_t* out = NULL
+    boxes_f32 = _floats(boxes, &b, 2, "boxes")
+    try:
+        n = b.shape[0]
+        scores_f32 = _floats(scores, &s, 1, "scores")
+        try:
+            if s.shape[0] != n:
+                raise ValueError("scores must have shape (N,)")
+            _int64s(classes, &c, n)
+            try:
+                max_output = 0 if max_output < 0 else (max_output if max_output < n else n)
+                out = <int64_t*>malloc(<size_t>(max_output if max_output > 0 else 1)
+                                       * sizeof(int64_t))
+                if out != NULL:
+                    with nogil:
+                        count = _batched_nms(b.buf, boxes_f32, s.buf, scores_f32,
+                                             <const int64_t*>c.buf, n, iou_threshold,
+                                             score_threshold, max_output, out)
+            finally:
+                PyBuffer_Release(&c)
+        finally:
+            PyBuffer_Release(&s)
+    finally:
+        PyBuffer_Release(&b)
+    return _kept(count, out, "batched_nms")
 
 
 def soft_nms(const double[:, ::1] boxes not None, const double[::1] scores not None,

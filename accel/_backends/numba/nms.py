@@ -17,8 +17,12 @@ classes sit in small contiguous arrays that grow by doubling. The grid only prun
 with no positive overlap, so it changes the speed, never the answer. Soft-NMS is the
 reference's O(N^2) loop.
 
+``nms`` and ``batched_nms`` take float32 or float64 boxes and scores, read every value as
+float64 (exact), and check them all first (``_values_valid``): the boundary of
+``accel._backends``.
+
 Nothing is compiled at import: each function is compiled on its first call (for the
-argument types it gets, which the public layer fixes) and the machine code is cached on
+argument types it gets: float32 or float64 arrays, as the public layer passes them) and the machine code is cached on
 disk (``cache=True``), so later processes load it instead of compiling again. Every
 function is ``nogil``: the kernels of several Python threads run at once.
 """
@@ -193,11 +197,34 @@ def _grown(array, size):
 
 
 @jit
+def _values_valid(boxes, scores):
+    """The value checks of the boundary: every coordinate and score finite, x1 <= x2 and
+    y1 <= y2 (NaN fails every comparison)."""
+    for i in range(boxes.shape[0]):
+        x1 = np.float64(boxes[i, 0])
+        y1 = np.float64(boxes[i, 1])
+        x2 = np.float64(boxes[i, 2])
+        y2 = np.float64(boxes[i, 3])
+        if not (-math.inf < x1 <= x2 < math.inf and -math.inf < y1 <= y2 < math.inf):
+            return False
+    for i in range(scores.shape[0]):
+        s = np.float64(scores[i])
+        if not -math.inf < s < math.inf:
+            return False
+    return True
+
+
+@jit
 def _greedy(boxes, scores, classes, use_classes, iou_threshold, score_threshold, max_output):
+    """``(kept, values_valid)``: the kept indices, or an empty array and False when a box
+    or score fails the value checks. ``boxes`` and ``scores`` are float32 or float64; every
+    value is read as float64 (exact), so the arithmetic is the reference's either way."""
+    if not _values_valid(boxes, scores):
+        return np.empty(0, dtype=np.int64), False
     candidates = _sorted_candidates(scores, score_threshold)
     m = candidates.shape[0]
     if m == 0 or max_output <= 0:
-        return np.empty(0, dtype=np.int64)
+        return np.empty(0, dtype=np.int64), True
 
     # The candidates' boxes, areas and classes in visiting order, so that the main loop
     # reads memory sequentially; same values, same area arithmetic as the reference.
@@ -205,20 +232,20 @@ def _greedy(boxes, scores, classes, use_classes, iou_threshold, score_threshold,
     order_boxes = np.empty((m, 4), dtype=np.float64)
     order_areas = np.empty(m, dtype=np.float64)
     order_labels = np.empty(m if use_classes else 0, dtype=np.int64)
-    min_x = boxes[candidates[0], 0]
-    min_y = boxes[candidates[0], 1]
-    max_x = boxes[candidates[0], 2]
-    max_y = boxes[candidates[0], 3]
+    min_x = np.float64(boxes[candidates[0], 0])
+    min_y = np.float64(boxes[candidates[0], 1])
+    max_x = np.float64(boxes[candidates[0], 2])
+    max_y = np.float64(boxes[candidates[0], 3])
     width = 0.0
     height = 0.0
     low_label = classes[candidates[0]] if use_classes else 0
     high_label = low_label
     for p in range(m):
         i = candidates[p]
-        x1 = boxes[i, 0]
-        y1 = boxes[i, 1]
-        x2 = boxes[i, 2]
-        y2 = boxes[i, 3]
+        x1 = np.float64(boxes[i, 0])
+        y1 = np.float64(boxes[i, 1])
+        x2 = np.float64(boxes[i, 2])
+        y2 = np.float64(boxes[i, 3])
         order_boxes[p, 0] = x1
         order_boxes[p, 1] = y1
         order_boxes[p, 2] = x2
@@ -373,7 +400,7 @@ def _greedy(boxes, scores, classes, use_classes, iou_threshold, score_threshold,
                         next_entry[tail[cell]] = entries
                     tail[cell] = entries
                     entries += 1
-    return _grown(kept[:n_kept], n_kept)  # a copy of exactly the kept ones
+    return _grown(kept[:n_kept], n_kept), True  # a copy of exactly the kept ones
 
 
 @jit
@@ -435,13 +462,15 @@ _NO_CLASSES.flags.writeable = False  # the same array type as the validated clas
 # compiled specialisation whatever Python or NumPy scalar types the caller passed.
 
 def nms(boxes, scores, iou_threshold, score_threshold, max_output):
-    return _greedy(boxes, scores, _NO_CLASSES, False,
-                   float(iou_threshold), float(score_threshold), int(max_output))
+    kept, valid = _greedy(boxes, scores, _NO_CLASSES, False,
+                          float(iou_threshold), float(score_threshold), int(max_output))
+    return kept if valid else None  # None: the boundary's answer to a bad value
 
 
 def batched_nms(boxes, scores, classes, iou_threshold, score_threshold, max_output):
-    return _greedy(boxes, scores, classes, True,
-                   float(iou_threshold), float(score_threshold), int(max_output))
+    kept, valid = _greedy(boxes, scores, classes, True,
+                          float(iou_threshold), float(score_threshold), int(max_output))
+    return kept if valid else None  # None: the boundary's answer to a bad value
 
 
 def soft_nms(boxes, scores, gaussian, sigma, iou_threshold, score_threshold, max_output):

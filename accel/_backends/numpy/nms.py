@@ -33,7 +33,23 @@ def _areas(boxes):
         return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
 
 
+def _float64_checked(boxes, scores):
+    """The boxes and scores as float64 (float32 converts exactly; NumPy would otherwise
+    compute in float32), or None when they fail the value checks of the boundary: every
+    coordinate and score finite, x1 <= x2, y1 <= y2."""
+    boxes = boxes.astype(np.float64, copy=False)
+    scores = scores.astype(np.float64, copy=False)
+    if not (np.isfinite(boxes).all() and np.isfinite(scores).all()
+            and (boxes[:, :2] <= boxes[:, 2:]).all()):
+        return None
+    return boxes, scores
+
+
 def _greedy(boxes, scores, classes, iou_threshold, score_threshold, max_output):
+    checked = _float64_checked(boxes, scores)
+    if checked is None:
+        return None  # the boundary's answer to a bad value
+    boxes, scores = checked
     remaining = _sorted_candidates(scores, score_threshold)
     if max_output == 0 or remaining.size == 0:
         return _EMPTY.copy()

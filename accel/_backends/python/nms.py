@@ -38,7 +38,7 @@ class _Boxes:
     """The boxes as four coordinate columns and their areas: box ``i`` is ``x1[i], y1[i],
     x2[i], y2[i]``, all Python floats (float64 arithmetic whatever the input dtype)."""
 
-    def __init__(self, boxes):
+    def __init__(self, boxes):  # float32 or float64 (N, 4): Python floats either way
         flat = _values(boxes)  # x1, y1, x2, y2 of box 0, then of box 1, ...
         self.x1, self.y1, self.x2, self.y2 = flat[0::4], flat[1::4], flat[2::4], flat[3::4]
         self.areas = [(self.x2[i] - self.x1[i]) * (self.y2[i] - self.y1[i])
@@ -197,10 +197,27 @@ def _suppressor_in(group, i, b, classes, iou_threshold):
     return False
 
 
+def _values_valid(b, score_list):
+    """Whether every box has finite coordinates with x1 <= x2 and y1 <= y2 and every
+    score is finite (the boundary: the public layer does not check these values)."""
+    inf = math.inf
+    x1, y1, x2, y2 = b.x1, b.y1, b.x2, b.y2
+    for i in range(len(x1)):
+        if not (-inf < x1[i] <= x2[i] < inf and -inf < y1[i] <= y2[i] < inf):
+            return False
+    for i in range(len(score_list)):
+        if not -inf < score_list[i] < inf:
+            return False
+    return True
+
+
 def _greedy(boxes, scores, classes, iou_threshold, score_threshold, max_output):
     b = _Boxes(boxes)
+    score_list = _values(scores)
+    if not _values_valid(b, score_list):
+        return None  # the boundary's answer to a bad value
     class_list = _values(classes) if classes is not None else None
-    candidates = _sorted_candidates(_values(scores), score_threshold)
+    candidates = _sorted_candidates(score_list, score_threshold)
     kept = []
     if candidates and max_output > 0:
         grid = _Grid(b, candidates)
