@@ -115,6 +115,32 @@ cols, out) -> None``
       order;
     - target value ``wy0 * (wx0 * L[r0][c0] + wx1 * L[r0][c1]) + wy1 * (wx0 * L[r1][c0] +
       wx1 * L[r1][c1])``; the pixel is 1 iff value > 0.0.
+
+Rotated family (contracts in ``accel._rotated``):
+
+``nms_rotated(geometry, scores, kind, iou_threshold, score_threshold, max_output) -> int64 (K,)``
+``batched_nms_rotated(geometry, scores, classes, kind, iou_threshold, score_threshold,
+max_output) -> int64 (K,)``
+
+    Greedy, with the NMS family's rules (candidates ``score > score_threshold`` by
+    decreasing score, ties by index; suppressed by a kept box of its class with IoU
+    ``> iou_threshold``; stop at ``max_output``). ``scores`` float64 (N,), ``classes``
+    int64 (N,), read-only, C-contiguous, validated. ``geometry`` float64, one row per
+    box, built by the public layer (so the backends need no cos/sin):
+
+    - ``kind == 0`` (polygon), (N, 12): corners ``x0, y0, x1, y1, x2, y2, x3, y3``
+      counter-clockwise, centre ``cx, cy``, circle radius ``r``, area. IoU of boxes k
+      (kept) and i (candidate): 0 if ``dx*dx + dy*dy > (r_k + r_i)^2`` (``dx = cx_k -
+      cx_i``); else k's quadrilateral clipped by i's four edges in order
+      (Sutherland-Hodgman; ``side = ex * (py - ay) - ey * (px - ax)``, inside when ``>=
+      0``; a crossing at ``t = s_side / (s_side - c_side)``, point ``s + t * (c - s)``),
+      shoelace area ``0.5 * sum(x_j * y_j+1 - x_j+1 * y_j)`` (0 below 3 vertices; a
+      negative area is 0), ``inter / (area_k + area_i - inter)``, 0 when that union is
+      not > 0. The exact operation order is the reference's
+      (``accel._backends.python.rotated``): bit-identical on every backend.
+    - ``kind == 1`` (probiou), (N, 6): ``cx, cy, a, b, c, d`` (covariance terms and
+      ``d = max(a*b - c*c, 0)``); IoU as ``probiou`` in the reference (log, exp, sqrt:
+      may differ in the last bit between libm and NumPy).
 """
 from typing import Dict, List, Tuple
 
