@@ -74,7 +74,8 @@ def backend_of(ext):
     return "cython" if ext.name.startswith("accel._backends.cython.") else "cffi"
 
 
-FAMILIES = ("nms", "preprocess", "decode", "masks")  # one .pyx each in accel/_backends/cython/
+# One .pyx each in accel/_backends/cython/.
+FAMILIES = ("nms", "preprocess", "decode", "masks", "rotated")
 MODULES = {
     "cython": ["accel._backends.cython." + family for family in FAMILIES],
     "cffi": ["accel._backends.cffi._ext"],
