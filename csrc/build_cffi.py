@@ -24,7 +24,7 @@ def _relative(path):
 
 # One FAMILY.c + FAMILY.h per kernel family. Each header is declarations only, fed
 # verbatim to cffi's cdef; each source includes its own.
-FAMILIES = ("nms", "preprocess", "decode", "masks")
+FAMILIES = ("nms", "preprocess", "decode", "masks", "rotated")
 HEADERS = tuple(family + ".h" for family in FAMILIES)
 SOURCES = tuple(family + ".c" for family in FAMILIES)
 
