@@ -28,7 +28,16 @@
    to end without a crash: the search stays inside the group.
 
    threshold is compared in double, as the reference compares its Python float; the
-   boundary makes it exactly representable in T, where the decisions would be the same. */
+   boundary makes it exactly representable in T, where the decisions would be the same.
+
+   check_finite (decode.h) costs no second pass over the data. The class-major fold also
+   adds the rows it reads into a per-anchor sum (one add per score, in the same loops): a
+   sum is NaN or infinite when a term is, which a maximum by selects is not (it skips a
+   NaN). A block whose sums are not all finite is searched exactly, anchor by anchor, for
+   the first non-finite score (a sum of finite values can overflow: then the search finds
+   nothing and the scan goes on). The anchor-major scan tests x - x == 0 (false for NaN
+   and infinities) on each objectness, and on the class scores of each anchor it reads,
+   as a branch-free AND that vectorises. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,9 +76,26 @@ static double unletterboxed(double value, double pad, double gain, int clip, dou
                                                                                              \
 typedef struct {                                                                             \
     int64_t capacity, count;                                                                 \
+    int64_t first_bad;           /* the anchor where a non-finite value was read, or -1 */   \
     int64_t *anchors, *classes;                                                              \
     T *scores;                                                                               \
 } rows_##SFX;                                                                                \
+                                                                                             \
+/* Lowest anchor of anchors first .. first + n - 1 (class c of anchor a at                  \
+   scores[a + c * channel_stride]) with a non-finite class score, or -1: the exact test     \
+   behind a block whose sum was not finite (a sum of finite values can overflow). */        \
+static int64_t first_non_finite_##SFX(const T *scores, int64_t first, int64_t n,            \
+                                      int64_t channel_stride, int64_t nc)                    \
+{                                                                                            \
+    int64_t i, c;                                                                            \
+    for (i = first; i < first + n; i++)                                                      \
+        for (c = 0; c < nc; c++) {                                                           \
+            T v = scores[i + c * channel_stride];                                            \
+            if (!(v - v == 0))                                                               \
+                return i;                                                                    \
+        }                                                                                    \
+    return -1;                                                                               \
+}                                                                                            \
                                                                                              \
 /* Rows past capacity are counted, not written: the caller retries with that count. */      \
 static void put_##SFX(rows_##SFX *out, int64_t anchor, int64_t cls, T score)                 \
@@ -86,7 +112,7 @@ static void put_##SFX(rows_##SFX *out, int64_t anchor, int64_t cls, T score)    
 static void scan_anchor_major_##SFX(const T *data, int64_t n_anchors, int64_t anchor_stride, \
                                     int64_t channel_stride, int64_t cls_offset, int64_t nc,  \
                                     int64_t obj_offset, double threshold, int multi_label,   \
-                                    rows_##SFX *out)                                         \
+                                    int check_finite, rows_##SFX *out)                       \
 {                                                                                            \
     int64_t a, c;                                                                            \
     for (a = 0; a < n_anchors; a++) {                                                        \
@@ -95,8 +121,26 @@ static void scan_anchor_major_##SFX(const T *data, int64_t n_anchors, int64_t an
         T obj = 1;                                                                           \
         if (obj_offset >= 0) {                                                               \
             obj = anchor[obj_offset * channel_stride];                                       \
+            if (check_finite && !(obj - obj == 0)) {                                         \
+                out->first_bad = a;                                                          \
+                return;                                                                      \
+            }                                                                                \
             if (!((double)obj > threshold))                                                  \
                 continue;                                                                    \
+        }                                                                                    \
+        /* x - x is 0 for finite x, NaN for NaN and infinities; the loop is an AND of        \
+           compares, without a branch, which vectorises. The class scores read are tested,   \
+           not their products (a product of finite values can overflow). */                  \
+        if (check_finite) {                                                                  \
+            int finite = 1;                                                                  \
+            for (c = 0; c < nc; c++) {                                                       \
+                T v = scores[c * channel_stride];                                            \
+                finite &= v - v == 0;                                                        \
+            }                                                                                \
+            if (!finite) {                                                                   \
+                out->first_bad = a;                                                          \
+                return;                                                                      \
+            }                                                                                \
         }                                                                                    \
         if (multi_label) {                                                                   \
             for (c = 0; c < nc; c++) {                                                       \
@@ -120,12 +164,14 @@ static void scan_anchor_major_##SFX(const T *data, int64_t n_anchors, int64_t an
     }                                                                                        \
 }                                                                                            \
                                                                                              \
-static void fold_row_##SFX(T *ACCEL_RESTRICT best, const T *ACCEL_RESTRICT row, int64_t n)  \
+static void fold_row_##SFX(T *ACCEL_RESTRICT best, T *ACCEL_RESTRICT sum,                    \
+                           const T *ACCEL_RESTRICT row, int64_t n)                           \
 {                                                                                            \
     int64_t i;                                                                               \
     for (i = 0; i < n; i++) {                                                                \
         T v = row[i], b = best[i];                                                           \
         best[i] = v > b ? v : b;                                                             \
+        sum[i] += v;                                                                         \
     }                                                                                        \
 }                                                                                            \
                                                                                              \
@@ -133,17 +179,20 @@ static void fold_row_##SFX(T *ACCEL_RESTRICT best, const T *ACCEL_RESTRICT row, 
    -O3 fuses two passes by itself (unroll-and-jam), but not under -fwrapv, which CPython's   \
    CFLAGS add to every extension: written out, the scan is ~15% faster there. arg is         \
    computed before best is overwritten: in the other order gcc 12 turns the two selects      \
-   into a branch and gives up vectorising. */                                                \
-static void fold_groups_##SFX(T *ACCEL_RESTRICT best, ARG_T *ACCEL_RESTRICT arg,            \
-                              const T *ACCEL_RESTRICT row, int64_t channel_stride, int64_t n,\
-                              ARG_T first)                                                   \
+   into a branch and gives up vectorising. sum[i] adds up the rows, as a finiteness test:    \
+   a sum is NaN or infinite when one of its terms is (a maximum by selects is not, it        \
+   skips a NaN), and only 8 adds per 8 scores. */                                            \
+static void fold_groups_##SFX(T *ACCEL_RESTRICT best, ARG_T *ACCEL_RESTRICT arg,             \
+                              T *ACCEL_RESTRICT sum, const T *ACCEL_RESTRICT row,            \
+                              int64_t channel_stride, int64_t n, ARG_T first)                \
 {                                                                                            \
     const T *r1 = row + channel_stride, *r2 = r1 + channel_stride, *r3 = r2 + channel_stride;\
     const T *r4 = r3 + channel_stride, *r5 = r4 + channel_stride, *r6 = r5 + channel_stride; \
     const T *r7 = r6 + channel_stride;                                                       \
     int64_t i;                                                                               \
     for (i = 0; i < n; i++) {                                                                \
-        T m = row[i], m2 = r4[i], v, b = best[i];                                            \
+        T m = row[i], m2 = r4[i], v, b = best[i], s = (row[i] + r1[i]) + (r2[i] + r3[i]);    \
+        T s2 = (r4[i] + r5[i]) + (r6[i] + r7[i]);                                            \
         ARG_T a = arg[i];                                                                    \
         v = r1[i];                                                                           \
         m = v > m ? v : m;                                                                   \
@@ -163,17 +212,18 @@ static void fold_groups_##SFX(T *ACCEL_RESTRICT best, ARG_T *ACCEL_RESTRICT arg,
         b = m2 > b ? m2 : b;                                                                 \
         best[i] = b;                                                                         \
         arg[i] = a;                                                                          \
+        sum[i] += s + s2;                                                                    \
     }                                                                                        \
 }                                                                                            \
                                                                                              \
-static void fold_group_##SFX(T *ACCEL_RESTRICT best, ARG_T *ACCEL_RESTRICT arg,             \
-                             const T *ACCEL_RESTRICT row, int64_t channel_stride, int64_t n, \
-                             ARG_T first)                                                    \
+static void fold_group_##SFX(T *ACCEL_RESTRICT best, ARG_T *ACCEL_RESTRICT arg,              \
+                             T *ACCEL_RESTRICT sum, const T *ACCEL_RESTRICT row,             \
+                             int64_t channel_stride, int64_t n, ARG_T first)                 \
 {                                                                                            \
     const T *r1 = row + channel_stride, *r2 = r1 + channel_stride, *r3 = r2 + channel_stride;\
     int64_t i;                                                                               \
     for (i = 0; i < n; i++) {                                                                \
-        T m = row[i], v, b = best[i];                                                        \
+        T m = row[i], v, b = best[i], s = (row[i] + r1[i]) + (r2[i] + r3[i]);                \
         ARG_T a = arg[i];                                                                    \
         v = r1[i];                                                                           \
         m = v > m ? v : m;                                                                   \
@@ -185,33 +235,49 @@ static void fold_group_##SFX(T *ACCEL_RESTRICT best, ARG_T *ACCEL_RESTRICT arg, 
         b = m > b ? m : b;                                                                   \
         best[i] = b;                                                                         \
         arg[i] = a;                                                                          \
+        sum[i] += s;                                                                         \
     }                                                                                        \
 }                                                                                            \
                                                                                              \
-/* scores points at class 0 of anchor 0; class c of anchor a is scores[a + c * stride]. */  \
-static void scan_class_major_##SFX(const T *scores, int64_t n_anchors,                      \
+/* scores points at class 0 of anchor 0; class c of anchor a is scores[a + c * stride].      \
+   With check_finite, a block whose sums are not all finite is searched exactly for its      \
+   first anchor with a non-finite score; the scan stops at the first one found. */           \
+static void scan_class_major_##SFX(const T *scores, int64_t n_anchors,                       \
                                    int64_t channel_stride, int64_t nc, double threshold,     \
-                                   int multi_label, rows_##SFX *out)                         \
+                                   int multi_label, int check_finite, rows_##SFX *out)       \
 {                                                                                            \
     T best[BLOCK];                                                                           \
     ARG_T arg[BLOCK];                                                                        \
-    /* The first `head` rows form the first group, so the others split into GROUPs. */      \
+    T sum[BLOCK];                                                                            \
+    /* The first `head` rows form the first group, so the others split into GROUPs. */       \
     int64_t head = 1 + (nc - 1) % GROUP, start, i, c;                                        \
     for (start = 0; start < n_anchors; start += BLOCK) {                                     \
         int64_t n = n_anchors - start < BLOCK ? n_anchors - start : BLOCK;                   \
         const T *block = scores + start;                                                     \
+        int finite = 1;                                                                      \
         for (i = 0; i < n; i++) {                                                            \
             best[i] = block[i];                                                              \
             arg[i] = 0;                                                                      \
+            sum[i] = block[i];                                                               \
         }                                                                                    \
         for (c = 1; c < head; c++)                                                           \
-            fold_row_##SFX(best, block + c * channel_stride, n);                             \
+            fold_row_##SFX(best, sum, block + c * channel_stride, n);                        \
         for (c = head; c + 2 * GROUP <= nc; c += 2 * GROUP)                                  \
-            fold_groups_##SFX(best, arg, block + c * channel_stride, channel_stride, n,      \
+            fold_groups_##SFX(best, arg, sum, block + c * channel_stride, channel_stride, n, \
                               (ARG_T)c);                                                     \
         if (c < nc)                                                                          \
-            fold_group_##SFX(best, arg, block + c * channel_stride, channel_stride, n,       \
+            fold_group_##SFX(best, arg, sum, block + c * channel_stride, channel_stride, n,  \
                              (ARG_T)c);                                                      \
+        if (check_finite) {                                                                  \
+            for (i = 0; i < n; i++)                                                          \
+                finite &= sum[i] - sum[i] == 0;                                              \
+            if (!finite) {                                                                   \
+                out->first_bad = first_non_finite_##SFX(scores, start, n,                    \
+                                                        channel_stride, nc);                 \
+                if (out->first_bad >= 0)                                                     \
+                    return;                                                                  \
+            }                                                                                \
+        }                                                                                    \
         for (i = 0; i < n; i++) {                                                            \
             const T *column = block + i;                                                     \
             if (!((double)best[i] > threshold))                                              \
@@ -223,7 +289,7 @@ static void scan_class_major_##SFX(const T *scores, int64_t n_anchors,          
                         put_##SFX(out, start + i, c, s);                                     \
                 }                                                                            \
             } else {                                                                         \
-                int64_t last = nc - arg[i] > GROUP ? (int64_t)arg[i] + GROUP - 1 : nc - 1;  \
+                int64_t last = nc - arg[i] > GROUP ? (int64_t)arg[i] + GROUP - 1 : nc - 1;   \
                 for (c = arg[i]; c < last && !(column[c * channel_stride] == best[i]); c++)  \
                     ;                                                                        \
                 put_##SFX(out, start + i, c, column[c * channel_stride]);                    \
@@ -235,21 +301,24 @@ static void scan_class_major_##SFX(const T *scores, int64_t n_anchors,          
 int64_t accel_decode_scan_##SFX(const T *data, int64_t n_anchors, int64_t anchor_stride,     \
                                 int64_t channel_stride, int64_t cls_offset, int64_t nc,      \
                                 int64_t obj_offset, double threshold, int multi_label,       \
-                                int64_t capacity, int64_t *anchors_out,                      \
-                                int64_t *classes_out, T *scores_out)                         \
+                                int check_finite, int64_t capacity, int64_t *anchors_out,    \
+                                int64_t *classes_out, T *scores_out, int64_t *first_bad)     \
 {                                                                                            \
     rows_##SFX out;                                                                          \
     out.capacity = capacity;                                                                 \
     out.count = 0;                                                                           \
+    out.first_bad = -1;                                                                      \
     out.anchors = anchors_out;                                                               \
     out.classes = classes_out;                                                               \
     out.scores = scores_out;                                                                 \
     if (obj_offset < 0 && anchor_stride == 1 && nc - 1 <= (ARG_MAX))                         \
         scan_class_major_##SFX(data + cls_offset * channel_stride, n_anchors,                \
-                               channel_stride, nc, threshold, multi_label, &out);            \
+                               channel_stride, nc, threshold, multi_label, check_finite,     \
+                               &out);                                                        \
     else                                                                                     \
         scan_anchor_major_##SFX(data, n_anchors, anchor_stride, channel_stride, cls_offset,  \
-                                nc, obj_offset, threshold, multi_label, &out);               \
+                                nc, obj_offset, threshold, multi_label, check_finite, &out); \
+    *first_bad = out.first_bad;                                                              \
     return out.count;                                                                        \
 }                                                                                            \
                                                                                              \

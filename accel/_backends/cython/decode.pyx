@@ -33,6 +33,12 @@ contract in ``accel._decode_common``), bit for bit.
   order (``-0.0`` is neither ``< 0`` nor ``> limit``, so it stays ``-0.0``), then a C cast
   to the dtype, which rounds to nearest as NumPy's conversion does.
 
+* ``check_finite`` is tested in the same loops: the class-major fold also sums each
+  anchor's scores (a sum is NaN or infinite when a term is; a maximum by selects skips
+  a NaN), and a block whose sums are not all finite is searched exactly for its first
+  bad anchor (finite values can overflow a sum); the anchor-major scan tests ``x - x ==
+  0`` on each objectness and on the class scores it reads.
+
 With NaN in the data the kept set is unspecified (boundary contract), but every loop is
 bounded by the counts, never by a value being found. All per-element work runs inside
 ``with nogil:``. The layout (strides, offsets, counts) is checked against the length of
@@ -121,8 +127,11 @@ cdef inline void _emit(Hits* hits, Py_ssize_t anchor, Py_ssize_t cls,
 # ---------------------------------------------------------------------------------------
 
 cdef void _block_max(const floating* row, Py_ssize_t channel_stride, Py_ssize_t nc,
-                     Py_ssize_t n, floating* best) noexcept nogil:
-    """best[i]: the first largest of row[i + c * channel_stride] over c."""
+                     Py_ssize_t n, floating* best, floating* total) noexcept nogil:
+    """best[i]: the first largest of row[i + c * channel_stride] over c; total[i]: their
+    sum, the finiteness test (NaN or infinite when a term is, where the maximum by
+    selects skips a NaN; a sum of finite values can overflow, so a non-finite sum only
+    sends the block to the exact test)."""
     cdef Py_ssize_t i, c = 1
     cdef const floating* r0
     cdef const floating* r1
@@ -130,6 +139,7 @@ cdef void _block_max(const floating* row, Py_ssize_t channel_stride, Py_ssize_t 
     cdef const floating* r3
     cdef floating x, y, z, w, b
     memcpy(best, row, n * sizeof(floating))
+    memcpy(total, row, n * sizeof(floating))
     # Four rows at a time, as a tree in which the earlier side wins ties: the same
     # element as the row-by-row strict ``>`` scan, for a quarter of the loads and stores
     # of ``best``.
@@ -148,6 +158,7 @@ cdef void _block_max(const floating* row, Py_ssize_t channel_stride, Py_ssize_t 
             x = z if z > x else x
             b = best[i]
             best[i] = x if x > b else b
+            total[i] += (r0[i] + r1[i]) + (r2[i] + r3[i])
         c += 4
     while c < nc:
         r0 = row + c * channel_stride
@@ -155,6 +166,7 @@ cdef void _block_max(const floating* row, Py_ssize_t channel_stride, Py_ssize_t 
             x = r0[i]
             b = best[i]
             best[i] = x if x > b else b
+            total[i] += x
         c += 1
 
 
@@ -194,11 +206,30 @@ cdef void _block_first_d(const double* row, Py_ssize_t channel_stride, Py_ssize_
             arg[i] = (k & ~m) | (c & m)
 
 
+cdef Py_ssize_t _first_non_finite(const floating* cls0, Py_ssize_t first, Py_ssize_t n,
+                                  Py_ssize_t channel_stride, Py_ssize_t nc) noexcept nogil:
+    """The lowest anchor of ``first .. first + n - 1`` with a NaN or infinite class score
+    (``x - x`` is 0 for finite x, NaN otherwise), or -1."""
+    cdef Py_ssize_t i, c
+    cdef floating v
+    for i in range(first, first + n):
+        for c in range(nc):
+            v = cls0[i + c * channel_stride]
+            if not v - v == 0:
+                return i
+    return -1
+
+
 cdef int _scan_class_major(const floating* cls0, Py_ssize_t n_anchors,
                            Py_ssize_t channel_stride, Py_ssize_t nc, floating threshold,
-                           bint multi_label, Hits* hits) noexcept nogil:
-    """Anchors ``a`` with class ``c`` at ``cls0[a + c * channel_stride]``."""
+                           bint multi_label, bint check_finite, Py_ssize_t* first_bad,
+                           Hits* hits) noexcept nogil:
+    """Anchors ``a`` with class ``c`` at ``cls0[a + c * channel_stride]``. With
+    ``check_finite``, a block whose sums are not all finite is searched exactly, and the
+    scan stops at the first anchor found (``first_bad``)."""
     cdef floating best[_BLOCK]
+    cdef floating total[_BLOCK]
+    cdef bint finite
     cdef int32_t kept[_BLOCK]
     cdef int32_t arg32[_BLOCK]
     cdef int64_t arg64[_BLOCK]
@@ -209,7 +240,15 @@ cdef int _scan_class_major(const floating* cls0, Py_ssize_t n_anchors,
         n = n_anchors - start
         if n > _BLOCK:
             n = _BLOCK
-        _block_max(cls0 + start, channel_stride, nc, n, best)
+        _block_max(cls0 + start, channel_stride, nc, n, best, total)
+        if check_finite:
+            finite = True
+            for i in range(n):
+                finite &= total[i] - total[i] == 0
+            if not finite:
+                first_bad[0] = _first_non_finite(cls0, start, n, channel_stride, nc)
+                if first_bad[0] >= 0:
+                    return 0
         m = 0
         for i in range(n):
             kept[m] = <int32_t>i
@@ -263,8 +302,10 @@ cdef int _scan_class_major(const floating* cls0, Py_ssize_t n_anchors,
 cdef int _scan_anchor_major(const floating* data, Py_ssize_t n_anchors,
                             Py_ssize_t anchor_stride, Py_ssize_t channel_stride,
                             Py_ssize_t cls_offset, Py_ssize_t nc, Py_ssize_t obj_offset,
-                            floating threshold, bint multi_label, Hits* hits) noexcept nogil:
+                            floating threshold, bint multi_label, bint check_finite,
+                            Py_ssize_t* first_bad, Hits* hits) noexcept nogil:
     cdef Py_ssize_t a, c, arg
+    cdef bint finite
     cdef const floating* base
     cdef const floating* row
     cdef floating obj = 0, v, best
@@ -274,8 +315,21 @@ cdef int _scan_anchor_major(const floating* data, Py_ssize_t n_anchors,
         row = base + cls_offset * channel_stride
         if has_obj:
             obj = base[obj_offset * channel_stride]
+            if check_finite and not obj - obj == 0:
+                first_bad[0] = a
+                return 0
             if not obj > threshold:
                 continue
+        if check_finite:
+            # The class scores read, not their products (which can overflow); an AND of
+            # compares without a branch, which the C compiler vectorises.
+            finite = True
+            for c in range(nc):
+                v = row[c * channel_stride]
+                finite &= v - v == 0
+            if not finite:
+                first_bad[0] = a
+                return 0
         if multi_label:
             if _reserve(hits, nc) < 0:
                 return -1
@@ -337,8 +391,10 @@ cdef int _check_layout(Py_ssize_t size, Py_ssize_t n_anchors, Py_ssize_t anchor_
 
 def decode_scan(const floating[::1] data not None, Py_ssize_t n_anchors,
                 Py_ssize_t anchor_stride, Py_ssize_t channel_stride, Py_ssize_t cls_offset,
-                Py_ssize_t nc, Py_ssize_t obj_offset, double threshold, bint multi_label):
+                Py_ssize_t nc, Py_ssize_t obj_offset, double threshold, bint multi_label,
+                bint check_finite):
     cdef Hits hits
+    cdef Py_ssize_t first_bad = -1
     cdef int status = 0
     cdef floating thr = <floating>threshold
     cdef const floating* base = NULL
@@ -363,14 +419,16 @@ def decode_scan(const floating[::1] data not None, Py_ssize_t n_anchors,
             # (The dense pass of the class-major scan holds classes in int32 lanes.)
             elif obj_offset < 0 and anchor_stride == 1 and nc <= INT32_MAX:
                 status = _scan_class_major(base + cls_offset * channel_stride, n_anchors,
-                                           channel_stride, nc, thr, multi_label, &hits)
+                                           channel_stride, nc, thr, multi_label, check_finite,
+                                           &first_bad, &hits)
             else:
                 status = _scan_anchor_major(base, n_anchors, anchor_stride, channel_stride,
                                             cls_offset, nc, obj_offset, thr, multi_label,
-                                            &hits)
+                                            check_finite, &first_bad, &hits)
         if status < 0:
             raise MemoryError("accel cython backend: out of memory in decode_scan")
-        k = hits.size
+        # With a non-finite value found the rows are unspecified: none are returned.
+        k = hits.size if first_bad < 0 else 0
         anchors = np.empty(k, dtype=np.int64)
         classes = np.empty(k, dtype=np.int64)
         scores = np.empty(k, dtype=np.float32 if floating is float else np.float64)
@@ -381,7 +439,7 @@ def decode_scan(const floating[::1] data not None, Py_ssize_t n_anchors,
             memcpy(&out_anchor[0], hits.anchor, k * sizeof(int64_t))
             memcpy(&out_cls[0], hits.cls, k * sizeof(int64_t))
             memcpy(&out_score[0], hits.score, k * sizeof(floating))
-        return anchors, classes, scores
+        return anchors, classes, scores, first_bad
     finally:
         free(hits.anchor)
         free(hits.cls)
