@@ -4,9 +4,11 @@
 
    decode_scan takes one of two paths; both give the reference's answer for any strides.
 
-   Anchor-major (any layout, and always with objectness): one anchor at a time, its class
-   scores read with channel_stride, objectness first so that the anchors it rejects (most
-   of them) cost one load. Objectness products are T * T in T: with FLT_EVAL_METHOD 0 and
+   Anchor-major (any layout, and always with objectness): CHUNK anchors at a time, the
+   objectness of the chunk first so that the anchors it rejects (most of them) cost one
+   load, prefetching the class scores of the candidates it finds; then each candidate's
+   class scores, read with channel_stride (contiguous ones by 8 running maxima, then the
+   first class equal to their maximum: best_class). Objectness products are T * T in T: with FLT_EVAL_METHOD 0 and
    -ffp-contract=off (setup.py) that is the reference's rounded float32 product.
 
    Class-major (no objectness, anchor_stride 1: the YOLOv8 (4 + nc, anchors) layout, where
@@ -56,6 +58,18 @@
    as groups of 8 on sparse detections, and faster when most anchors are kept (a low
    threshold, where the searches dominate). */
 #define GROUP 4
+/* The anchor-major scan with objectness takes CHUNK anchors at a time (the candidates of a
+   chunk on the stack; decode_yolov5 at 640 px has about 770 among 25200 anchors). */
+#define CHUNK 512
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ACCEL_PREFETCH(p) __builtin_prefetch(p)
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+#include <xmmintrin.h>
+#define ACCEL_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+#else
+#define ACCEL_PREFETCH(p) ((void)0)
+#endif
 
 static double unletterboxed(double value, double pad, double gain, int clip, double limit)
 {
@@ -108,58 +122,127 @@ static void put_##SFX(rows_##SFX *out, int64_t anchor, int64_t cls, T score)    
     }                                                                                        \
 }                                                                                            \
                                                                                              \
-/* obj is 1 without objectness: x * 1 == x bit for bit (signed zeros too), one code path. */\
+/* Prefetch the nc values scores[c * channel_stride], one per cache line of 64 bytes. */     \
+static void prefetch_scores_##SFX(const T *scores, int64_t nc, int64_t channel_stride)       \
+{                                                                                            \
+    int64_t step = channel_stride * (int64_t)sizeof(T) >= 64                                 \
+                   ? 1 : 64 / (channel_stride * (int64_t)sizeof(T)), c;                      \
+    for (c = 0; c < nc; c += step)                                                           \
+        ACCEL_PREFETCH(scores + c * channel_stride);                                         \
+    ACCEL_PREFETCH(scores + (nc - 1) * channel_stride);                                      \
+}                                                                                            \
+                                                                                             \
+/* The first class holding the largest of scores[c * channel_stride] * obj (rounded to T),   \
+   into *best. Contiguous scores: 8 running maxima by selects, which vectorise, then the     \
+   first class whose product equals their maximum M (no earlier product equals M, or it      \
+   would be the first; its own value, so the sign of a zero is the reference's). The         \
+   search is bounded by nc, so non-finite data (unchecked) ends without a crash. */          \
+static int64_t best_class_##SFX(const T *scores, int64_t nc, int64_t channel_stride, T obj,  \
+                                T *best)                                                     \
+{                                                                                            \
+    int64_t c, j, arg = 0;                                                                   \
+    T m[8], top;                                                                             \
+    if (channel_stride == 1 && nc >= 16) {                                                   \
+        for (j = 0; j < 8; j++)                                                              \
+            m[j] = scores[j] * obj;                                                          \
+        for (c = 8; c + 8 <= nc; c += 8)                                                     \
+            for (j = 0; j < 8; j++) {                                                        \
+                T v = scores[c + j] * obj;                                                   \
+                m[j] = v > m[j] ? v : m[j];                                                  \
+            }                                                                                \
+        for (; c < nc; c++) {                                                                \
+            T v = scores[c] * obj;                                                           \
+            m[0] = v > m[0] ? v : m[0];                                                      \
+        }                                                                                    \
+        top = m[0];                                                                          \
+        for (j = 1; j < 8; j++)                                                              \
+            top = m[j] > top ? m[j] : top;                                                   \
+        for (c = 0; c < nc - 1 && !((T)(scores[c] * obj) == top); c++)                       \
+            ;                                                                                \
+        *best = scores[c] * obj;                                                             \
+        return c;                                                                            \
+    }                                                                                        \
+    top = scores[0] * obj;                                                                   \
+    for (c = 1; c < nc; c++) {                                                               \
+        T v = scores[c * channel_stride] * obj;                                              \
+        if (v > top) {                                                                       \
+            top = v;                                                                         \
+            arg = c;                                                                         \
+        }                                                                                    \
+    }                                                                                        \
+    *best = top;                                                                             \
+    return arg;                                                                              \
+}                                                                                            \
+                                                                                             \
+/* obj is 1 without objectness: x * 1 == x bit for bit (signed zeros too), one code path.    \
+   With objectness, CHUNK anchors at a time: first their objectness alone (a strided read    \
+   the hardware prefetcher follows), collecting the candidates and prefetching their class   \
+   scores, then the candidates. The class scores of a candidate lie between the objectness   \
+   values read, so nothing else brings them into cache: read in the same pass, each          \
+   candidate's row stalled the scan on a cache miss. */                                      \
 static void scan_anchor_major_##SFX(const T *data, int64_t n_anchors, int64_t anchor_stride, \
                                     int64_t channel_stride, int64_t cls_offset, int64_t nc,  \
                                     int64_t obj_offset, double threshold, int multi_label,   \
                                     int check_finite, rows_##SFX *out)                       \
 {                                                                                            \
-    int64_t a, c;                                                                            \
-    for (a = 0; a < n_anchors; a++) {                                                        \
-        const T *anchor = data + a * anchor_stride;                                          \
-        const T *scores = anchor + cls_offset * channel_stride;                              \
-        T obj = 1;                                                                           \
+    int64_t candidates[CHUNK];                                                               \
+    int64_t start, a, c, i, k;                                                               \
+    for (start = 0; start < n_anchors; start += CHUNK) {                                     \
+        int64_t end = n_anchors - start < CHUNK ? n_anchors : start + CHUNK, bad_obj = -1;   \
+        k = 0;                                                                               \
         if (obj_offset >= 0) {                                                               \
-            obj = anchor[obj_offset * channel_stride];                                       \
-            if (check_finite && !(obj - obj == 0)) {                                         \
-                out->first_bad = a;                                                          \
-                return;                                                                      \
-            }                                                                                \
-            if (!((double)obj > threshold))                                                  \
-                continue;                                                                    \
-        }                                                                                    \
-        /* x - x is 0 for finite x, NaN for NaN and infinities; the loop is an AND of        \
-           compares, without a branch, which vectorises. The class scores read are tested,   \
-           not their products (a product of finite values can overflow). */                  \
-        if (check_finite) {                                                                  \
-            int finite = 1;                                                                  \
-            for (c = 0; c < nc; c++) {                                                       \
-                T v = scores[c * channel_stride];                                            \
-                finite &= v - v == 0;                                                        \
-            }                                                                                \
-            if (!finite) {                                                                   \
-                out->first_bad = a;                                                          \
-                return;                                                                      \
-            }                                                                                \
-        }                                                                                    \
-        if (multi_label) {                                                                   \
-            for (c = 0; c < nc; c++) {                                                       \
-                T s = scores[c * channel_stride] * obj;                                      \
-                if ((double)s > threshold)                                                   \
-                    put_##SFX(out, a, c, s);                                                 \
-            }                                                                                \
-        } else {                                                                             \
-            T best = scores[0] * obj;                                                        \
-            int64_t arg = 0;                                                                 \
-            for (c = 1; c < nc; c++) {                                                       \
-                T s = scores[c * channel_stride] * obj;                                      \
-                if (s > best) {                                                              \
-                    best = s;                                                                \
-                    arg = c;                                                                 \
+            for (a = start; a < end; a++) {                                                  \
+                T obj = data[a * anchor_stride + obj_offset * channel_stride];               \
+                if (check_finite && !(obj - obj == 0)) {                                     \
+                    bad_obj = a;    /* the candidates before it are still tested */          \
+                    break;                                                                   \
+                }                                                                            \
+                candidates[k] = a;                                                           \
+                if ((double)obj > threshold) {                                               \
+                    prefetch_scores_##SFX(data + a * anchor_stride + cls_offset * channel_stride,\
+                                          nc, channel_stride);                               \
+                    k++;                                                                     \
                 }                                                                            \
             }                                                                                \
-            if ((double)best > threshold)                                                    \
-                put_##SFX(out, a, arg, best);                                                \
+        } else {                                                                             \
+            for (a = start; a < end; a++)                                                    \
+                candidates[k++] = a;                                                         \
+        }                                                                                    \
+        for (i = 0; i < k; i++) {                                                            \
+            const T *anchor = data + candidates[i] * anchor_stride;                          \
+            const T *scores = anchor + cls_offset * channel_stride;                          \
+            T obj = obj_offset >= 0 ? anchor[obj_offset * channel_stride] : 1;               \
+            a = candidates[i];                                                               \
+            /* x - x is 0 for finite x, NaN for NaN and infinities; the loop is an AND of    \
+               compares, without a branch, which vectorises. The class scores read are       \
+               tested, not their products (a product of finite values can overflow). */      \
+            if (check_finite) {                                                              \
+                int finite = 1;                                                              \
+                for (c = 0; c < nc; c++) {                                                   \
+                    T v = scores[c * channel_stride];                                        \
+                    finite &= v - v == 0;                                                    \
+                }                                                                            \
+                if (!finite) {                                                               \
+                    out->first_bad = a;                                                      \
+                    return;                                                                  \
+                }                                                                            \
+            }                                                                                \
+            if (multi_label) {                                                               \
+                for (c = 0; c < nc; c++) {                                                   \
+                    T s = scores[c * channel_stride] * obj;                                  \
+                    if ((double)s > threshold)                                               \
+                        put_##SFX(out, a, c, s);                                             \
+                }                                                                            \
+            } else {                                                                         \
+                T best;                                                                      \
+                int64_t arg = best_class_##SFX(scores, nc, channel_stride, obj, &best);      \
+                if ((double)best > threshold)                                                \
+                    put_##SFX(out, a, arg, best);                                            \
+            }                                                                                \
+        }                                                                                    \
+        if (bad_obj >= 0) {                                                                  \
+            out->first_bad = bad_obj;                                                        \
+            return;                                                                          \
         }                                                                                    \
     }                                                                                        \
 }                                                                                            \

@@ -59,6 +59,29 @@ def _scan_cases():
     cases.append(("raw-nhwc-logits", dict(
         data=raw.T, n_anchors=30, anchor_stride=12, channel_stride=1, cls_offset=8, nc=4,
         obj_offset=-1, threshold=float(np.float32(0.7)))))
+    # Wide contiguous rows (nc >= 16: the compiled scans find the best class with 8
+    # running maxima, then search for the first class equal to it): equal maxima in the
+    # same lane and in different lanes, in the tail, signed zeros, products that round.
+    wide = np.full((9, 5 + 21), -1.0, np.float32)
+    wide[:, 4] = 1.0
+    wide[0, 5 + 3] = wide[0, 5 + 11] = 0.75          # same lane (3 and 11), first wins
+    wide[1, 5 + 12] = wide[1, 5 + 3] = 0.75          # different lanes
+    wide[2, 5 + 20] = 0.9                            # the tail after 16 classes
+    wide[2, 5 + 19] = 0.9
+    wide[3, 5:] = 0.0
+    wide[3, 5 + 2] = -0.0                            # -0.0 then 0.0: the first one's sign
+    wide[4, 5:] = -0.0
+    wide[4, 5 + 9] = 0.0
+    wide[5, 4] = 0.3                                  # products that round to one float32
+    wide[5, 5 + 7], wide[5, 5 + 15] = 0.84, 0.8333334
+    wide[6, 5 + 0] = 0.5                             # the first class
+    wide[7, 5:] = np.linspace(0.1, 0.6, 21)           # the last class
+    wide[8, 4] = 0.1                                  # objectness below the threshold
+    for with_objectness in (True, False):
+        cases.append(("wide-rows-%s" % ("objectness" if with_objectness else "no-objectness"),
+                      dict(data=wide, n_anchors=9, anchor_stride=26, channel_stride=1,
+                           cls_offset=5, nc=21, obj_offset=4 if with_objectness else -1,
+                           threshold=-0.5 if not with_objectness else 0.25)))
     cases.append(("one-class", dict(
         data=v8[:5], n_anchors=300, anchor_stride=1, channel_stride=300, cls_offset=4, nc=1,
         obj_offset=-1, threshold=0.5)))

@@ -19,8 +19,10 @@ contract in ``accel._decode_common``), bit for bit.
   few are kept, or, when more than one in ``_DENSE_RATIO`` of a block is, found for the
   whole block by one more vectorised pass over its rows (downwards, with a mask select).
   Multi-label reads every class of the anchors whose best passes, and only those.
-* Every other layout, and any layout with objectness, is scanned anchor by anchor: the
-  objectness first (most anchors stop there), then the classes at ``channel_stride``.
+* Every other layout, and any layout with objectness, is scanned anchor by anchor, in
+  chunks: the objectness of the chunk first (most anchors stop there), then the classes
+  of its candidates at ``channel_stride``, prefetched as they are found; contiguous
+  classes (YOLOv5) by 8 running maxima, then the first class equal to their maximum.
   A class score times the objectness is rounded to the data's dtype (``<floating>``
   cast) before it is compared, as the reference rounds its products: two scores can
   round to the same product, which is then a tie.
@@ -53,6 +55,19 @@ from libc.string cimport memcpy, memset
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define ACCEL_PREFETCH(p) __builtin_prefetch(p)
+    #elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+    #include <xmmintrin.h>
+    #define ACCEL_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+    #else
+    #define ACCEL_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void _prefetch "ACCEL_PREFETCH"(const void* p) noexcept nogil
+
 import numpy as np
 
 cdef enum:
@@ -64,6 +79,8 @@ cdef enum:
     # Above one kept anchor in _DENSE_RATIO, a block finds the classes in one pass (on
     # x86 the strided walks cost as much as that pass at about one in three).
     _DENSE_RATIO = 4
+    # The anchor-major scan: anchors per chunk (their candidates on the stack).
+    _CHUNK = 512
 
 
 ctypedef struct Hits:            # the kept (anchor, class, score) rows, in order
@@ -299,68 +316,123 @@ cdef int _scan_class_major(const floating* cls0, Py_ssize_t n_anchors,
 # Anchor-major scan (no GIL)
 # ---------------------------------------------------------------------------------------
 
+cdef Py_ssize_t _best_class(const floating* row, Py_ssize_t nc, Py_ssize_t channel_stride,
+                            floating obj, floating* best) noexcept nogil:
+    """The first class holding the largest ``row[c * channel_stride] * obj`` (rounded to the
+    dtype), into ``best``. Contiguous rows: 8 running maxima by selects, which the C
+    compiler vectorises, then the first class whose product equals their maximum (no
+    earlier product equals it, or that one would be the first; its own value, so the sign
+    of a zero is the reference's; bounded by ``nc``, so unchecked NaN cannot overrun)."""
+    cdef floating m[8]
+    cdef floating top, v
+    cdef Py_ssize_t c, j, arg = 0
+    if channel_stride == 1 and nc >= 16:
+        for j in range(8):
+            m[j] = <floating>(row[j] * obj)
+        c = 8
+        while c + 8 <= nc:
+            for j in range(8):
+                v = <floating>(row[c + j] * obj)
+                m[j] = v if v > m[j] else m[j]
+            c += 8
+        while c < nc:
+            v = <floating>(row[c] * obj)
+            m[0] = v if v > m[0] else m[0]
+            c += 1
+        top = m[0]
+        for j in range(1, 8):
+            top = m[j] if m[j] > top else top
+        c = 0
+        while c < nc - 1 and not <floating>(row[c] * obj) == top:
+            c += 1
+        best[0] = <floating>(row[c] * obj)
+        return c
+    # A plain running maximum: a new best is rare after the first few classes, so the
+    # branch is well predicted.
+    top = <floating>(row[0] * obj)
+    for c in range(1, nc):
+        v = <floating>(row[c * channel_stride] * obj)
+        if v > top:
+            top = v
+            arg = c
+    best[0] = top
+    return arg
+
+
 cdef int _scan_anchor_major(const floating* data, Py_ssize_t n_anchors,
                             Py_ssize_t anchor_stride, Py_ssize_t channel_stride,
                             Py_ssize_t cls_offset, Py_ssize_t nc, Py_ssize_t obj_offset,
                             floating threshold, bint multi_label, bint check_finite,
                             Py_ssize_t* first_bad, Hits* hits) noexcept nogil:
-    cdef Py_ssize_t a, c, arg
+    """``_CHUNK`` anchors at a time: with objectness, first their objectness alone (a
+    strided read the hardware prefetcher follows), collecting the candidates and
+    prefetching their class scores (they lie between the objectness values read, so
+    nothing else brings them into cache), then the candidates. Without objectness
+    (``obj`` is 1: ``x * 1 == x`` bit for bit), every anchor is a candidate."""
+    cdef Py_ssize_t candidates[_CHUNK]
+    cdef Py_ssize_t start, end, a, c, i, k, arg, bad_obj, step
     cdef bint finite
     cdef const floating* base
     cdef const floating* row
-    cdef floating obj = 0, v, best
+    cdef floating obj = 1, v, best
     cdef bint has_obj = obj_offset >= 0
-    for a in range(n_anchors):
-        base = data + a * anchor_stride
-        row = base + cls_offset * channel_stride
+    step = 1 if channel_stride * <Py_ssize_t>sizeof(floating) >= 64 else \
+        64 // (channel_stride * <Py_ssize_t>sizeof(floating))
+    start = 0
+    while start < n_anchors:
+        end = n_anchors if n_anchors - start < _CHUNK else start + _CHUNK
+        bad_obj = -1
+        k = 0
         if has_obj:
-            obj = base[obj_offset * channel_stride]
-            if check_finite and not obj - obj == 0:
-                first_bad[0] = a
-                return 0
-            if not obj > threshold:
-                continue
-        if check_finite:
-            # The class scores read, not their products (which can overflow); an AND of
-            # compares without a branch, which the C compiler vectorises.
-            finite = True
-            for c in range(nc):
-                v = row[c * channel_stride]
-                finite &= v - v == 0
-            if not finite:
-                first_bad[0] = a
-                return 0
-        if multi_label:
-            if _reserve(hits, nc) < 0:
-                return -1
-            for c in range(nc):
-                v = row[c * channel_stride]
-                if has_obj:
-                    v = <floating>(v * obj)
+            for a in range(start, end):
+                v = data[a * anchor_stride + obj_offset * channel_stride]
+                if check_finite and not v - v == 0:
+                    bad_obj = a  # the candidates before it are still tested
+                    break
                 if v > threshold:
-                    _emit(hits, a, c, v)
-            continue
-        # A plain running maximum: a new best is rare after the first few classes, so the
-        # branch is well predicted, and it costs less than branch-free selects in a chain.
-        best = row[0]
-        arg = 0
-        if has_obj:
-            best = <floating>(best * obj)
-            for c in range(1, nc):
-                v = <floating>(row[c * channel_stride] * obj)
-                if v > best:
-                    best = v
-                    arg = c
+                    candidates[k] = a
+                    k += 1
+                    c = 0
+                    while c < nc:
+                        _prefetch(data + a * anchor_stride + (cls_offset + c) * channel_stride)
+                        c += step
         else:
-            for c in range(1, nc):
-                v = row[c * channel_stride]
-                if v > best:
-                    best = v
-                    arg = c
-        if best > threshold:
-            if _reserve(hits, 1) < 0:
-                return -1
-            _emit(hits, a, arg, best)
+            for a in range(start, end):
+                candidates[k] = a
+                k += 1
+        for i in range(k):
+            a = candidates[i]
+            base = data + a * anchor_stride
+            row = base + cls_offset * channel_stride
+            if has_obj:
+                obj = base[obj_offset * channel_stride]
+            if check_finite:
+                # The class scores read, not their products (which can overflow); an
+                # AND of compares without a branch, which the C compiler vectorises.
+                finite = True
+                for c in range(nc):
+                    v = row[c * channel_stride]
+                    finite &= v - v == 0
+                if not finite:
+                    first_bad[0] = a
+                    return 0
+            if multi_label:
+                if _reserve(hits, nc) < 0:
+                    return -1
+                for c in range(nc):
+                    v = <floating>(row[c * channel_stride] * obj)
+                    if v > threshold:
+                        _emit(hits, a, c, v)
+                continue
+            arg = _best_class(row, nc, channel_stride, obj, &best)
+            if best > threshold:
+                if _reserve(hits, 1) < 0:
+                    return -1
+                _emit(hits, a, arg, best)
+        if bad_obj >= 0:
+            first_bad[0] = bad_obj
+            return 0
+        start = end
     return 0
 
 
