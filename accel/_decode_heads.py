@@ -7,7 +7,8 @@ import numpy as np
 
 from . import _validate as check
 from ._decode_common import (at_or_below, backend_error, class_count, corners_of, filter_classes,
-                             first_non_finite, non_finite_at, one_image, prediction)
+                             first_non_finite, non_finite_at, one_image, prediction,
+                             probably_finite)
 from ._dispatch import implementation
 
 if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
@@ -97,7 +98,7 @@ def decode_image(pred, head: Head, last: bool, nc, threshold, multi_label, mask,
         kept = pred.take(anchors, axis=0)
         rows = np.ascontiguousarray(kept[:, :4].T)
         extra = kept[:, extras:].copy()
-    if check_finite and not (np.isfinite(rows).all() and np.isfinite(extra).all()):
+    if check_finite and not (probably_finite(rows) and probably_finite(extra)):
         channels = list(range(4)) + list(range(extras, n_channels))
         for anchor in anchors.tolist():
             _raise_non_finite(pred, last, anchor, channels, where)

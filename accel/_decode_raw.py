@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _validate as check
 from ._decode_common import (LAYOUTS, at_or_below, backend_error, corners_of, filter_classes,
-                             first_non_finite, logit, non_finite_at, sigmoid)
+                             first_non_finite, logit, non_finite_at, probably_finite, sigmoid)
 from ._dispatch import implementation
 
 if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
@@ -78,7 +78,7 @@ def _gather(array, layout, channels, first, count, cells, check_finite=False, la
     else:
         rows = array.reshape(-1, channels)[cells, first:first + count]
     rows = rows.astype(np.float64)
-    if check_finite and not np.isfinite(rows).all():
+    if check_finite and not probably_finite(rows):
         width = array.shape[2] if layout == "nchw" else array.shape[1]
         for cell, values in zip(cells, rows):
             error = _non_finite(label, layout, width, cell, first, values)

@@ -177,6 +177,22 @@ def _non_finite_cases():
             ("v5-%s-huge" % name, case, [(at(candidates[2], 5 + c), np.finfo(dtype).max)
                                          for c in range(6)]),
         ]
+    # Wide contiguous rows with objectness (nc >= 16: summed while the best class is
+    # found; 83 classes leave a tail after the lanes of 8), over two chunks of 512.
+    wide = rng.random((700, 5 + 83)).astype(np.float32)
+    case = dict(data=wide, n_anchors=700, anchor_stride=88, channel_stride=1, cls_offset=5,
+                nc=83, obj_offset=4, threshold=0.5)
+    candidates = np.flatnonzero(wide[:, 4] > 0.5)
+    at = lambda a, c: a * 88 + c  # noqa: E731
+    cases += [
+        ("wide-nan-class-of-candidate", case, [(at(candidates[300], 5 + 40), np.nan)]),
+        ("wide-inf-class-in-tail", case, [(at(candidates[2], 5 + 82), np.inf)]),
+        ("wide-objectness-after-class", case,
+         [(at(candidates[10], 5 + 3), -np.inf), (at(candidates[11], 4), np.nan),
+          (at(candidates[12], 5), np.nan)]),
+        ("wide-huge", case, [(at(candidates[7], 5 + c), np.finfo(np.float32).max)
+                             for c in range(83)]),
+    ]
     # Anchor-major without objectness: anchors first, (A, 4 + nc), and a raw NHWC level.
     v8t = rng.random((300, 4 + 9)).astype(np.float32)
     case = dict(data=v8t, n_anchors=300, anchor_stride=13, channel_stride=1, cls_offset=4,

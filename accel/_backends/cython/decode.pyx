@@ -39,7 +39,8 @@ contract in ``accel._decode_common``), bit for bit.
   anchor's scores (a sum is NaN or infinite when a term is; a maximum by selects skips
   a NaN), and a block whose sums are not all finite is searched exactly for its first
   bad anchor (finite values can overflow a sum); the anchor-major scan tests ``x - x ==
-  0`` on each objectness and on the class scores it reads.
+  0`` on each objectness and on the class scores it reads (contiguous ones are summed in
+  the loop that finds the best class, and tested exactly when the sum is not finite).
 
 With NaN in the data the kept set is unspecified (boundary contract), but every loop is
 bounded by the counts, never by a value being found. All per-element work runs inside
@@ -316,37 +317,63 @@ cdef int _scan_class_major(const floating* cls0, Py_ssize_t n_anchors,
 # Anchor-major scan (no GIL)
 # ---------------------------------------------------------------------------------------
 
+cdef bint _all_finite(const floating* row, Py_ssize_t nc,
+                      Py_ssize_t channel_stride) noexcept nogil:
+    """Whether ``row[c * channel_stride]`` is finite for every class: ``x - x`` is 0 for
+    finite x, NaN otherwise; an AND of compares without a branch, which vectorises."""
+    cdef bint finite = True
+    cdef Py_ssize_t c
+    cdef floating v
+    for c in range(nc):
+        v = row[c * channel_stride]
+        finite &= v - v == 0
+    return finite
+
+
 cdef Py_ssize_t _best_class(const floating* row, Py_ssize_t nc, Py_ssize_t channel_stride,
-                            floating obj, floating* best) noexcept nogil:
+                            floating obj, bint check_finite, floating* best) noexcept nogil:
     """The first class holding the largest ``row[c * channel_stride] * obj`` (rounded to the
-    dtype), into ``best``. Contiguous rows: 8 running maxima by selects, which the C
-    compiler vectorises, then the first class whose product equals their maximum (no
-    earlier product equals it, or that one would be the first; its own value, so the sign
-    of a zero is the reference's; bounded by ``nc``, so unchecked NaN cannot overrun)."""
+    dtype), into ``best``; with ``check_finite``, -1 when a score is not finite.
+    Contiguous rows: 8 running maxima by selects, which the C compiler vectorises, then
+    the first class whose product equals their maximum (no earlier product equals it, or
+    that one would be the first; its own value, so the sign of a zero is the reference's;
+    bounded by ``nc``, so unchecked NaN cannot overrun); the same loop sums the scores
+    (not the products, which can overflow), and only a sum that is not finite takes the
+    exact test."""
     cdef floating m[8]
-    cdef floating top, v
+    cdef floating t[8]
+    cdef floating top, total, v
     cdef Py_ssize_t c, j, arg = 0
     if channel_stride == 1 and nc >= 16:
         for j in range(8):
             m[j] = <floating>(row[j] * obj)
+            t[j] = row[j]
         c = 8
         while c + 8 <= nc:
             for j in range(8):
                 v = <floating>(row[c + j] * obj)
                 m[j] = v if v > m[j] else m[j]
+                t[j] += row[c + j]
             c += 8
         while c < nc:
             v = <floating>(row[c] * obj)
             m[0] = v if v > m[0] else m[0]
+            t[0] += row[c]
             c += 1
         top = m[0]
+        total = t[0]
         for j in range(1, 8):
             top = m[j] if m[j] > top else top
+            total += t[j]
+        if check_finite and not total - total == 0 and not _all_finite(row, nc, 1):
+            return -1
         c = 0
         while c < nc - 1 and not <floating>(row[c] * obj) == top:
             c += 1
         best[0] = <floating>(row[c] * obj)
         return c
+    if check_finite and not _all_finite(row, nc, channel_stride):
+        return -1
     # A plain running maximum: a new best is rare after the first few classes, so the
     # branch is well predicted.
     top = <floating>(row[0] * obj)
@@ -367,13 +394,16 @@ cdef int _scan_anchor_major(const floating* data, Py_ssize_t n_anchors,
     """``_CHUNK`` anchors at a time: with objectness, first their objectness alone (a
     strided read the hardware prefetcher follows), collecting the candidates and
     prefetching their class scores (they lie between the objectness values read, so
-    nothing else brings them into cache), then the candidates. Without objectness
-    (``obj`` is 1: ``x * 1 == x`` bit for bit), every anchor is a candidate."""
+    nothing else brings them into cache), then the candidates. The objectness values are
+    tested by an AND without a branch; a chunk holding a bad one is searched for it, and
+    only the candidates before it are decoded (and tested). Without objectness (``obj``
+    is 1: ``x * 1 == x`` bit for bit), every anchor is a candidate."""
     cdef Py_ssize_t candidates[_CHUNK]
     cdef Py_ssize_t start, end, a, c, i, k, arg, bad_obj, step
     cdef bint finite
-    cdef const floating* base
     cdef const floating* row
+    cdef const floating* objectness = data + obj_offset * channel_stride if obj_offset >= 0 \
+        else data
     cdef floating obj = 1, v, best
     cdef bint has_obj = obj_offset >= 0
     step = 1 if channel_stride * <Py_ssize_t>sizeof(floating) >= 64 else \
@@ -384,11 +414,10 @@ cdef int _scan_anchor_major(const floating* data, Py_ssize_t n_anchors,
         bad_obj = -1
         k = 0
         if has_obj:
+            finite = True
             for a in range(start, end):
-                v = data[a * anchor_stride + obj_offset * channel_stride]
-                if check_finite and not v - v == 0:
-                    bad_obj = a  # the candidates before it are still tested
-                    break
+                v = objectness[a * anchor_stride]
+                finite &= v - v == 0
                 if v > threshold:
                     candidates[k] = a
                     k += 1
@@ -396,27 +425,30 @@ cdef int _scan_anchor_major(const floating* data, Py_ssize_t n_anchors,
                     while c < nc:
                         _prefetch(data + a * anchor_stride + (cls_offset + c) * channel_stride)
                         c += step
+            if check_finite and not finite:
+                bad_obj = start
+                while bad_obj < end:
+                    v = objectness[bad_obj * anchor_stride]
+                    if not v - v == 0:
+                        break
+                    bad_obj += 1
+                while k > 0 and candidates[k - 1] >= bad_obj:  # +inf passes
+                    k -= 1
         else:
             for a in range(start, end):
                 candidates[k] = a
                 k += 1
         for i in range(k):
             a = candidates[i]
-            base = data + a * anchor_stride
-            row = base + cls_offset * channel_stride
+            row = data + a * anchor_stride + cls_offset * channel_stride
             if has_obj:
-                obj = base[obj_offset * channel_stride]
-            if check_finite:
-                # The class scores read, not their products (which can overflow); an
-                # AND of compares without a branch, which the C compiler vectorises.
-                finite = True
-                for c in range(nc):
-                    v = row[c * channel_stride]
-                    finite &= v - v == 0
-                if not finite:
+                obj = objectness[a * anchor_stride]
+            if multi_label:
+                # The class scores read are tested, not their products (which can
+                # overflow).
+                if check_finite and not _all_finite(row, nc, channel_stride):
                     first_bad[0] = a
                     return 0
-            if multi_label:
                 if _reserve(hits, nc) < 0:
                     return -1
                 for c in range(nc):
@@ -424,7 +456,10 @@ cdef int _scan_anchor_major(const floating* data, Py_ssize_t n_anchors,
                     if v > threshold:
                         _emit(hits, a, c, v)
                 continue
-            arg = _best_class(row, nc, channel_stride, obj, &best)
+            arg = _best_class(row, nc, channel_stride, obj, check_finite, &best)
+            if arg < 0:
+                first_bad[0] = a
+                return 0
             if best > threshold:
                 if _reserve(hits, 1) < 0:
                     return -1
