@@ -3,7 +3,8 @@
 The decoding family's backend boundary (declared in ``accel._backends.BOUNDARY``):
 
 ``decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
-threshold, multi_label) -> (anchors int64 (K,), classes int64 (K,), scores (K,))``
+threshold, multi_label, check_finite) -> (anchors int64 (K,), classes int64 (K,), scores (K,),
+first_bad int)``
 
     ``data`` is a 1-D, C-contiguous, read-only float32 or float64 array holding one
     image's (or one level's) prediction; channel ``ch`` of anchor ``a`` is
@@ -18,8 +19,21 @@ threshold, multi_label) -> (anchors int64 (K,), classes int64 (K,), scores (K,))
     ``score > threshold``. Results in increasing anchor order, then increasing class;
     ``scores`` in the data's dtype. ``threshold`` is a Python float exactly representable
     in the data's dtype, so comparing in either precision gives the same decision.
-    Finite data gives identical results on every backend; non-finite data (only reachable
-    with ``check_finite=False``) gives unspecified kept sets but never a crash.
+    Finite data gives identical results on every backend; non-finite data with
+    ``check_finite`` false gives unspecified kept sets but never a crash.
+
+    ``first_bad`` (a Python int): with ``check_finite`` true, the lowest anchor ``a`` for
+    which a value *the scan reads* is NaN or infinite, else -1; always -1 with
+    ``check_finite`` false. The values the scan reads are, without objectness
+    (``obj_offset < 0``), the ``nc`` class scores of every anchor; with it, the objectness
+    of every anchor, and the class scores of the anchors whose objectness is
+    ``> threshold`` only (the class scores of a skipped anchor are never read, and a
+    NaN among them cannot change the result). The class scores themselves are tested,
+    not their products with the objectness. When ``first_bad >= 0`` the three arrays are
+    unspecified (a backend may stop scanning there): the public layer raises. Every
+    backend reports the same anchor; the compiled scans test while they scan (the
+    class-major ones by a running sum per anchor, non-finite when a term is, then an
+    exact search of the block it flags, since a sum of finite values can overflow).
 
 ``scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height) -> (K, 4)``
 
@@ -29,6 +43,29 @@ threshold, multi_label) -> (anchors int64 (K,), classes int64 (K,), scores (K,))
     ``> width`` (``> height`` for y) becomes ``width`` (``height``), by those two
     comparisons (so ``-0.0`` stays ``-0.0``); then rounded to the boxes' dtype. Returns a
     new array of that dtype: bit-identical on every backend.
+
+What ``check_finite=True`` (the default of every decoder and of ``postprocess``)
+guarantees, precisely: every value the scan reads is finite (above), and so are the
+other channels the decoder reads for what it keeps: for ``decode_yolov8`` /
+``decode_yolov5`` / ``postprocess``, the 4 box channels and the extra channels (those
+after the ``nc`` classes, such as mask coefficients) of every anchor kept (after the
+``classes`` filter; for ``postprocess``, every decoded candidate, before ``max_nms`` and
+NMS); for ``decode_yolov8_raw``, the ``4 * reg_max`` box channels of every cell kept by
+the threshold (before the ``classes`` filter); for ``decode_yolov5_raw``, every channel
+(box, objectness, classes) of each candidate (cell, anchor), i.e. with objectness above
+the threshold. So for YOLOv5 (exported or raw) the class channels of an anchor whose
+objectness is ``<= conf_threshold`` are not tested: the scan skips them unread. Before, the whole output was tested
+(a NumPy pass costing about as much as the decode); the difference: a NaN or infinity
+in a box or extra channel of an anchor that is not kept, or in a class channel of a
+YOLOv5 anchor whose objectness is ``<= conf_threshold``, no longer raises (none of them
+can change the result). The error is the same ``ValueError``, "NAME has a NaN or
+infinite value at index I (check_finite=False skips this check)", where I indexes the
+array as passed (after float16 becomes float32; for the raw decoders, the level without
+its batch axis). It names the first offending value in this order: the scan's lowest
+bad anchor and, within it, the lowest bad channel it read; otherwise the first kept
+anchor (in anchor order) with a bad box or extra channel, and its lowest such channel.
+The raw decoders take the levels in order, and for YOLOv5 the anchors of a level in
+order; ``postprocess`` takes the images in order.
 
 Everything else (the box arithmetic of the K kept rows, sigmoids and the DFL softmax of raw
 heads, the NMS step of ``postprocess``) is NumPy code shared by every backend, so the
@@ -91,11 +128,34 @@ def filter_classes(mask, results, classes_at: int):
 SKIP_HINT = " (check_finite=False skips this check)"
 
 
-def prediction(pred, name: str, check_finite: bool) -> np.ndarray:
-    array = check.float_array(pred, name)
-    if check_finite:
-        check.all_finite(array, name, SKIP_HINT)
-    return array
+def prediction(pred, name: str) -> np.ndarray:
+    """The detector output as the backends take it; its NaN/inf test is done while
+    decoding (the contract above)."""
+    return check.float_array(pred, name)
+
+
+def probably_finite(array: np.ndarray) -> bool:
+    """True when every value of the C-contiguous ``array`` is finite, and for some arrays of
+    huge finite values (then the caller's exact test finds nothing). A sum of squares (one
+    BLAS dot, no temporary, no floating-point warning) is finite exactly when every value
+    is, unless it overflows: ``all_finite``'s fast test, for the few kept rows."""
+    flat = array.reshape(-1)
+    return flat.size == 0 or bool(np.isfinite(np.dot(flat, flat)))
+
+
+def first_non_finite(values) -> int:
+    """The index of the first NaN or infinity of the 1-D ``values``, or -1."""
+    bad = np.flatnonzero(~np.isfinite(values))
+    return int(bad[0]) if bad.size else -1
+
+
+def non_finite_at(name: str, index) -> ValueError:
+    return check.non_finite(name, index, SKIP_HINT)
+
+
+def backend_error(first_bad: int) -> RuntimeError:
+    return RuntimeError("decode_scan reported a non-finite value at anchor %d, but that "
+                        "anchor holds none: a backend bug" % first_bad)
 
 
 def one_image(array: np.ndarray, name: str, shape_text: str) -> np.ndarray:

@@ -6,7 +6,9 @@ from typing import NamedTuple, Optional, TYPE_CHECKING, Tuple
 import numpy as np
 
 from . import _validate as check
-from ._decode_common import at_or_below, class_count, corners_of, filter_classes, one_image, prediction
+from ._decode_common import (at_or_below, backend_error, class_count, corners_of, filter_classes,
+                             first_non_finite, non_finite_at, one_image, prediction,
+                             probably_finite)
 from ._dispatch import implementation
 
 if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
@@ -56,18 +58,51 @@ def anchors_last(head: Head, shape, anchor_axis) -> bool:
                      % (anchor_axis,))
 
 
-def decode_image(pred, head: Head, last: bool, nc, threshold, multi_label, mask, scan):
+def _raise_non_finite(pred, last: bool, anchor: int, channels, where) -> None:
+    """Raise naming the first non-finite of ``channels`` of ``anchor``; ``where`` is
+    ``(name, index prefix)`` (the batch index, when the caller's array has one)."""
+    channels = np.asarray(channels, dtype=np.intp)
+    k = first_non_finite(pred[channels, anchor] if last else pred[anchor, channels])
+    if k >= 0:
+        name, prefix = where
+        channel = int(channels[k])
+        raise non_finite_at(name, prefix + ((channel, anchor) if last else (anchor, channel)))
+
+
+def decode_image(pred, head: Head, last: bool, nc, threshold, multi_label, mask, scan,
+                 check_finite: bool, where=("pred", ())):
     """One image's (C, A) output (``last``) or (A, C) output, decoded in place: the scan
-    reads it through strides, and only the kept anchors' channels are gathered."""
+    reads it through strides, and only the kept anchors' channels are gathered. With
+    ``check_finite``, raises on a non-finite value the scan reads, or in a box or extra
+    channel of a kept anchor (``accel._decode_common``)."""
     n_channels, n_anchors = pred.shape if last else pred.shape[::-1]
     anchor_stride, channel_stride = (1, n_anchors) if last else (n_channels, 1)
-    anchors, class_ids, scores = filter_classes(mask, scan(
-        pred.reshape(-1), n_anchors, anchor_stride, channel_stride, head.first_class, nc,
-        head.objectness, at_or_below(threshold, pred.dtype), multi_label), 1)
-    # Gather whole anchors along the memory's own axis: take() across a transposed view
-    # goes element by element (5 ms instead of 35 us for 1500 YOLOv5 anchors).
-    kept = pred.take(anchors, axis=1) if last else pred.take(anchors, axis=0).T
-    return corners_of(kept[:4]), scores, class_ids, kept[head.first_class + nc:].T.copy()
+    *found, first_bad = scan(pred.reshape(-1), n_anchors, anchor_stride, channel_stride,
+                             head.first_class, nc, head.objectness,
+                             at_or_below(threshold, pred.dtype), multi_label, check_finite)
+    if first_bad >= 0:
+        objectness = [head.objectness] if head.objectness >= 0 else []
+        _raise_non_finite(pred, last, first_bad,
+                          objectness + list(range(head.first_class, head.first_class + nc)),
+                          where)
+        raise backend_error(first_bad)
+    anchors, class_ids, scores = filter_classes(mask, found, 1)
+    # Gather the kept anchors along the memory's own axis: take() across a transposed view
+    # goes element by element (5 ms instead of 35 us for 1500 YOLOv5 anchors). Only the
+    # box and extra channels: the class scores are not needed again (copying whole rows
+    # of 85 values cost YOLOv5 twice as much).
+    extras = head.first_class + nc
+    if last:
+        rows = pred[:4].take(anchors, axis=1)
+        extra = pred[extras:].take(anchors, axis=1).T.copy()
+    else:
+        rows = np.ascontiguousarray(pred[anchors, :4].T)
+        extra = pred[anchors, extras:]
+    if check_finite and not (probably_finite(rows) and probably_finite(extra)):
+        channels = list(range(4)) + list(range(extras, n_channels))
+        for anchor in anchors.tolist():
+            _raise_non_finite(pred, last, anchor, channels, where)
+    return corners_of(rows), scores, class_ids, extra
 
 
 def channel_count(head: Head, shape, last: bool, nc):
@@ -101,8 +136,13 @@ def decode_yolov8(pred: ArrayLike, conf_threshold: float = 0.25, *, nc: Optional
         nc: the number of classes, when the output has E extra channels after them (the
             32 mask coefficients of a segmentation model); default: every channel after
             the box is a class.
-        check_finite: raise on NaN or infinity (costs about as much as the decode;
-            without it such values give unspecified detections).
+        check_finite: raise ``ValueError`` naming the index of a NaN or infinity among
+            the values the result depends on: every class score (the scan tests them
+            as it reads them, at no extra pass), and the box and extra channels of the
+            anchors kept (after ``classes``). A NaN in the box of an anchor that is not
+            kept is not an error (before, the whole output was tested, at about the
+            cost of the decode). ``False``: no test; such values give unspecified
+            detections, never a crash. Exact definition in ``accel._decode_common``.
         anchor_axis: ``None`` (default): the format's order, ``(4 + nc, A)``, and an
             output with more rows than columns is refused as transposed (anchors first;
             the error says how to fix it). ``-2``: anchors first, ``(A, 4 + nc)``, decoded
@@ -134,6 +174,11 @@ def decode_yolov5(pred: ArrayLike, conf_threshold: float = 0.25, *, nc: Optional
 
     Args:
         pred: (A, 5 + nc [+ E]) or (1, A, 5 + nc [+ E]) float array.
+        check_finite: as in ``decode_yolov8``, where the scan reads the objectness of
+            every anchor and the class scores only of the anchors whose objectness is
+            ``> conf_threshold``: those are tested, with the box and extra channels of
+            the anchors kept. The class (and box) channels of an anchor whose objectness
+            is ``<= conf_threshold`` are not tested: they cannot change the result.
         anchor_axis: ``None`` (default): the format's order, ``(A, 5 + nc)``, and an
             output with more columns than rows is refused as transposed (anchors last).
             ``-1``: anchors last, ``(5 + nc, A)``, decoded as it is. ``-2``: the format's
@@ -148,12 +193,13 @@ def decode_yolov5(pred: ArrayLike, conf_threshold: float = 0.25, *, nc: Optional
 
 def _decode(head, kernel, shape_text, pred, conf_threshold, nc, multi_label, classes,
             check_finite, anchor_axis, backend):
-    given = prediction(pred, "pred", check_finite)
+    given = prediction(pred, "pred")
     pred = one_image(given, "pred", shape_text)
     last = anchors_last(head, given.shape, anchor_axis)  # the caller's shape, in the error
     nc_value = channel_count(head, pred.shape, last, nc)
     threshold = check.unit_interval(conf_threshold, "conf_threshold")
     mask = check.class_ids(classes, nc_value)
     scan = implementation(kernel, pred.shape[1 if last else 0], backend)
-    decoded = decode_image(pred, head, last, nc_value, threshold, bool(multi_label), mask, scan)
+    decoded = decode_image(pred, head, last, nc_value, threshold, bool(multi_label), mask, scan,
+                           bool(check_finite), ("pred", (0,) if given.ndim == 3 else ()))
     return decoded if nc is not None else decoded[:3]

@@ -6,16 +6,17 @@ from typing import List, Optional, Sequence, TYPE_CHECKING, Tuple
 import numpy as np
 
 from . import _validate as check
-from ._decode_common import (LAYOUTS, SKIP_HINT, at_or_below, corners_of, filter_classes, logit,
-                             sigmoid)
+from ._decode_common import (LAYOUTS, at_or_below, backend_error, corners_of, filter_classes,
+                             first_non_finite, logit, non_finite_at, probably_finite, sigmoid)
 from ._dispatch import implementation
 
 if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
     from numpy.typing import ArrayLike
 
 
-def _levels(levels, strides, name: str, layout: str, check_finite: bool):
-    """Validated levels as (array (C, H*W) or (H*W, C) view source, C, H, W) tuples."""
+def _levels(levels, strides, name: str, layout: str):
+    """Validated levels as (array (C, H, W) or (H, W, C), C, H, W, stride) tuples; their
+    NaN/inf test is done while decoding (``_level_scan``, ``_gather``)."""
     layout = check.choice(layout, "layout", LAYOUTS)
     if isinstance(levels, np.ndarray) or not isinstance(levels, (list, tuple)):
         raise TypeError("%s must be a list with one array per level (stride), got %s"
@@ -36,8 +37,6 @@ def _levels(levels, strides, name: str, layout: str, check_finite: bool):
         if array.ndim != 3:
             raise ValueError("%s must have shape (1, C, H, W) for layout='nchw' or "
                              "(1, H, W, C) for 'nhwc', got %s" % (label, np.shape(level)))
-        if check_finite:
-            check.all_finite(array, label, SKIP_HINT)
         channels, height, width = (array.shape if layout == "nchw"
                                    else (array.shape[2],) + array.shape[:2])
         if parsed and array.dtype != parsed[0][0].dtype:
@@ -47,21 +46,45 @@ def _levels(levels, strides, name: str, layout: str, check_finite: bool):
     return parsed
 
 
+def _non_finite(label, layout, width, cell, first, values):
+    """The error naming the first non-finite of ``values`` (channels ``first ..`` of
+    ``cell``) by its index in the level, or None when they are all finite."""
+    k = first_non_finite(values)
+    if k < 0:
+        return None
+    y, x = divmod(int(cell), width)
+    return non_finite_at(label, (first + k, y, x) if layout == "nchw" else (y, x, first + k))
+
+
 def _level_scan(scan, array, layout, channels, height, width, offset, nc, threshold,
-                multi_label):
+                multi_label, check_finite, label):
     cells = height * width
     anchor_stride, channel_stride = (1, cells) if layout == "nchw" else (channels, 1)
-    return scan(array.reshape(-1), cells, anchor_stride, channel_stride, offset, nc, -1,
-                at_or_below(threshold, array.dtype), multi_label)
+    *found, first_bad = scan(array.reshape(-1), cells, anchor_stride, channel_stride, offset,
+                             nc, -1, at_or_below(threshold, array.dtype), multi_label,
+                             check_finite)
+    if first_bad >= 0:
+        raise (_non_finite(label, layout, width, first_bad, offset,
+                           _gather(array, layout, channels, offset, nc, [first_bad])[0])
+               or backend_error(first_bad))
+    return found
 
 
-def _gather(array, layout, channels, first, count, cells) -> np.ndarray:
-    """Channels ``first .. first + count - 1`` of the given cells, as float64 (K, count)."""
+def _gather(array, layout, channels, first, count, cells, check_finite=False, label=""):
+    """Channels ``first .. first + count - 1`` of the given cells, as float64 (K, count);
+    with ``check_finite``, raises on the first cell (in order) holding a non-finite one."""
     if layout == "nchw":
         rows = array.reshape(channels, -1)[first:first + count, cells].T
     else:
         rows = array.reshape(-1, channels)[cells, first:first + count]
-    return rows.astype(np.float64)
+    rows = rows.astype(np.float64)
+    if check_finite and not probably_finite(rows):
+        width = array.shape[2] if layout == "nchw" else array.shape[1]
+        for cell, values in zip(cells, rows):
+            error = _non_finite(label, layout, width, cell, first, values)
+            if error is not None:
+                raise error
+    return rows
 
 
 def _concatenate(parts, dtype, mask):
@@ -99,12 +122,18 @@ def decode_yolov8_raw(levels: Sequence[ArrayLike], strides: Sequence[float],
             ``layout="nchw"`` or (1, H, W, 4*reg_max + nc) for ``"nhwc"``; the batch
             axis may be left out. All of the same float dtype.
         strides: one positive stride per level (8, 16, 32 for a 640 model).
+        check_finite: raise ``ValueError`` ("levels[i] has a NaN or infinite value at
+            index ...", the index in that level without its batch axis) on a NaN or
+            infinity in a class logit of any cell (the scan tests them as it reads
+            them) or in a box channel of a cell kept by the threshold; box channels of
+            the other cells are not tested. ``False``: no test, unspecified detections
+            on such values, never a crash.
 
     Returns:
         ``(boxes (K, 4), scores (K,), class_ids (K,) int64)``, levels in the given
         order, cells row-major within a level (then classes, for multi-label).
     """
-    parsed = _levels(levels, strides, "levels", layout, check_finite)
+    parsed = _levels(levels, strides, "levels", layout)
     if isinstance(reg_max, bool) or not isinstance(reg_max, (int, np.integer)) or reg_max < 1:
         raise ValueError("reg_max must be a positive integer, got %r" % (reg_max,))
     box_channels = 4 * int(reg_max)
@@ -122,10 +151,13 @@ def decode_yolov8_raw(levels: Sequence[ArrayLike], strides: Sequence[float],
     dtype = parsed[0][0].dtype
     bins = np.arange(reg_max, dtype=np.float64)
     parts = []
-    for array, channels, height, width, stride in parsed:
+    for i, (array, channels, height, width, stride) in enumerate(parsed):
+        label = "levels[%d]" % i
         cells, class_ids, logits = _level_scan(scan, array, layout, channels, height, width,
-                                               box_channels, nc, threshold, bool(multi_label))
-        sides = _gather(array, layout, channels, 0, box_channels, cells).reshape(-1, 4, reg_max)
+                                               box_channels, nc, threshold, bool(multi_label),
+                                               bool(check_finite), label)
+        sides = _gather(array, layout, channels, 0, box_channels, cells, bool(check_finite),
+                        label).reshape(-1, 4, reg_max)
         weights = np.exp(sides - sides.max(axis=2, keepdims=True))
         distances = (weights * bins).sum(axis=2) / weights.sum(axis=2)
         x = cells % width + 0.5
@@ -166,12 +198,16 @@ def decode_yolov5_raw(levels: Sequence[ArrayLike], anchors: ArrayLike, strides: 
             (levels, 2*na) as in YOLOv5's model yaml
             (``[[10,13, 16,30, 33,23], [30,61, 62,45, 59,119], [116,90, 156,198, 373,326]]``).
         strides: one positive stride per level (8, 16, 32).
+        check_finite: raise ``ValueError`` as ``decode_yolov8_raw`` does on a NaN or
+            infinity in the objectness logit of any (cell, anchor), or in any channel of
+            a candidate (objectness above the threshold); the box and class channels of
+            the other (cell, anchor) pairs are not read, so not tested.
 
     Returns:
         ``(boxes (K, 4), scores (K,), class_ids (K,) int64)``, ordered by level, anchor,
         cell (row-major), then class for multi-label: YOLOv5's own output order.
     """
-    parsed = _levels(levels, strides, "levels", layout, check_finite)
+    parsed = _levels(levels, strides, "levels", layout)
     sizes = np.asarray(anchors, dtype=np.float64)
     if sizes.ndim not in (2, 3) or sizes.shape[0] != len(parsed) or sizes.shape[-1] % 2 \
             or sizes.size == 0:
@@ -195,12 +231,14 @@ def decode_yolov5_raw(levels: Sequence[ArrayLike], anchors: ArrayLike, strides: 
     scan = implementation("decode_yolov5_raw", total, backend)
     dtype = parsed[0][0].dtype
     parts = []
-    for (array, _, height, width, stride), level_sizes in zip(parsed, sizes):
+    for i, ((array, _, height, width, stride), level_sizes) in enumerate(zip(parsed, sizes)):
+        label = "levels[%d]" % i
         for k, (anchor_w, anchor_h) in enumerate(level_sizes.tolist()):
             first = k * (5 + nc)
             cells = _level_scan(scan, array, layout, channels, height, width, first + 4, 1,
-                                logit(threshold), False)[0]
-            y = sigmoid(_gather(array, layout, channels, first, 5 + nc, cells))
+                                logit(threshold), False, bool(check_finite), label)[0]
+            y = sigmoid(_gather(array, layout, channels, first, 5 + nc, cells,
+                                bool(check_finite), label))
             products = y[:, 5:] * y[:, 4:5]
             if multi_label:
                 rows, class_ids = np.nonzero(products > threshold)

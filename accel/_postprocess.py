@@ -60,6 +60,11 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
         pred: a batch (B, ...) or one image, shaped as ``decode_yolov8`` /
             ``decode_yolov5`` expect.
         letterbox: a LetterboxInfo for every image, or a list with one per image.
+        check_finite: as in ``decode_yolov8`` / ``decode_yolov5``, image by image: a NaN
+            or infinity in a value the scan reads (class scores; YOLOv5: objectness, and
+            class scores of anchors whose objectness passes) or in a box or extra channel
+            of a decoded candidate (before ``max_nms`` and NMS) raises ``ValueError``
+            naming its index in ``pred``; one in a box of an anchor not kept does not.
         anchor_axis: as in ``decode_yolov8`` / ``decode_yolov5``: ``None`` refuses an
             output whose axes contradict the format; -1 or -2 says where the anchors are.
         backend: one backend runs every step (its scan, NMS and scale_boxes).
@@ -87,7 +92,8 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
         raise ValueError("protos is for the segmentation formats (%s); format=%r has no masks"
                          % (", ".join(SEGMENTATION), format))
     format = check.choice(format, "format", FORMATS + SEGMENTATION)
-    array = prediction(pred, "pred", check_finite)
+    array = prediction(pred, "pred")
+    batch_axis = array.ndim == 3  # the error's index names it only when the caller's does
     if array.ndim == 2:
         array = array[None]
     if array.ndim != 3:
@@ -104,14 +110,15 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
     infos = _letterbox_infos(letterbox, array.shape[0])
     module = backend_module("postprocess", array.shape[2 if last else 1], backend)
     return [_postprocess_one(image, head, last, module, nc_value, conf, iou, bool(multi_label),
-                             mask, bool(agnostic), max_det, max_nms, info)
-            for image, info in zip(array, infos)]
+                             mask, bool(agnostic), max_det, max_nms, info, bool(check_finite),
+                             ("pred", (b,) if batch_axis else ()))
+            for b, (image, info) in enumerate(zip(array, infos))]
 
 
 def _postprocess_one(pred, head, last, module, nc, conf, iou, multi_label, mask, agnostic,
-                     max_det, max_nms, info):
+                     max_det, max_nms, info, check_finite, where):
     boxes, scores, class_ids, extra = decode_image(pred, head, last, nc, conf, multi_label, mask,
-                                                   module.decode_scan)
+                                                   module.decode_scan, check_finite, where)
     if scores.shape[0] > max_nms:
         best = np.sort(np.argsort(-scores, kind="stable")[:max_nms])
         boxes, scores, class_ids, extra = boxes[best], scores[best], class_ids[best], extra[best]

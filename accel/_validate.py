@@ -314,9 +314,13 @@ def all_finite(array: np.ndarray, name: str, hint: str = "") -> None:
         return
     bad = ~np.isfinite(array)
     if bad.any():
-        where = np.unravel_index(_first_row(bad.reshape(-1)), array.shape)
-        raise ValueError("%s has a NaN or infinite value at index %s%s"
-                         % (name, tuple(int(i) for i in where), hint))
+        raise non_finite(name, np.unravel_index(_first_row(bad.reshape(-1)), array.shape), hint)
+
+
+def non_finite(name: str, index, hint: str = "") -> ValueError:
+    """The error of ``all_finite`` for the value at ``index`` (a tuple of ints)."""
+    return ValueError("%s has a NaN or infinite value at index %s%s"
+                      % (name, tuple(int(i) for i in index), hint))
 
 
 def class_ids(value, nc: int, name: str = "classes"):

@@ -7,8 +7,8 @@ Nothing here asserts a time.
 """
 import pytest
 
-from accel.compare.peers import numpy_decode_v8
-from accel.compare.workloads import SIZES, workload, yolov8_output
+from accel.compare.peers import numpy_decode_v5, numpy_decode_v8
+from accel.compare.workloads import SIZES, workload, yolov5_output, yolov8_output
 
 
 def _bench(benchmark, work, backend, **options):
@@ -31,10 +31,11 @@ def test_decode(benchmark, backend, kernel, scale):
     _bench(benchmark, workload(kernel, SIZES[kernel][scale]), backend)
 
 
-def test_decode_yolov8_unchecked(benchmark, backend):
-    """Without the NaN/inf check (``check_finite=False``): the scan alone."""
-    _bench(benchmark, workload("decode_yolov8", SIZES["decode_yolov8"][1]), backend,
-           check_finite=False)
+@pytest.mark.parametrize("kernel", ["decode_yolov8", "decode_yolov5"])
+def test_decode_unchecked(benchmark, backend, kernel):
+    """Without the NaN/inf check (``check_finite=False``): what the check costs, now that
+    the scan tests the values it reads and the public layer the kept anchors' boxes."""
+    _bench(benchmark, workload(kernel, SIZES[kernel][1]), backend, check_finite=False)
 
 
 @pytest.mark.parametrize("size", SIZES["scale_boxes"])
@@ -47,6 +48,13 @@ def test_numpy_rendering_of_ultralytics_decode(benchmark):
     pred = yolov8_output(640)
     benchmark.group = "decode_yolov8 640 px input, 8400 anchors"
     benchmark(numpy_decode_v8, pred, 0.25)
+
+
+def test_numpy_rendering_of_ultralytics_decode_v5(benchmark):
+    """The same for YOLOv5 (objectness gate, then classes times objectness)."""
+    pred = yolov5_output(640)
+    benchmark.group = "decode_yolov5 640 px input, 25200 anchors"
+    benchmark(numpy_decode_v5, pred, 0.25)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -22,6 +22,13 @@
    needs more than n_anchors rows, multi-label at most n_anchors * nc. threshold is
    compared in double, exactly as the reference compares its Python float.
 
+   check_finite: when non-zero, *first_bad is set to the lowest anchor a such that a value
+   the scan reads for a is NaN or infinite, else to -1 (always -1 when check_finite is 0).
+   The values read: without objectness, the nc class scores of every anchor; with it, the
+   objectness of every anchor and the class scores of the anchors whose objectness is
+   > threshold (a skipped anchor's class scores are not tested). When *first_bad >= 0 the
+   rows and the return value are unspecified (the scan may stop there).
+
    scale_boxes: boxes and out are n rows of x1, y1, x2, y2 (out may not overlap boxes).
    Each x becomes ((double)x - pad_x) / gain_x and each y ((double)y - pad_y) / gain_y;
    when clip is non-zero, a value < 0 becomes 0.0 and one > width (> height for y)
@@ -31,14 +38,14 @@
 int64_t accel_decode_scan_f32(const float *data, int64_t n_anchors, int64_t anchor_stride,
                               int64_t channel_stride, int64_t cls_offset, int64_t nc,
                               int64_t obj_offset, double threshold, int multi_label,
-                              int64_t capacity, int64_t *anchors_out, int64_t *classes_out,
-                              float *scores_out);
+                              int check_finite, int64_t capacity, int64_t *anchors_out,
+                              int64_t *classes_out, float *scores_out, int64_t *first_bad);
 
 int64_t accel_decode_scan_f64(const double *data, int64_t n_anchors, int64_t anchor_stride,
                               int64_t channel_stride, int64_t cls_offset, int64_t nc,
                               int64_t obj_offset, double threshold, int multi_label,
-                              int64_t capacity, int64_t *anchors_out, int64_t *classes_out,
-                              double *scores_out);
+                              int check_finite, int64_t capacity, int64_t *anchors_out,
+                              int64_t *classes_out, double *scores_out, int64_t *first_bad);
 
 void accel_scale_boxes_f32(const float *boxes, int64_t n, double gain_x, double gain_y,
                            double pad_x, double pad_y, int clip, double width, double height,

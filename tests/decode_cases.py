@@ -20,6 +20,28 @@ def _with(array, index, value):
     return array
 
 
+def _at(array, index, value):
+    """A copy of ``array`` with the element at ``index`` (a tuple) set to ``value``."""
+    array = np.array(array)
+    array[index] = value
+    return array
+
+
+def non_finite(argument, index, named=None, **inputs):
+    """Refused for a NaN or infinity that ``check_finite`` covers (accel._decode_common):
+    found by the backend's scan or in what it kept, so checked on every backend, with the
+    message naming the value's ``index`` and the way to skip the check."""
+    return reject(ValueError, argument, "has a NaN or infinite value at index %s "
+                  "(check_finite=False skips this check)" % (index,), named=named,
+                  after_dispatch=True, **inputs)
+
+
+def _best_and_worst(maxima, threshold):
+    """The anchor with the highest value of ``maxima`` (kept) and one below ``threshold``."""
+    assert maxima.max() > threshold and maxima.min() <= threshold
+    return int(maxima.argmax()), int(maxima.argmin())
+
+
 def _v8_ties():
     """16 anchors, 4 classes: equal maxima, signed zeros, scores exactly at 0.25 and at
     float32(0.1) (above the threshold 0.1 only after rounding), then 8 anchors that no
@@ -36,6 +58,7 @@ def yolov8_cases():
     real = wl.yolov8_output(320, nc=80, seed=1)
     seg = np.concatenate([real[0], np.random.default_rng(2).normal(size=(32, 2100))]).astype(np.float32)
     ties = _v8_ties()
+    best, worst = _best_and_worst(real[0, 4:].max(0), 0.25)
     cases = {
         "realistic": dict(pred=real),
         "realistic-2d-float64": dict(pred=real[0].astype(np.float64), conf_threshold=0.3),
@@ -53,9 +76,29 @@ def yolov8_cases():
         "one-class": dict(pred=ties[:5]),
         "no-anchors": dict(pred=np.zeros((84, 0), np.float32)),
         "unchecked-finite": dict(pred=real, check_finite=False),
+        "unchecked-nan-score": dict(pred=_at(real, (0, 9, 5), np.nan), check_finite=False),
+        # check_finite covers the scores the scan reads and the box and extra channels
+        # of kept anchors: a NaN in the box of an anchor not kept changes nothing.
+        "nan-box-of-unkept-anchor": dict(pred=_at(ties, (2, 11), np.nan)),
+        "inf-box-of-unkept-anchor": dict(pred=_at(ties, (3, 13), -np.inf)),
+        "nan-extra-of-unkept-anchor": dict(pred=_at(seg, (90, worst), np.nan), nc=80),
+        # Refused on what the scan read, or on a kept anchor's channels: every backend.
+        "nan-score": non_finite("pred", (5, 3), pred=_at(ties, (5, 3), np.nan)),
+        "inf-score-of-unkept-anchor": non_finite("pred", (6, 12),
+                                                 pred=_at(ties, (6, 12), np.inf)),
+        "neg-inf-score-batch-axis": non_finite("pred", (0, 83, 2099),
+                                               pred=_at(real, (0, 83, 2099), -np.inf)),
+        "two-nans-lowest-anchor": non_finite(
+            "pred", (7, 1), pred=_at(_at(ties, (7, 1), np.nan), (4, 2), np.nan)),
+        "nan-box-of-kept-anchor": non_finite("pred", (2, 4), pred=_at(ties, (2, 4), np.nan)),
+        "inf-box-of-kept-anchor-batch-axis": non_finite(
+            "pred", (0, 0, best), pred=_at(real, (0, 0, best), np.inf)),
+        "nan-extra-of-kept-anchor": non_finite("pred", (100, best),
+                                               pred=_at(seg, (100, best), np.nan), nc=80),
+        "anchors-first-nan-box-of-kept-anchor": non_finite(
+            "pred", (best, 1), pred=_at(np.ascontiguousarray(real[0].T), (best, 1), np.nan),
+            anchor_axis=-2),
         # Rejected by the public layer, before any backend runs.
-        "nan": reject(ValueError, "pred", "NaN", pred=_with(ties, 43, np.nan)),
-        "inf": reject(ValueError, "pred", "infinite", pred=_with(ties, 61, -np.inf)),
         "int-dtype": reject(TypeError, "pred", "float", pred=ties.astype(np.int32)),
         "batch-of-2": reject(ValueError, "pred", "batch", pred=np.stack([ties, ties])),
         "1-d": reject(ValueError, "pred", pred=ties[0]),
@@ -79,6 +122,8 @@ def yolov8_cases():
 
 def yolov5_cases():
     real = wl.yolov5_output(320, nc=80, seed=1)
+    scores = real[0, :, 5:] * real[0, :, 4:5]
+    best, worst = _best_and_worst(np.where(real[0, :, 4] > 0.25, scores.max(1), 0), 0.25)
     rows = np.array([
         [5, 5, 2, 2, 0.25, 0.9, 0.1],        # objectness exactly at the threshold
         [5, 5, 2, 2, 0.2500001, 1.0, 1.0],   # product ties
@@ -104,8 +149,24 @@ def yolov5_cases():
         "anchors-last": reject(ValueError, "pred", "transpose(0, 2, 1)", "anchor_axis=-1",
                                pred=np.ascontiguousarray(real.transpose(0, 2, 1))),
         "few-anchors": reject(ValueError, "pred", "anchor_axis=-2", pred=rows),
+        # An anchor whose objectness is <= the threshold has its class (and box) channels
+        # skipped, untested: a NaN there cannot change the result.
+        "nan-class-of-skipped-anchor": dict(pred=_at(rows, (0, 5), np.nan), anchor_axis=-2),
+        "nan-box-of-skipped-anchor": dict(pred=_at(rows, (0, 1), np.nan), anchor_axis=-2),
+        "inf-box-of-unkept-anchor": dict(pred=_at(real, (0, worst, 2), np.inf)),
+        # Refused on what the scan read, or on a kept anchor's channels: every backend.
+        "nan-class": non_finite("pred", (1, 6), pred=_at(rows, (1, 6), np.nan),
+                                anchor_axis=-2),
+        "nan-objectness": non_finite("pred", (2, 4), pred=_at(rows, (2, 4), np.nan),
+                                     anchor_axis=-2),
+        "inf-objectness-batch-axis": non_finite("pred", (0, worst, 4),
+                                                pred=_at(real, (0, worst, 4), np.inf)),
+        "nan-box-of-kept-anchor": non_finite("pred", (3, 1), pred=_at(rows, (3, 1), np.nan),
+                                             anchor_axis=-2),
+        "inf-box-of-kept-anchor-anchors-last": non_finite(
+            "pred", (0, 3, best), pred=_at(real.transpose(0, 2, 1), (0, 3, best), -np.inf),
+            anchor_axis=-1),
         # Rejected by the public layer, before any backend runs.
-        "nan": reject(ValueError, "pred", "NaN", pred=_with(rows, 13, np.nan)),
         "no-class-channel": reject(ValueError, "pred", "class", pred=rows[:, :5]),
         "no-objectness": reject(ValueError, "pred", "objectness", pred=rows[:, :4]),
         "wrong-ndim": reject(ValueError, "pred", pred=rows[None, None]),
@@ -117,6 +178,8 @@ def yolov8_raw_cases():
     levels = wl.yolov8_raw_levels(320, nc=20, seed=1)
     small = wl.yolov8_raw_levels(64, nc=3, reg_max=8, seed=2)
     nhwc = [np.ascontiguousarray(level.transpose(0, 2, 3, 1)) for level in levels]
+    kept_cell = _best_and_worst(levels[1][0, 64:].max(0).reshape(-1), -1.0986)[0]
+    by, bx = divmod(kept_cell, levels[1].shape[3])
     cases = {
         "realistic": dict(levels=levels),
         "nhwc": dict(levels=nhwc, layout="nhwc"),
@@ -126,6 +189,17 @@ def yolov8_raw_cases():
         "float64": dict(levels=[level.astype(np.float64) for level in small], reg_max=8,
                         conf_threshold=0.05),
         "classes-filter": dict(levels=levels, classes=list(range(0, 20, 2))),
+        # A box channel of a cell not kept is not tested (accel._decode_common).
+        "nan-box-of-unkept-cell": dict(levels=[levels[0], _with(levels[1], 1000, np.nan),
+                                               levels[2]]),
+        # Refused on what the scan read, or on a kept cell's box: every backend.
+        "nan-class-logit": non_finite("levels", (67, 3, 7), named="levels[1]", levels=[
+            levels[0], _at(levels[1], (0, 67, 3, 7), np.nan), levels[2]]),
+        "inf-box-of-kept-cell": non_finite("levels", (5, by, bx), named="levels[1]", levels=[
+            levels[0], _at(levels[1], (0, 5, by, bx), np.inf), levels[2]]),
+        "nhwc-nan-box-of-kept-cell": non_finite(
+            "levels", (by, bx, 63), named="levels[1]", layout="nhwc",
+            levels=[nhwc[0], _at(nhwc[1], (0, by, bx, 63), np.nan), nhwc[2]]),
         # Rejected by the public layer, before any backend runs.
         "wrong-layout": reject(ValueError, "layout", levels=levels, layout="nhwc"),
         "unknown-layout": reject(ValueError, "layout", levels=levels, layout="hwc"),
@@ -135,8 +209,6 @@ def yolov8_raw_cases():
         "stride-0": reject(ValueError, "strides", levels=levels, strides=(0, 16, 32)),
         "reg-max-0": reject(ValueError, "reg_max", levels=small, reg_max=0),
         "one-array": reject(TypeError, "levels", levels=levels[0]),
-        "nan": reject(ValueError, "levels", "NaN",
-                      levels=[levels[0], _with(levels[1], 1000, np.nan), levels[2]]),
     }
     return sorted(cases.items())
 
@@ -144,7 +216,21 @@ def yolov8_raw_cases():
 def yolov5_raw_cases():
     levels = wl.yolov5_raw_levels(320, nc=20, seed=1)
     nhwc = [np.ascontiguousarray(level.transpose(0, 2, 3, 1)) for level in levels]
+    # Cells of level 0 whose anchor 1 (channels 25..49) is a candidate, and is not.
+    best, worst = _best_and_worst(levels[0][0, 29].reshape(-1), -1.0986)
+    (by, bx), (wy, wx) = divmod(best, 40), divmod(worst, 40)
     cases = {
+        # The channels of a (cell, anchor) that is not a candidate are not tested.
+        "nan-class-of-non-candidate": dict(levels=[_at(levels[0], (0, 31, wy, wx), np.nan),
+                                                   levels[1], levels[2]]),
+        # Refused on an objectness, or on a candidate's channels: every backend.
+        "nan-objectness": non_finite("levels", (29, wy, wx), named="levels[0]", levels=[
+            _at(levels[0], (0, 29, wy, wx), np.nan), levels[1], levels[2]]),
+        "inf-class-of-candidate": non_finite("levels", (31, by, bx), named="levels[0]", levels=[
+            _at(levels[0], (0, 31, by, bx), np.inf), levels[1], levels[2]]),
+        "nhwc-nan-box-of-candidate": non_finite(
+            "levels", (by, bx, 25), named="levels[0]", layout="nhwc",
+            levels=[_at(nhwc[0], (0, by, bx, 25), np.nan), nhwc[1], nhwc[2]]),
         "realistic": dict(levels=levels),
         "nhwc": dict(levels=nhwc, layout="nhwc"),
         "anchors-as-pairs": dict(levels=levels, anchors=np.reshape(wl.YOLOV5_ANCHORS, (3, 3, 2))),
@@ -211,6 +297,15 @@ def postprocess_cases():
         "yolov5-anchors-last-declared": dict(pred=v5.transpose(0, 2, 1), format="yolov5",
                                              anchor_axis=-1),
         "negative-width-dropped": dict(pred=_with(v8, 2 * v8.shape[2] + worst, -1.0)),
+        "nan-box-of-unkept-anchor": dict(pred=_at(batch, (0, 0, worst), np.nan)),
+        "nan-score": non_finite("pred", (1, 50, 7), pred=_at(batch, (1, 50, 7), np.nan)),
+        "nan-score-2d": non_finite("pred", (50, 7), pred=_at(v8[0], (50, 7), np.nan)),
+        "inf-box-of-kept-anchor": non_finite("pred", (0, 3, best),
+                                             pred=_at(v8, (0, 3, best), np.inf)),
+        "nan-extra-of-kept-anchor": non_finite("pred", (0, 85, best), nc=80,
+                                               pred=_at(seg, (0, 85, best), np.nan)),
+        "yolov5-nan-objectness": non_finite("pred", (0, 11, 4), format="yolov5",
+                                            pred=_at(v5, (0, 11, 4), np.nan)),
         # Found only in the boxes a backend's scan keeps: checked on every backend.
         "negative-width-kept": reject(ValueError, "pred", "negative width", after_dispatch=True,
                                       pred=_with(v8, 2 * v8.shape[2] + best, -1.0)),

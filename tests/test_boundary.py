@@ -117,3 +117,24 @@ def test_nms_backends_take_float32_and_float64_and_check_values(name_of_backend,
 @pytest.fixture(params=BACKEND_NAMES)
 def name_of_backend(request):
     return request.param
+
+
+def test_a_decode_scan_without_check_finite_is_refused():
+    """The decode boundary's ``check_finite`` (and the 4th result it asks for, first_bad):
+    a backend written for the earlier boundary does not load, rather than miss NaN."""
+    reference = backend_package("python")
+    functions = {name: getattr(reference, name) for name in BOUNDARY}
+
+    def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc,
+                    obj_offset, threshold, multi_label):
+        return reference.decode_scan(data, n_anchors, anchor_stride, channel_stride,
+                                     cls_offset, nc, obj_offset, threshold, multi_label,
+                                     False)[:3]
+
+    functions["decode_scan"] = decode_scan
+    old = ("data", "n_anchors", "anchor_stride", "channel_stride", "cls_offset", "nc",
+           "obj_offset", "threshold", "multi_label")
+    assert BOUNDARY["decode_scan"][1] == old + ("check_finite",)
+    assert missing_functions(types.SimpleNamespace(**functions)) == [
+        "decode_scan(%s) instead of decode_scan(%s)"
+        % (", ".join(old), ", ".join(old + ("check_finite",)))]

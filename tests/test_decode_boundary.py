@@ -1,7 +1,9 @@
 """The decoding backend boundary (``accel._backends``), called directly: every backend's
 ``decode_scan`` and ``scale_boxes`` against the pure-Python reference, on layouts and
 values the public layer can hand over (both strides, ties, signed zeros, values equal
-to the threshold, objectness products that round)."""
+to the threshold, objectness products that round), and ``decode_scan``'s ``first_bad``
+(the lowest anchor with a non-finite value the scan reads) on NaN and infinities placed
+in every kind of channel, against a brute-force reading of the contract."""
 import numpy as np
 import pytest
 
@@ -57,6 +59,29 @@ def _scan_cases():
     cases.append(("raw-nhwc-logits", dict(
         data=raw.T, n_anchors=30, anchor_stride=12, channel_stride=1, cls_offset=8, nc=4,
         obj_offset=-1, threshold=float(np.float32(0.7)))))
+    # Wide contiguous rows (nc >= 16: the compiled scans find the best class with 8
+    # running maxima, then search for the first class equal to it): equal maxima in the
+    # same lane and in different lanes, in the tail, signed zeros, products that round.
+    wide = np.full((9, 5 + 21), -1.0, np.float32)
+    wide[:, 4] = 1.0
+    wide[0, 5 + 3] = wide[0, 5 + 11] = 0.75          # same lane (3 and 11), first wins
+    wide[1, 5 + 12] = wide[1, 5 + 3] = 0.75          # different lanes
+    wide[2, 5 + 20] = 0.9                            # the tail after 16 classes
+    wide[2, 5 + 19] = 0.9
+    wide[3, 5:] = 0.0
+    wide[3, 5 + 2] = -0.0                            # -0.0 then 0.0: the first one's sign
+    wide[4, 5:] = -0.0
+    wide[4, 5 + 9] = 0.0
+    wide[5, 4] = 0.3                                  # products that round to one float32
+    wide[5, 5 + 7], wide[5, 5 + 15] = 0.84, 0.8333334
+    wide[6, 5 + 0] = 0.5                             # the first class
+    wide[7, 5:] = np.linspace(0.1, 0.6, 21)           # the last class
+    wide[8, 4] = 0.1                                  # objectness below the threshold
+    for with_objectness in (True, False):
+        cases.append(("wide-rows-%s" % ("objectness" if with_objectness else "no-objectness"),
+                      dict(data=wide, n_anchors=9, anchor_stride=26, channel_stride=1,
+                           cls_offset=5, nc=21, obj_offset=4 if with_objectness else -1,
+                           threshold=-0.5 if not with_objectness else 0.25)))
     cases.append(("one-class", dict(
         data=v8[:5], n_anchors=300, anchor_stride=1, channel_stride=300, cls_offset=4, nc=1,
         obj_offset=-1, threshold=0.5)))
@@ -72,30 +97,147 @@ def _scan_cases():
 SCAN_CASES = _scan_cases()
 
 
+@pytest.mark.parametrize("check_finite", [True, False], ids=["checked", "unchecked"])
 @pytest.mark.parametrize("multi_label", [False, True], ids=["single", "multi"])
 @pytest.mark.parametrize("case_id, case", SCAN_CASES, ids=[c[0] for c in SCAN_CASES])
 @pytest.mark.parametrize("name", CANDIDATES)
-def test_decode_scan_matches_reference(name, case_id, case, multi_label):
+def test_decode_scan_matches_reference(name, case_id, case, multi_label, check_finite):
     module = backend_module(name)
-    args = dict(case, data=_readonly(case["data"]), multi_label=multi_label)
+    args = dict(case, data=_readonly(case["data"]), multi_label=multi_label,
+                check_finite=check_finite)
     expected = reference.decode_scan(**args)
     actual = module.decode_scan(**args)
     assert expected[0].size > 0 or case_id in ("nothing-kept", "zero-anchors")
+    assert len(actual) == 4 and type(actual[3]) is int and actual[3] == expected[3] == -1
     for want, got, dtype in zip(expected, actual, (np.int64, np.int64, args["data"].dtype)):
         assert got.dtype == dtype and got.ndim == 1
         assert got.tobytes() == want.tobytes(), (want, got)
 
 
+def first_bad_oracle(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
+                     threshold, **_):
+    """The contract's ``first_bad``, read literally: the objectness of every anchor, and the
+    class scores of every anchor without objectness or whose objectness passes."""
+    for a in range(n_anchors):
+        base = a * anchor_stride
+        if obj_offset >= 0:
+            objectness = data[base + obj_offset * channel_stride]
+            if not np.isfinite(objectness):
+                return a
+            if not objectness > threshold:
+                continue
+        first = base + cls_offset * channel_stride
+        if not np.isfinite(data[first:first + nc * channel_stride:channel_stride]).all():
+            return a
+    return -1
+
+
+def _non_finite_cases():
+    """(id, case, [(flat index, value), ...]): scan layouts, each with bad values placed."""
+    rng = np.random.default_rng(5)
+    cases = []
+    for dtype in (np.float32, np.float64):
+        name = np.dtype(dtype).name
+        # Class-major, more anchors than one block of any backend (2048), nc odd and even.
+        for nc in (7, 8):
+            v8 = (rng.random((4 + nc, 5000)) ** 3).astype(dtype)
+            case = dict(data=v8, n_anchors=5000, anchor_stride=1, channel_stride=5000,
+                        cls_offset=4, nc=nc, obj_offset=-1, threshold=0.25)
+            at = lambda c, a: c * 5000 + a  # noqa: E731
+            cases += [
+                ("v8-nc%d-%s-nan-score" % (nc, name), case, [(at(4 + nc - 1, 3100), np.nan)]),
+                ("v8-nc%d-%s-inf-first-class" % (nc, name), case, [(at(4, 17), np.inf)]),
+                ("v8-nc%d-%s-neg-inf" % (nc, name), case, [(at(6, 4999), -np.inf)]),
+                # The lowest anchor wins, whatever the channel order.
+                ("v8-nc%d-%s-two" % (nc, name), case,
+                 [(at(5, 2049), np.nan), (at(4 + nc - 1, 2048), np.inf)]),
+                # Box channels are not read by the scan.
+                ("v8-nc%d-%s-box" % (nc, name), case, [(at(1, 10), np.nan)]),
+                # Finite values whose sum overflows: a block flagged, then cleared exactly.
+                ("v8-nc%d-%s-huge" % (nc, name), case,
+                 [(at(4 + c, 40), np.finfo(dtype).max) for c in range(3)]
+                 + [(at(4 + c, 41), -np.finfo(dtype).max) for c in range(3)]),
+            ]
+        # Anchor-major with objectness (YOLOv5 (A, 5 + nc)).
+        v5 = rng.random((600, 5 + 6)).astype(dtype)
+        case = dict(data=v5, n_anchors=600, anchor_stride=11, channel_stride=1, cls_offset=5,
+                    nc=6, obj_offset=4, threshold=0.3)
+        candidates = np.flatnonzero(v5[:, 4] > 0.3)
+        skipped = np.flatnonzero(v5[:, 4] <= 0.3)
+        at = lambda a, c: a * 11 + c  # noqa: E731
+        cases += [
+            ("v5-%s-nan-objectness" % name, case, [(at(250, 4), np.nan)]),
+            ("v5-%s-inf-objectness-was-low" % name, case, [(at(skipped[3], 4), np.inf)]),
+            ("v5-%s-nan-class-of-candidate" % name, case, [(at(candidates[5], 10), np.nan)]),
+            ("v5-%s-nan-class-of-skipped" % name, case, [(at(skipped[0], 7), np.nan)]),
+            # A candidate's class before a later bad objectness (multi-label revisits).
+            ("v5-%s-class-then-objectness" % name, case,
+             [(at(candidates[20], 5), -np.inf), (at(candidates[30], 4), np.nan)]),
+            ("v5-%s-box" % name, case, [(at(candidates[0], 0), np.nan)]),
+            ("v5-%s-huge" % name, case, [(at(candidates[2], 5 + c), np.finfo(dtype).max)
+                                         for c in range(6)]),
+        ]
+    # Wide contiguous rows with objectness (nc >= 16: summed while the best class is
+    # found; 83 classes leave a tail after the lanes of 8), over two chunks of 512.
+    wide = rng.random((700, 5 + 83)).astype(np.float32)
+    case = dict(data=wide, n_anchors=700, anchor_stride=88, channel_stride=1, cls_offset=5,
+                nc=83, obj_offset=4, threshold=0.5)
+    candidates = np.flatnonzero(wide[:, 4] > 0.5)
+    at = lambda a, c: a * 88 + c  # noqa: E731
+    cases += [
+        ("wide-nan-class-of-candidate", case, [(at(candidates[300], 5 + 40), np.nan)]),
+        ("wide-inf-class-in-tail", case, [(at(candidates[2], 5 + 82), np.inf)]),
+        ("wide-objectness-after-class", case,
+         [(at(candidates[10], 5 + 3), -np.inf), (at(candidates[11], 4), np.nan),
+          (at(candidates[12], 5), np.nan)]),
+        ("wide-huge", case, [(at(candidates[7], 5 + c), np.finfo(np.float32).max)
+                             for c in range(83)]),
+    ]
+    # Anchor-major without objectness: anchors first, (A, 4 + nc), and a raw NHWC level.
+    v8t = rng.random((300, 4 + 9)).astype(np.float32)
+    case = dict(data=v8t, n_anchors=300, anchor_stride=13, channel_stride=1, cls_offset=4,
+                nc=9, obj_offset=-1, threshold=0.5)
+    cases += [("anchors-first-nan", case, [(120 * 13 + 12, np.nan)]),
+              ("anchors-first-box", case, [(7 * 13 + 3, np.inf)])]
+    return cases
+
+
+NON_FINITE_CASES = _non_finite_cases()
+
+
+@pytest.mark.parametrize("multi_label", [False, True], ids=["single", "multi"])
+@pytest.mark.parametrize("case_id, case, bad", NON_FINITE_CASES,
+                         ids=[c[0] for c in NON_FINITE_CASES])
+@pytest.mark.parametrize("name", ("python",) + CANDIDATES)
+def test_decode_scan_finds_the_first_non_finite_anchor(name, case_id, case, bad, multi_label):
+    module = backend_module(name)
+    data = np.array(case["data"])
+    for index, value in bad:
+        data.reshape(-1)[index] = value
+    data = _readonly(data)
+    args = dict(case, data=data, multi_label=multi_label)
+    expected = first_bad_oracle(**args)
+    assert (expected == -1) == case_id.endswith(("-box", "-huge", "of-skipped"))
+    found = module.decode_scan(**args, check_finite=True)
+    assert type(found[3]) is int and found[3] == expected
+    if expected == -1:  # nothing the scan reads is bad: the usual answer, bit for bit
+        want = reference.decode_scan(**args, check_finite=False)
+        for a, b in zip(want[:3], found[:3]):
+            assert a.tobytes() == b.tobytes()
+    # Unchecked, the same data runs to the end without a crash and reports nothing.
+    assert module.decode_scan(**args, check_finite=False)[3] == -1
+
+
 def test_reference_ties_and_products():
     """The reference itself, on hand-checked answers."""
     ties = _readonly(np.array([[0.2, 0.9, 0.9], [0.9, 0.2, 0.9], [0.0, -0.0, 0.0]], np.float32))
-    anchors, classes, scores = reference.decode_scan(ties, 3, 3, 1, 0, 3, -1, -0.5, False)
+    anchors, classes, scores = reference.decode_scan(ties, 3, 3, 1, 0, 3, -1, -0.5, False, True)[:3]
     assert anchors.tolist() == [0, 1, 2] and classes.tolist() == [1, 0, 0]
     assert np.signbit(scores[2]) == np.signbit(np.float32(0.0))
-    anchors, classes, _ = reference.decode_scan(ties, 3, 3, 1, 0, 3, -1, 0.5, True)
+    anchors, classes, _ = reference.decode_scan(ties, 3, 3, 1, 0, 3, -1, 0.5, True, True)[:3]
     assert list(zip(anchors.tolist(), classes.tolist())) == [(0, 1), (0, 2), (1, 0), (1, 2)]
     obj = _readonly(np.array([[0.5, 0.7], [0.3, 0.9]], np.float32))
-    anchors, classes, scores = reference.decode_scan(obj, 2, 2, 1, 1, 1, 0, 0.3, False)
+    anchors, classes, scores = reference.decode_scan(obj, 2, 2, 1, 1, 1, 0, 0.3, False, True)[:3]
     assert anchors.tolist() == [0] and scores.tolist() == [np.float32(0.5) * np.float32(0.7)]
 
 

@@ -87,7 +87,14 @@ Preprocessing family (formulas in ``accel._preprocess``):
 Decoding family (contracts in ``accel._decode_common``):
 
 ``decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
-threshold, multi_label) -> (anchors int64 (K,), classes int64 (K,), scores (K,))``
+threshold, multi_label, check_finite) -> (anchors int64 (K,), classes int64 (K,), scores (K,),
+first_bad int)``
+
+    ``first_bad``: with ``check_finite``, the lowest anchor holding a NaN or infinity
+    among the values the scan reads (the class scores; with objectness, the objectness of
+    every anchor and the class scores of those whose objectness passes), else -1; when it
+    is >= 0 the arrays are unspecified and the public layer raises. The compiled scans
+    test while they read, so the default ``check_finite=True`` costs no second pass.
 ``scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height) -> (K, 4)``
 
 Masks family (contract in ``accel._masks``):
@@ -159,7 +166,8 @@ BOUNDARY: Dict[str, Tuple[str, Tuple[str, ...]]] = {
     "preprocess": ("preprocess", ("src", "out", "xcols", "xw", "yrows", "yw", "top", "left",
                                   "pad", "channel_map", "mean", "scale")),
     "decode_scan": ("decode", ("data", "n_anchors", "anchor_stride", "channel_stride",
-                               "cls_offset", "nc", "obj_offset", "threshold", "multi_label")),
+                               "cls_offset", "nc", "obj_offset", "threshold", "multi_label",
+                               "check_finite")),
     "scale_boxes": ("decode", ("boxes", "gain_x", "gain_y", "pad_x", "pad_y", "clip", "width",
                                "height")),
     "process_masks": ("masks", ("protos", "coeffs", "windows", "offsets", "strides", "scale_y",

@@ -30,11 +30,12 @@ def _kernel(table, array):
 
 
 
-def _scan(scan, ctype, source, args, first_anchor, indices, scores, first_row):
+def _scan(scan, ctype, source, args, first_anchor, indices, scores, first_row, bad):
     """Scan anchors first_anchor.. into rows first_row.. of the output: anchors in
     indices[:capacity], classes in indices[capacity:], scores in scores, where capacity
-    is len(scores). Returns the number of rows from first_anchor on, which may exceed
-    the room."""
+    is len(scores); bad[0] receives the first anchor (from first_anchor) with a
+    non-finite value read, or -1. Returns the number of rows from first_anchor on, which
+    may exceed the room."""
     capacity = scores.shape[0]
     n_anchors, anchor_stride = args[0], args[1]
     # Our own fresh arrays: require_writable would only repeat a check (~0.3 us each).
@@ -42,11 +43,11 @@ def _scan(scan, ctype, source, args, first_anchor, indices, scores, first_row):
     return scan(source + first_anchor * anchor_stride, n_anchors - first_anchor, *args[1:],
                 capacity - first_row, index_pointer + first_row,
                 index_pointer + capacity + first_row,
-                ffi.from_buffer(ctype, scores) + first_row)
+                ffi.from_buffer(ctype, scores) + first_row, bad)
 
 
 def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
-                threshold, multi_label):
+                threshold, multi_label, check_finite):
     scan, ctype = _kernel(_SCAN, data)
     n_anchors, nc = int(n_anchors), int(nc)
     anchor_stride, channel_stride = int(anchor_stride), int(channel_stride)
@@ -57,14 +58,17 @@ def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, 
              and (n_anchors == 0 or (n_anchors - 1) * anchor_stride
                   + max(cls_offset + nc - 1, obj_offset) * channel_stride < data.shape[0]))
     args = (n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
-            float(threshold), 1 if multi_label else 0)
+            float(threshold), 1 if multi_label else 0, 1 if check_finite else 0)
     source = ffi.from_buffer(ctype, data)
     # Single-label needs at most n_anchors rows. Anchors and classes share one buffer: one
     # allocation and one from_buffer less on a call of well under 100 us.
     capacity = n_anchors
     indices = np.empty(2 * capacity, dtype=np.int64)
     scores = np.empty(capacity, dtype=data.dtype)
-    count = _scan(scan, ctype, source, args, 0, indices, scores, 0)
+    bad = ffi.new("int64_t *")
+    count = _scan(scan, ctype, source, args, 0, indices, scores, 0, bad)
+    if bad[0] >= 0:  # the rows are unspecified: the public layer raises
+        return indices[:0].copy(), indices[:0].copy(), scores[:0].copy(), int(bad[0])
     if count > capacity:
         # Multi-label ran out of room. The rows written are right, but the last anchor's
         # may be cut short: keep the rows before that anchor, and scan again from it only
@@ -77,11 +81,12 @@ def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, 
         grown[count:count + done] = indices[capacity:capacity + done]
         grown_scores[:done] = scores[:done]
         indices, scores, capacity = grown, grown_scores, count
-        if _scan(scan, ctype, source, args, last, indices, scores, done) != count - done:
+        # The first call tested every value already (bad[0] is -1).
+        if _scan(scan, ctype, source, args, last, indices, scores, done, bad) != count - done:
             raise RuntimeError("accel cffi backend: decode_scan is not deterministic")
         indices[done:count] += last
     return (indices[:count].copy(), indices[capacity:capacity + count].copy(),
-            scores if count == capacity else scores[:count].copy())
+            scores if count == capacity else scores[:count].copy(), -1)
 
 
 def scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height):

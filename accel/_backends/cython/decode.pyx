@@ -19,8 +19,10 @@ contract in ``accel._decode_common``), bit for bit.
   few are kept, or, when more than one in ``_DENSE_RATIO`` of a block is, found for the
   whole block by one more vectorised pass over its rows (downwards, with a mask select).
   Multi-label reads every class of the anchors whose best passes, and only those.
-* Every other layout, and any layout with objectness, is scanned anchor by anchor: the
-  objectness first (most anchors stop there), then the classes at ``channel_stride``.
+* Every other layout, and any layout with objectness, is scanned anchor by anchor, in
+  chunks: the objectness of the chunk first (most anchors stop there), then the classes
+  of its candidates at ``channel_stride``, prefetched as they are found; contiguous
+  classes (YOLOv5) by 8 running maxima, then the first class equal to their maximum.
   A class score times the objectness is rounded to the data's dtype (``<floating>``
   cast) before it is compared, as the reference rounds its products: two scores can
   round to the same product, which is then a tie.
@@ -32,6 +34,13 @@ contract in ``accel._decode_common``), bit for bit.
 * ``scale_boxes`` is the reference's float64 formula and its two clip comparisons in that
   order (``-0.0`` is neither ``< 0`` nor ``> limit``, so it stays ``-0.0``), then a C cast
   to the dtype, which rounds to nearest as NumPy's conversion does.
+
+* ``check_finite`` is tested in the same loops: the class-major fold also sums each
+  anchor's scores (a sum is NaN or infinite when a term is; a maximum by selects skips
+  a NaN), and a block whose sums are not all finite is searched exactly for its first
+  bad anchor (finite values can overflow a sum); the anchor-major scan tests ``x - x ==
+  0`` on each objectness and on the class scores it reads (contiguous ones are summed in
+  the loop that finds the best class, and tested exactly when the sum is not finite).
 
 With NaN in the data the kept set is unspecified (boundary contract), but every loop is
 bounded by the counts, never by a value being found. All per-element work runs inside
@@ -47,6 +56,19 @@ from libc.string cimport memcpy, memset
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define ACCEL_PREFETCH(p) __builtin_prefetch(p)
+    #elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+    #include <xmmintrin.h>
+    #define ACCEL_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+    #else
+    #define ACCEL_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void _prefetch "ACCEL_PREFETCH"(const void* p) noexcept nogil
+
 import numpy as np
 
 cdef enum:
@@ -58,6 +80,11 @@ cdef enum:
     # Above one kept anchor in _DENSE_RATIO, a block finds the classes in one pass (on
     # x86 the strided walks cost as much as that pass at about one in three).
     _DENSE_RATIO = 4
+    # The anchor-major scan: anchors per chunk (their candidates on the stack).
+    _CHUNK = 512
+    # ... and prefetches the objectness this many anchors ahead: one value per row of
+    # 5 + nc, a stride the hardware prefetcher follows only one step ahead.
+    _OBJ_AHEAD = 32
 
 
 ctypedef struct Hits:            # the kept (anchor, class, score) rows, in order
@@ -121,8 +148,11 @@ cdef inline void _emit(Hits* hits, Py_ssize_t anchor, Py_ssize_t cls,
 # ---------------------------------------------------------------------------------------
 
 cdef void _block_max(const floating* row, Py_ssize_t channel_stride, Py_ssize_t nc,
-                     Py_ssize_t n, floating* best) noexcept nogil:
-    """best[i]: the first largest of row[i + c * channel_stride] over c."""
+                     Py_ssize_t n, floating* best, floating* total) noexcept nogil:
+    """best[i]: the first largest of row[i + c * channel_stride] over c; total[i]: their
+    sum, the finiteness test (NaN or infinite when a term is, where the maximum by
+    selects skips a NaN; a sum of finite values can overflow, so a non-finite sum only
+    sends the block to the exact test)."""
     cdef Py_ssize_t i, c = 1
     cdef const floating* r0
     cdef const floating* r1
@@ -130,6 +160,7 @@ cdef void _block_max(const floating* row, Py_ssize_t channel_stride, Py_ssize_t 
     cdef const floating* r3
     cdef floating x, y, z, w, b
     memcpy(best, row, n * sizeof(floating))
+    memcpy(total, row, n * sizeof(floating))
     # Four rows at a time, as a tree in which the earlier side wins ties: the same
     # element as the row-by-row strict ``>`` scan, for a quarter of the loads and stores
     # of ``best``.
@@ -148,6 +179,7 @@ cdef void _block_max(const floating* row, Py_ssize_t channel_stride, Py_ssize_t 
             x = z if z > x else x
             b = best[i]
             best[i] = x if x > b else b
+            total[i] += (r0[i] + r1[i]) + (r2[i] + r3[i])
         c += 4
     while c < nc:
         r0 = row + c * channel_stride
@@ -155,6 +187,7 @@ cdef void _block_max(const floating* row, Py_ssize_t channel_stride, Py_ssize_t 
             x = r0[i]
             b = best[i]
             best[i] = x if x > b else b
+            total[i] += x
         c += 1
 
 
@@ -194,11 +227,30 @@ cdef void _block_first_d(const double* row, Py_ssize_t channel_stride, Py_ssize_
             arg[i] = (k & ~m) | (c & m)
 
 
+cdef Py_ssize_t _first_non_finite(const floating* cls0, Py_ssize_t first, Py_ssize_t n,
+                                  Py_ssize_t channel_stride, Py_ssize_t nc) noexcept nogil:
+    """The lowest anchor of ``first .. first + n - 1`` with a NaN or infinite class score
+    (``x - x`` is 0 for finite x, NaN otherwise), or -1."""
+    cdef Py_ssize_t i, c
+    cdef floating v
+    for i in range(first, first + n):
+        for c in range(nc):
+            v = cls0[i + c * channel_stride]
+            if not v - v == 0:
+                return i
+    return -1
+
+
 cdef int _scan_class_major(const floating* cls0, Py_ssize_t n_anchors,
                            Py_ssize_t channel_stride, Py_ssize_t nc, floating threshold,
-                           bint multi_label, Hits* hits) noexcept nogil:
-    """Anchors ``a`` with class ``c`` at ``cls0[a + c * channel_stride]``."""
+                           bint multi_label, bint check_finite, Py_ssize_t* first_bad,
+                           Hits* hits) noexcept nogil:
+    """Anchors ``a`` with class ``c`` at ``cls0[a + c * channel_stride]``. With
+    ``check_finite``, a block whose sums are not all finite is searched exactly, and the
+    scan stops at the first anchor found (``first_bad``)."""
     cdef floating best[_BLOCK]
+    cdef floating total[_BLOCK]
+    cdef bint finite
     cdef int32_t kept[_BLOCK]
     cdef int32_t arg32[_BLOCK]
     cdef int64_t arg64[_BLOCK]
@@ -209,7 +261,15 @@ cdef int _scan_class_major(const floating* cls0, Py_ssize_t n_anchors,
         n = n_anchors - start
         if n > _BLOCK:
             n = _BLOCK
-        _block_max(cls0 + start, channel_stride, nc, n, best)
+        _block_max(cls0 + start, channel_stride, nc, n, best, total)
+        if check_finite:
+            finite = True
+            for i in range(n):
+                finite &= total[i] - total[i] == 0
+            if not finite:
+                first_bad[0] = _first_non_finite(cls0, start, n, channel_stride, nc)
+                if first_bad[0] >= 0:
+                    return 0
         m = 0
         for i in range(n):
             kept[m] = <int32_t>i
@@ -260,53 +320,159 @@ cdef int _scan_class_major(const floating* cls0, Py_ssize_t n_anchors,
 # Anchor-major scan (no GIL)
 # ---------------------------------------------------------------------------------------
 
+cdef bint _all_finite(const floating* row, Py_ssize_t nc,
+                      Py_ssize_t channel_stride) noexcept nogil:
+    """Whether ``row[c * channel_stride]`` is finite for every class: ``x - x`` is 0 for
+    finite x, NaN otherwise; an AND of compares without a branch, which vectorises."""
+    cdef bint finite = True
+    cdef Py_ssize_t c
+    cdef floating v
+    for c in range(nc):
+        v = row[c * channel_stride]
+        finite &= v - v == 0
+    return finite
+
+
+cdef Py_ssize_t _best_class(const floating* row, Py_ssize_t nc, Py_ssize_t channel_stride,
+                            floating obj, bint check_finite, floating* best) noexcept nogil:
+    """The first class holding the largest ``row[c * channel_stride] * obj`` (rounded to the
+    dtype), into ``best``; with ``check_finite``, -1 when a score is not finite.
+    Contiguous rows: 8 running maxima by selects, which the C compiler vectorises, then
+    the first class whose product equals their maximum (no earlier product equals it, or
+    that one would be the first; its own value, so the sign of a zero is the reference's;
+    bounded by ``nc``, so unchecked NaN cannot overrun); the same loop sums the scores
+    (not the products, which can overflow), and only a sum that is not finite takes the
+    exact test."""
+    cdef floating m[8]
+    cdef floating t[8]
+    cdef floating top, total, v
+    cdef Py_ssize_t c, j, arg = 0
+    if channel_stride == 1 and nc >= 16:
+        for j in range(8):
+            m[j] = <floating>(row[j] * obj)
+            t[j] = row[j]
+        c = 8
+        while c + 8 <= nc:
+            for j in range(8):
+                v = <floating>(row[c + j] * obj)
+                m[j] = v if v > m[j] else m[j]
+                t[j] += row[c + j]
+            c += 8
+        while c < nc:
+            v = <floating>(row[c] * obj)
+            m[0] = v if v > m[0] else m[0]
+            t[0] += row[c]
+            c += 1
+        top = m[0]
+        total = t[0]
+        for j in range(1, 8):
+            top = m[j] if m[j] > top else top
+            total += t[j]
+        if check_finite and not total - total == 0 and not _all_finite(row, nc, 1):
+            return -1
+        c = 0
+        while c < nc - 1 and not <floating>(row[c] * obj) == top:
+            c += 1
+        best[0] = <floating>(row[c] * obj)
+        return c
+    if check_finite and not _all_finite(row, nc, channel_stride):
+        return -1
+    # A plain running maximum: a new best is rare after the first few classes, so the
+    # branch is well predicted.
+    top = <floating>(row[0] * obj)
+    for c in range(1, nc):
+        v = <floating>(row[c * channel_stride] * obj)
+        if v > top:
+            top = v
+            arg = c
+    best[0] = top
+    return arg
+
+
 cdef int _scan_anchor_major(const floating* data, Py_ssize_t n_anchors,
                             Py_ssize_t anchor_stride, Py_ssize_t channel_stride,
                             Py_ssize_t cls_offset, Py_ssize_t nc, Py_ssize_t obj_offset,
-                            floating threshold, bint multi_label, Hits* hits) noexcept nogil:
-    cdef Py_ssize_t a, c, arg
-    cdef const floating* base
+                            floating threshold, bint multi_label, bint check_finite,
+                            Py_ssize_t* first_bad, Hits* hits) noexcept nogil:
+    """``_CHUNK`` anchors at a time: with objectness, first their objectness alone (a
+    strided read the hardware prefetcher follows), collecting the candidates and
+    prefetching their class scores (they lie between the objectness values read, so
+    nothing else brings them into cache), then the candidates. The objectness values are
+    tested by an AND without a branch; a chunk holding a bad one is searched for it, and
+    only the candidates before it are decoded (and tested). Without objectness (``obj``
+    is 1: ``x * 1 == x`` bit for bit), every anchor is a candidate."""
+    cdef Py_ssize_t candidates[_CHUNK]
+    cdef Py_ssize_t start, end, a, c, i, k, arg, bad_obj, step
+    cdef bint finite
     cdef const floating* row
-    cdef floating obj = 0, v, best
+    cdef const floating* objectness = data + obj_offset * channel_stride if obj_offset >= 0 \
+        else data
+    cdef floating obj = 1, v, best
     cdef bint has_obj = obj_offset >= 0
-    for a in range(n_anchors):
-        base = data + a * anchor_stride
-        row = base + cls_offset * channel_stride
+    step = 1 if channel_stride * <Py_ssize_t>sizeof(floating) >= 64 else \
+        64 // (channel_stride * <Py_ssize_t>sizeof(floating))
+    start = 0
+    while start < n_anchors:
+        end = n_anchors if n_anchors - start < _CHUNK else start + _CHUNK
+        bad_obj = -1
+        k = 0
         if has_obj:
-            obj = base[obj_offset * channel_stride]
-            if not obj > threshold:
-                continue
-        if multi_label:
-            if _reserve(hits, nc) < 0:
-                return -1
-            for c in range(nc):
-                v = row[c * channel_stride]
-                if has_obj:
-                    v = <floating>(v * obj)
+            finite = True
+            for a in range(start, end):
+                v = objectness[a * anchor_stride]
+                if a + _OBJ_AHEAD < n_anchors:
+                    _prefetch(objectness + (a + _OBJ_AHEAD) * anchor_stride)
+                finite &= v - v == 0
                 if v > threshold:
-                    _emit(hits, a, c, v)
-            continue
-        # A plain running maximum: a new best is rare after the first few classes, so the
-        # branch is well predicted, and it costs less than branch-free selects in a chain.
-        best = row[0]
-        arg = 0
-        if has_obj:
-            best = <floating>(best * obj)
-            for c in range(1, nc):
-                v = <floating>(row[c * channel_stride] * obj)
-                if v > best:
-                    best = v
-                    arg = c
+                    candidates[k] = a
+                    k += 1
+                    c = 0
+                    while c < nc:
+                        _prefetch(data + a * anchor_stride + (cls_offset + c) * channel_stride)
+                        c += step
+            if check_finite and not finite:
+                bad_obj = start
+                while bad_obj < end:
+                    v = objectness[bad_obj * anchor_stride]
+                    if not v - v == 0:
+                        break
+                    bad_obj += 1
+                while k > 0 and candidates[k - 1] >= bad_obj:  # +inf passes
+                    k -= 1
         else:
-            for c in range(1, nc):
-                v = row[c * channel_stride]
-                if v > best:
-                    best = v
-                    arg = c
-        if best > threshold:
-            if _reserve(hits, 1) < 0:
-                return -1
-            _emit(hits, a, arg, best)
+            for a in range(start, end):
+                candidates[k] = a
+                k += 1
+        for i in range(k):
+            a = candidates[i]
+            row = data + a * anchor_stride + cls_offset * channel_stride
+            if has_obj:
+                obj = objectness[a * anchor_stride]
+            if multi_label:
+                # The class scores read are tested, not their products (which can
+                # overflow).
+                if check_finite and not _all_finite(row, nc, channel_stride):
+                    first_bad[0] = a
+                    return 0
+                if _reserve(hits, nc) < 0:
+                    return -1
+                for c in range(nc):
+                    v = <floating>(row[c * channel_stride] * obj)
+                    if v > threshold:
+                        _emit(hits, a, c, v)
+                continue
+            arg = _best_class(row, nc, channel_stride, obj, check_finite, &best)
+            if arg < 0:
+                first_bad[0] = a
+                return 0
+            if best > threshold:
+                if _reserve(hits, 1) < 0:
+                    return -1
+                _emit(hits, a, arg, best)
+        if bad_obj >= 0:
+            first_bad[0] = bad_obj
+            return 0
+        start = end
     return 0
 
 
@@ -337,8 +503,10 @@ cdef int _check_layout(Py_ssize_t size, Py_ssize_t n_anchors, Py_ssize_t anchor_
 
 def decode_scan(const floating[::1] data not None, Py_ssize_t n_anchors,
                 Py_ssize_t anchor_stride, Py_ssize_t channel_stride, Py_ssize_t cls_offset,
-                Py_ssize_t nc, Py_ssize_t obj_offset, double threshold, bint multi_label):
+                Py_ssize_t nc, Py_ssize_t obj_offset, double threshold, bint multi_label,
+                bint check_finite):
     cdef Hits hits
+    cdef Py_ssize_t first_bad = -1
     cdef int status = 0
     cdef floating thr = <floating>threshold
     cdef const floating* base = NULL
@@ -363,14 +531,16 @@ def decode_scan(const floating[::1] data not None, Py_ssize_t n_anchors,
             # (The dense pass of the class-major scan holds classes in int32 lanes.)
             elif obj_offset < 0 and anchor_stride == 1 and nc <= INT32_MAX:
                 status = _scan_class_major(base + cls_offset * channel_stride, n_anchors,
-                                           channel_stride, nc, thr, multi_label, &hits)
+                                           channel_stride, nc, thr, multi_label, check_finite,
+                                           &first_bad, &hits)
             else:
                 status = _scan_anchor_major(base, n_anchors, anchor_stride, channel_stride,
                                             cls_offset, nc, obj_offset, thr, multi_label,
-                                            &hits)
+                                            check_finite, &first_bad, &hits)
         if status < 0:
             raise MemoryError("accel cython backend: out of memory in decode_scan")
-        k = hits.size
+        # With a non-finite value found the rows are unspecified: none are returned.
+        k = hits.size if first_bad < 0 else 0
         anchors = np.empty(k, dtype=np.int64)
         classes = np.empty(k, dtype=np.int64)
         scores = np.empty(k, dtype=np.float32 if floating is float else np.float64)
@@ -381,7 +551,7 @@ def decode_scan(const floating[::1] data not None, Py_ssize_t n_anchors,
             memcpy(&out_anchor[0], hits.anchor, k * sizeof(int64_t))
             memcpy(&out_cls[0], hits.cls, k * sizeof(int64_t))
             memcpy(&out_score[0], hits.score, k * sizeof(floating))
-        return anchors, classes, scores
+        return anchors, classes, scores, first_bad
     finally:
         free(hits.anchor)
         free(hits.cls)

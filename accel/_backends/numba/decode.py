@@ -17,6 +17,10 @@ Same decisions and the same float arithmetic as ``accel._backends.python.decode`
 * anchor-major otherwise (YOLOv5's ``(A, 5 + nc)``, any strides): per anchor, the
   objectness first, so the classes of most anchors are never read.
 
+``check_finite`` adds no pass over the data: the class-major blend also sums each
+anchor's scores (``_blend_sum``), and a block whose sums are not all finite is searched
+exactly; the anchor-major loop tests ``x - x == 0`` on what it reads.
+
 With objectness a class score is ``score * objectness`` of two values of the data's
 dtype: Numba multiplies two float32 values in float32, the rounding the contract asks
 for, so no Python float (which would promote to float64) enters that product. The
@@ -96,6 +100,61 @@ def _blend(best, arg, row0, row1, c):
 
 
 @jit
+def _blend_sum(best, arg, total, row0, row1, c):
+    """``_blend`` that also adds both rows into ``total`` (see ``_sum_rows``)."""
+    for i in range(best.shape[0]):
+        b = best[i]
+        g = arg[i]
+        t = total[i]
+        v0 = row0[i]
+        v1 = row1[i]
+        take = v0 > b
+        b = v0 if take else b
+        g = c if take else g
+        take = v1 > b
+        b = v1 if take else b
+        g = c + 1 if take else g
+        best[i] = b
+        arg[i] = g
+        total[i] = t + (v0 + v1)
+
+
+@jit
+def _sum_rows(total, row0, row1):
+    """total[i] += row0[i] + row1[i]: the finiteness test of the class-major scan, a pass
+    of its own so that ``_blend`` keeps the loop it was tuned with. A sum is NaN or
+    infinite when one of its terms is (the maximum by selects skips a NaN); a sum of
+    finite values can overflow, so a non-finite sum only sends the block to the exact
+    test (``_first_non_finite``)."""
+    for i in range(total.shape[0]):
+        total[i] += row0[i] + row1[i]
+
+
+@jit
+def _first_non_finite(data, first_index, start, size, channel_stride, nc):
+    """The lowest anchor of ``start .. start + size - 1`` (class ``c`` of anchor ``a`` at
+    ``data[first_index + a + c * channel_stride]``) with a NaN or infinite class score,
+    or -1. ``x - x`` is 0 for finite x and NaN otherwise."""
+    for a in range(start, start + size):
+        for c in range(nc):
+            v = data[first_index + a + c * channel_stride]
+            if not v - v == 0:
+                return a
+    return -1
+
+
+@jit
+def _finite_run(data, first, count, stride):
+    """Whether ``data[first + k * stride]`` is finite for every k < count (a branch per
+    value, never taken on finite data)."""
+    for k in range(count):
+        v = data[first + k * stride]
+        if not v - v == 0:
+            return False
+    return True
+
+
+@jit
 def _objectness(data, base, first, obj_offset, channel_stride):
     """The anchor's objectness; without one, a value of the data's dtype that
     ``_class_score`` ignores (the first class score: always in range)."""
@@ -113,7 +172,7 @@ def _class_score(data, index, objectness, with_objectness):
 
 @jit
 def _all_classes(data, kept, n_kept, anchor_stride, channel_stride, cls_offset, nc,
-                 obj_offset, threshold):
+                 obj_offset, threshold, check_finite, first_bad):
     """Multi-label output of the anchors ``kept[:n_kept]`` (increasing): every class
     above the threshold. Counted first, then written into arrays of exactly that size.
     Arrays grown on demand are variables reassigned inside the loop, and Numba then
@@ -124,6 +183,10 @@ def _all_classes(data, kept, n_kept, anchor_stride, channel_stride, cls_offset, 
     for k in range(n_kept):
         base = kept[k] * anchor_stride
         first = base + cls_offset * channel_stride
+        if check_finite and not _finite_run(data, first, nc, channel_stride):
+            # kept[k] is below first_bad (the anchors before it only were kept)
+            return (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, data.dtype),
+                    kept[k])
         objectness = _objectness(data, base, first, obj_offset, channel_stride)
         for c in range(nc):
             if _class_score(data, first + c * channel_stride, objectness,
@@ -145,11 +208,12 @@ def _all_classes(data, kept, n_kept, anchor_stride, channel_stride, cls_offset, 
                 classes[count] = c
                 scores[count] = v
                 count += 1
-    return anchors, classes, scores
+    return anchors, classes, scores, first_bad
 
 
 @jit
-def _class_major(data, n_anchors, channel_stride, cls_offset, nc, threshold, multi_label):
+def _class_major(data, n_anchors, channel_stride, cls_offset, nc, threshold, multi_label,
+                 check_finite):
     anchors = np.empty(n_anchors, np.int64)
     classes = np.empty(n_anchors, np.int64)
     scores = np.empty(n_anchors, data.dtype)
@@ -157,6 +221,7 @@ def _class_major(data, n_anchors, channel_stride, cls_offset, nc, threshold, mul
     block = BLOCK if BLOCK < n_anchors else n_anchors
     best_block = np.empty(block, data.dtype)
     arg_block = np.empty(block, np.int32)  # int32: as many vector lanes as float32
+    total_block = np.empty(block if check_finite else 0, data.dtype)
     first = cls_offset * channel_stride
     for start in range(0, n_anchors, BLOCK):
         size = n_anchors - start if n_anchors - start < BLOCK else BLOCK
@@ -170,12 +235,33 @@ def _class_major(data, n_anchors, channel_stride, cls_offset, nc, threshold, mul
             following = row + channel_stride
             _first_rows(best, arg, data[row:row + size], data[following:following + size])
             c = 2
+        if check_finite:  # total: the sum of the rows folded so far
+            total = total_block[:size]
+            for i in range(size):
+                total[i] = data[row + i]
+            if c == 2:
+                for i in range(size):
+                    total[i] += data[row + channel_stride + i]
         while c < nc:  # an even number of rows left
             row = first + c * channel_stride + start
             following = row + channel_stride
-            _blend(best, arg, data[row:row + size], data[following:following + size],
-                   np.int32(c))
+            if check_finite:
+                _blend_sum(best, arg, total_block[:size], data[row:row + size],
+                           data[following:following + size], np.int32(c))
+            else:
+                _blend(best, arg, data[row:row + size], data[following:following + size],
+                       np.int32(c))
             c += 2
+        if check_finite:
+            finite = True
+            total = total_block[:size]
+            for i in range(size):
+                finite &= total[i] - total[i] == 0
+            if not finite:
+                bad = _first_non_finite(data, first, start, size, channel_stride, nc)
+                if bad >= 0:
+                    return (np.empty(0, np.int64), np.empty(0, np.int64),
+                            np.empty(0, data.dtype), bad)
         for i in range(size):
             if best[i] > threshold:
                 anchors[count] = start + i
@@ -184,28 +270,35 @@ def _class_major(data, n_anchors, channel_stride, cls_offset, nc, threshold, mul
                 count += 1
     if multi_label:  # an anchor has a class above the threshold iff its maximum is
         return _all_classes(data, anchors, count, 1, channel_stride, cls_offset, nc, -1,
-                            threshold)
-    return _head(anchors, count), _head(classes, count), _head(scores, count)
+                            threshold, False, -1)
+    return _head(anchors, count), _head(classes, count), _head(scores, count), -1
 
 
 @jit
 def _anchor_major(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
-                  threshold, multi_label):
+                  threshold, multi_label, check_finite):
     anchors = np.empty(n_anchors, np.int64)
     classes = np.empty(n_anchors, np.int64)
     scores = np.empty(n_anchors, data.dtype)
     count = 0
     with_objectness = obj_offset >= 0
+    first_bad = -1
     for a in range(n_anchors):
         base = a * anchor_stride
         first = base + cls_offset * channel_stride
         objectness = _objectness(data, base, first, obj_offset, channel_stride)
+        if check_finite and with_objectness and not objectness - objectness == 0:
+            first_bad = a
+            break
         if with_objectness and not objectness > threshold:
             continue
-        if multi_label:  # the anchors to revisit
+        if multi_label:  # the anchors to revisit (their classes are tested there)
             anchors[count] = a
             count += 1
             continue
+        if check_finite and not _finite_run(data, first, nc, channel_stride):
+            first_bad = a
+            break
         best = _class_score(data, first, objectness, with_objectness)
         arg = 0
         for c in range(1, nc):
@@ -220,8 +313,10 @@ def _anchor_major(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc
             count += 1
     if multi_label:
         return _all_classes(data, anchors, count, anchor_stride, channel_stride, cls_offset,
-                            nc, obj_offset, threshold)
-    return _head(anchors, count), _head(classes, count), _head(scores, count)
+                            nc, obj_offset, threshold, check_finite, first_bad)
+    if first_bad >= 0:
+        count = 0
+    return _head(anchors, count), _head(classes, count), _head(scores, count), first_bad
 
 
 @jit
@@ -251,13 +346,15 @@ def _scale_boxes(boxes, out, gain_x, gain_y, pad_x, pad_y, clip, width, height):
 # whatever Python or NumPy scalar types the caller passed.
 
 def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
-                threshold, multi_label):
+                threshold, multi_label, check_finite):
     if obj_offset < 0 and anchor_stride == 1:
-        return _class_major(data, int(n_anchors), int(channel_stride), int(cls_offset),
-                            int(nc), float(threshold), bool(multi_label))
-    return _anchor_major(data, int(n_anchors), int(anchor_stride), int(channel_stride),
-                         int(cls_offset), int(nc), int(obj_offset), float(threshold),
-                         bool(multi_label))
+        result = _class_major(data, int(n_anchors), int(channel_stride), int(cls_offset),
+                              int(nc), float(threshold), bool(multi_label), bool(check_finite))
+    else:
+        result = _anchor_major(data, int(n_anchors), int(anchor_stride), int(channel_stride),
+                               int(cls_offset), int(nc), int(obj_offset), float(threshold),
+                               bool(multi_label), bool(check_finite))
+    return result[0], result[1], result[2], int(result[3])
 
 
 def scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height):

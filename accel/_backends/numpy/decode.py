@@ -2,7 +2,9 @@
 
 The class scores are viewed in place as an (anchors, nc) array through the boundary's
 strides; the full reduction is a ``max`` (the cheap pass), and the first ``argmax`` and
-the products with objectness are computed on the candidate rows only.
+the products with objectness are computed on the candidate rows only. ``check_finite``
+sums the rows it tests (a sum is not finite when a term is not) and tests exactly only
+the rows whose sum is not finite.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -17,25 +19,59 @@ def _channels(data, n_anchors, anchor_stride, channel_stride, offset, count):
                       strides=(anchor_stride * item, channel_stride * item), writeable=False)
 
 
+_QUIET = dict(over="ignore", invalid="ignore")  # sums that overflow or meet inf - inf
+
+
+def _first_non_finite(rows, candidates, totals):
+    """The first of ``candidates`` whose row of ``rows`` is not finite, or -1: only the rows
+    whose ``totals`` (their sums) are not finite are tested exactly (a sum of finite values
+    can overflow)."""
+    suspects = np.flatnonzero(~np.isfinite(totals))  # (totals computed under _QUIET)
+    if suspects.size:
+        bad = suspects[~np.isfinite(rows[suspects]).all(axis=1)]
+        if bad.size:
+            return int(candidates[bad[0]])
+    return -1
+
+
 def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
-                threshold, multi_label):
+                threshold, multi_label, check_finite):
     scores = _channels(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc)
+    first_bad = -1
     if obj_offset >= 0:
         objectness = _channels(data, n_anchors, anchor_stride, channel_stride, obj_offset, 1)[:, 0]
         candidates = np.flatnonzero(objectness > threshold)
+        raw = scores[candidates]
+        if check_finite:
+            bad = np.flatnonzero(~np.isfinite(objectness))
+            # Only the candidates before the first bad objectness matter.
+            first_bad = int(bad[0]) if bad.size else -1
+            limit = np.searchsorted(candidates, first_bad) if bad.size else len(candidates)
+            with np.errstate(**_QUIET):
+                totals = raw[:limit].sum(axis=1)
+            found = _first_non_finite(raw[:limit], candidates, totals)
+            if found >= 0:
+                first_bad = found
         # float32 * float32 stays float32: the reference's rounded product.
-        rows = scores[candidates] * objectness[candidates, None]
+        rows = raw * objectness[candidates, None]
     else:
         candidates = np.flatnonzero(scores.max(axis=1) > threshold)
+        if check_finite:
+            with np.errstate(**_QUIET):
+                totals = scores.sum(axis=1)
+            first_bad = _first_non_finite(scores, np.arange(n_anchors), totals)
         rows = scores[candidates]
+    if first_bad >= 0:  # the rows are unspecified: none are returned
+        empty = np.zeros(0, np.int64)
+        return empty, empty.copy(), np.zeros(0, data.dtype), first_bad
     if multi_label:
         row_index, classes = np.nonzero(rows > threshold)  # row-major: anchor, then class
         return (candidates[row_index].astype(np.int64), classes.astype(np.int64),
-                rows[row_index, classes])
+                rows[row_index, classes], -1)
     classes = rows.argmax(axis=1)  # the first of equal maxima
     picked = rows[np.arange(rows.shape[0]), classes]
     kept = picked > threshold
-    return (candidates[kept].astype(np.int64), classes[kept].astype(np.int64), picked[kept])
+    return (candidates[kept].astype(np.int64), classes[kept].astype(np.int64), picked[kept], -1)
 
 
 def _unletterboxed(values, pad, gain, clip, limit):

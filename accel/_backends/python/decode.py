@@ -9,8 +9,12 @@ go back the same way (``np.frombuffer`` over an ``array.array``).
 float32 products are computed as Python floats (exact: a product of two float32 values
 has at most 48 significant bits) and rounded to float32 once by ``array('f')``, so they
 equal the float32 multiplication of the compiled backends.
+
+With ``check_finite`` the scan stops at the first anchor holding a NaN or infinity among
+the values it reads (the objectness, then the class scores when the objectness passes).
 """
 from array import array
+from math import isfinite
 
 import numpy as np
 
@@ -21,20 +25,34 @@ def _rounded(values, dtype):
     return array("f", values) if dtype == np.float32 else values
 
 
+def _all_finite(row):
+    # A float64 sum of Python floats is NaN or infinite when a term is; one that
+    # overflowed (float64 data only) takes the exact test.
+    return isfinite(sum(row)) or all(map(isfinite, row))
+
+
 def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
-                threshold, multi_label):
+                threshold, multi_label, check_finite):
     values = _values(data)
     n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset = plain_ints(
         (n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset))
     anchors, classes, scores = [], [], []
+    first_bad = -1
     for anchor in range(n_anchors):
         base = anchor * anchor_stride
         start = base + cls_offset * channel_stride
-        row = values[start:start + nc * channel_stride:channel_stride]
         if obj_offset >= 0:
             objectness = values[base + obj_offset * channel_stride]
+            if check_finite and not isfinite(objectness):
+                first_bad = anchor
+                break
             if not objectness > threshold:
-                continue
+                continue  # its class scores are not read, so not tested
+        row = values[start:start + nc * channel_stride:channel_stride]
+        if check_finite and not _all_finite(row):
+            first_bad = anchor
+            break
+        if obj_offset >= 0:
             row = _rounded([score * objectness for score in row], data.dtype)
         if multi_label:
             for class_id, score in enumerate(row):
@@ -48,8 +66,10 @@ def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, 
                 anchors.append(anchor)
                 classes.append(row.index(best))
                 scores.append(best)
+    if first_bad >= 0:  # the rows are unspecified: none are returned
+        anchors, classes, scores = [], [], []
     return (ndarray(anchors, np.int64), ndarray(classes, np.int64),
-            ndarray(scores, data.dtype))
+            ndarray(scores, data.dtype), first_bad)
 
 
 def _unletterboxed(value, pad, gain, clip, limit):
