@@ -28,9 +28,11 @@ from ._dispatch import (
 )
 from ._decode_heads import decode_yolov5, decode_yolov8
 from ._decode_raw import decode_yolov5_raw, decode_yolov8_raw
+from ._decode_tasks import decode_yolov8_obb, decode_yolov8_pose
 from ._geometry import LetterboxInfo
 from ._masks import process_masks
 from ._nms import batched_nms, nms, soft_nms
+from ._rotated import batched_nms_rotated, nms_rotated
 from ._pipeline import Pipeline
 from ._postprocess import postprocess
 from ._preprocess import letterbox, preprocess, to_tensor
@@ -64,6 +66,10 @@ __all__ = [
     "LetterboxInfo",
     "Pipeline",
     "batched_nms",
+    "batched_nms_rotated",
+    "decode_yolov8_obb",
+    "decode_yolov8_pose",
+    "nms_rotated",
     "decode_yolov5",
     "decode_yolov5_raw",
     "decode_yolov8",

@@ -70,11 +70,12 @@ def _raise_non_finite(pred, last: bool, anchor: int, channels, where) -> None:
 
 
 def decode_image(pred, head: Head, last: bool, nc, threshold, multi_label, mask, scan,
-                 check_finite: bool, where=("pred", ())):
+                 check_finite: bool, where=("pred", ()), corners: bool = True):
     """One image's (C, A) output (``last``) or (A, C) output, decoded in place: the scan
     reads it through strides, and only the kept anchors' channels are gathered. With
     ``check_finite``, raises on a non-finite value the scan reads, or in a box or extra
-    channel of a kept anchor (``accel._decode_common``)."""
+    channel of a kept anchor (``accel._decode_common``). Boxes as corners, or with
+    ``corners=False`` the kept (K, 4) cx, cy, w, h as the output holds them."""
     n_channels, n_anchors = pred.shape if last else pred.shape[::-1]
     anchor_stride, channel_stride = (1, n_anchors) if last else (n_channels, 1)
     *found, first_bad = scan(pred.reshape(-1), n_anchors, anchor_stride, channel_stride,
@@ -102,7 +103,7 @@ def decode_image(pred, head: Head, last: bool, nc, threshold, multi_label, mask,
         channels = list(range(4)) + list(range(extras, n_channels))
         for anchor in anchors.tolist():
             _raise_non_finite(pred, last, anchor, channels, where)
-    return corners_of(rows), scores, class_ids, extra
+    return (corners_of(rows) if corners else rows.T.copy()), scores, class_ids, extra
 
 
 def channel_count(head: Head, shape, last: bool, nc):

@@ -25,6 +25,7 @@ KERNELS = (
     "letterbox", "to_tensor", "preprocess",
     "decode_yolov8", "decode_yolov5", "decode_yolov8_raw", "decode_yolov5_raw", "scale_boxes",
     "postprocess", "process_masks",
+    "decode_yolov8_pose", "decode_yolov8_obb", "nms_rotated", "batched_nms_rotated",
 )
 # The backend functions each kernel calls (by default, the one of its own name): the
 # decoders share one scan, and postprocess composes a backend's scan, NMS and scale_boxes.
@@ -33,6 +34,8 @@ BACKEND_FUNCTIONS = {
     "decode_yolov5": ("decode_scan",),
     "decode_yolov8_raw": ("decode_scan",),
     "decode_yolov5_raw": ("decode_scan",),
+    "decode_yolov8_pose": ("decode_scan",),
+    "decode_yolov8_obb": ("decode_scan",),
     "postprocess": ("decode_scan", "nms", "batched_nms", "scale_boxes"),
 }
 ENV_VAR = "ACCEL_BACKEND"

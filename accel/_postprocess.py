@@ -15,7 +15,9 @@ from ._decode_common import FORMATS, prediction
 from ._decode_heads import YOLOV5, YOLOV8, anchors_last, channel_count, decode_image
 from ._dispatch import backend_module
 from ._geometry import LetterboxInfo, inverse_mapping
+from ._decode_tasks import decode_yolov8_obb, keypoint_shape, scale_keypoints, scale_rboxes
 from ._masks import process_masks
+from ._rotated import batched_nms_rotated, fast_nms_probiou, nms_rotated
 
 if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
     from numpy.typing import ArrayLike
@@ -32,6 +34,9 @@ def _letterbox_infos(letterbox, batch: int):
 
 
 SEGMENTATION = ("yolov8-seg", "yolo11-seg", "yolov5-seg")
+POSE = ("yolov8-pose", "yolo11-pose")
+OBB = ("yolov8-obb", "yolo11-obb")
+OBB_NMS = ("fast", "greedy")
 PROTO_STRIDE = 4  # YOLO segmentation heads: prototypes at a quarter of the input size
 
 
@@ -43,6 +48,7 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
                 letterbox: Union[LetterboxInfo, Sequence[LetterboxInfo], None] = None,
                 check_finite: bool = True, anchor_axis: Optional[int] = None,
                 protos: Optional[ArrayLike] = None,
+                kpt_shape: Tuple[int, int] = (17, 3), obb_nms: str = "fast",
                 backend: Optional[str] = None
                 ) -> Union[List[np.ndarray], List[Tuple[np.ndarray, np.ndarray]]]:
     """Detector output to final detections: decode, NMS, back to source pixels.
@@ -77,12 +83,36 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
     in frame pixels, ultralytics' ``retina_masks=True``); without, at the model input,
     ``PROTO_STRIDE`` (4) times the prototype size (ultralytics' default).
 
+    Pose (``"yolov8-pose"``, ``"yolo11-pose"``): the keypoint channels (``kpt_shape``, K
+    keypoints of D = 2 or 3 values) are the extras; the keypoints go through the
+    letterbox with ``scale_boxes``' arithmetic (clipped to the frame), visibilities
+    unchanged. ``nc`` defaults to what the keypoints leave (1 for COCO pose).
+
+    Oriented boxes (``"yolov8-obb"``, ``"yolo11-obb"``; output ``(B, 4 + nc + 1, A)``):
+    per image ``decode_yolov8_obb`` (single-label, regularised boxes), the ``max_nms``
+    best, then ``obb_nms="fast"``: ultralytics' own OBB NMS (probiou, non-greedy: a box
+    is dropped when any higher-scored box, suppressed or not, has probiou >= the
+    threshold; classes apart by its ``class * 7680`` centre shift unless ``agnostic``),
+    or ``"greedy"``: ``batched_nms_rotated`` / ``nms_rotated`` with ``iou="probiou"``
+    (``nms``'s rules). Then ``max_det``, and centres and sizes through the letterbox
+    (``(c - pad) / r``, sizes ``/ r``; angles unchanged).
+
     Returns:
         A list with one array per image, (K, 6 + E) in the output's dtype: x1, y1, x2,
         y2, score, class, then the E extra channels (with ``nc``); rows by decreasing
         score (equal scores: lower anchor, then lower class, first). Segmentation: a list
-        of ``(detections (K, 6), masks bool (K, H, W))`` pairs.
+        of ``(detections (K, 6), masks bool (K, H, W))`` pairs; pose: ``(detections (K,
+        6), keypoints (K, K_points, D))`` pairs; oriented boxes: (K, 7) arrays of cx, cy,
+        w, h, angle, score, class.
     """
+    options = dict(conf_threshold=conf_threshold, iou_threshold=iou_threshold,
+                   classes=classes, agnostic=agnostic, max_det=max_det, max_nms=max_nms,
+                   check_finite=check_finite, anchor_axis=anchor_axis)
+    if format in POSE:
+        return _pose(pred, kpt_shape, nc, letterbox, backend, multi_label, options)
+    if format in OBB:
+        return _obb(pred, nc, letterbox, backend, check.choice(obb_nms, "obb_nms", OBB_NMS),
+                    options)
     if format in SEGMENTATION:
         return _segment(pred, format, protos, nc, letterbox, backend, dict(
             conf_threshold=conf_threshold, iou_threshold=iou_threshold, classes=classes,
@@ -91,7 +121,7 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
     if protos is not None:
         raise ValueError("protos is for the segmentation formats (%s); format=%r has no masks"
                          % (", ".join(SEGMENTATION), format))
-    format = check.choice(format, "format", FORMATS + SEGMENTATION)
+    format = check.choice(format, "format", FORMATS + SEGMENTATION + POSE + OBB)
     array = prediction(pred, "pred")
     batch_axis = array.ndim == 3  # the error's index names it only when the caller's does
     if array.ndim == 2:
@@ -189,3 +219,68 @@ def _segment(pred, format, protos, nc, letterbox, backend, options):
                                   check_finite=options["check_finite"], backend=backend)
         pairs.append((np.ascontiguousarray(detections[:, :6]), masks))
     return pairs
+
+
+def _pose(pred, kpt_shape, nc, letterbox, backend, multi_label, options):
+    """Detections with the keypoint channels as extras, keypoints to frame pixels."""
+    keypoints, dims = keypoint_shape(kpt_shape)
+    array = np.asarray(pred)
+    if array.ndim in (2, 3):
+        last = anchors_last(YOLOV8, array.shape, options["anchor_axis"])
+        channels = array.shape[-2] if last else array.shape[-1]
+        derived = channels - 4 - keypoints * dims
+        if derived < 1:
+            raise ValueError("pred has %d channels: too few for the box, one class and "
+                             "kpt_shape=%r (%d keypoint channels)"
+                             % (channels, tuple(kpt_shape), keypoints * dims))
+        if nc is not None and nc != derived:
+            raise ValueError("nc=%r contradicts kpt_shape=%r: pred's %d channels leave %d "
+                             "classes" % (nc, tuple(kpt_shape), channels, derived))
+        nc = derived
+    results = postprocess(pred, "yolov8", nc=nc, letterbox=letterbox, backend=backend,
+                          multi_label=multi_label, **options)
+    infos = _letterbox_infos(letterbox, len(results))
+    pairs = []
+    for detections, info in zip(results, infos):
+        points = detections[:, 6:].reshape(-1, keypoints, dims)
+        if info is not None:
+            points = scale_keypoints(points, info)
+        pairs.append((np.ascontiguousarray(detections[:, :6]), points))
+    return pairs
+
+
+def _obb(pred, nc, letterbox, backend, obb_nms, options):
+    array = prediction(pred, "pred")
+    if array.ndim == 2:
+        array = array[None]
+    if array.ndim != 3:
+        raise ValueError("pred must have shape (B, 4 + nc + 1, A) or (4 + nc + 1, A), got %s"
+                         % (array.shape,))
+    iou = check.unit_interval(options["iou_threshold"], "iou_threshold")
+    max_det = check.count_or_default(options["max_det"], "max_det", 2 ** 62)
+    max_nms = check.count_or_default(options["max_nms"], "max_nms", 2 ** 62)
+    infos = _letterbox_infos(letterbox, array.shape[0])
+    results = []
+    for image, info in zip(array, infos):
+        rboxes, scores, class_ids = decode_yolov8_obb(
+            image, options["conf_threshold"], nc=nc, classes=options["classes"],
+            check_finite=options["check_finite"], anchor_axis=options["anchor_axis"],
+            backend=backend)
+        if scores.shape[0] > max_nms:
+            best = np.sort(np.argsort(-scores, kind="stable")[:max_nms])
+            rboxes, scores, class_ids = rboxes[best], scores[best], class_ids[best]
+        ids = None if options["agnostic"] else class_ids
+        if obb_nms == "fast":
+            keep = fast_nms_probiou(rboxes, scores.astype(np.float64), ids, iou)[:max_det]
+        elif ids is None:
+            keep = nms_rotated(rboxes, scores, iou, iou="probiou", max_output=max_det,
+                               backend=backend)
+        else:
+            keep = batched_nms_rotated(rboxes, scores, ids, iou, iou="probiou",
+                                       max_output=max_det, backend=backend)
+        kept = rboxes[keep]
+        if info is not None:
+            kept = scale_rboxes(kept, info)
+        results.append(np.concatenate([kept, scores[keep, None],
+                                       class_ids[keep, None].astype(kept.dtype)], axis=1))
+    return results

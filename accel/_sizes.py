@@ -3,7 +3,8 @@
 The dispatcher and a tuning profile choose a backend by the size of a call's input. Each
 kernel family counts it in the unit its cost grows with:
 
-- ``boxes``: ``nms``, ``batched_nms``, ``soft_nms``, ``scale_boxes`` (N, the rows given);
+- ``boxes``: ``nms``, ``batched_nms``, ``soft_nms``, ``scale_boxes``, ``nms_rotated``,
+  ``batched_nms_rotated`` (N, the rows given);
 - ``anchors``: the decoders and ``postprocess`` (A, the detector output's anchor axis:
   one per grid cell for YOLOv8/11, three for YOLOv5; 8400 at a 640 px YOLOv8 input);
 - ``pixels``: ``letterbox``, ``to_tensor``, ``preprocess`` (h * w of the image given,
@@ -25,6 +26,8 @@ UNIT = {
     "decode_yolov8": ANCHORS, "decode_yolov5": ANCHORS,
     "decode_yolov8_raw": ANCHORS, "decode_yolov5_raw": ANCHORS,
     "scale_boxes": BOXES, "postprocess": ANCHORS, "process_masks": PIXELS,
+    "decode_yolov8_pose": ANCHORS, "decode_yolov8_obb": ANCHORS,
+    "nms_rotated": BOXES, "batched_nms_rotated": BOXES,
 }
 
 # One input per kernel as a real-time pipeline meets it: a 1080p camera frame letterboxed
@@ -40,6 +43,8 @@ REALISTIC = {
     "decode_yolov8_raw": 8400, "decode_yolov5_raw": 25200,
     "scale_boxes": 300, "postprocess": 8400,
     "process_masks": 30 * 120 * 120,  # 30 instances of about 120 x 120 pixels each
+    "decode_yolov8_pose": 8400, "decode_yolov8_obb": 21504,  # OBB models run at 1024 px
+    "nms_rotated": 2000, "batched_nms_rotated": 2000,  # aerial scenes: many small boxes
 }
 
 # Frames named in descriptions (w, h): a pixel count alone is hard to recognise.

@@ -15,6 +15,7 @@ import accel
 from accel.compare.workloads import clustered_candidates
 import decode_cases
 import mask_cases
+import rotated_cases
 from cases import reject
 
 
@@ -120,7 +121,10 @@ KERNEL_TABLE = [
 ] + [Kernel(name, kernel, run, decode_cases.bit_identical, family)
      for name, kernel, run, family in decode_cases.ROWS] + [
     Kernel(name, kernel, run, decode_cases.bit_identical, family, 3)
-    for name, kernel, run, family in mask_cases.ROWS]
+    for name, kernel, run, family in mask_cases.ROWS] + [
+    Kernel(name, kernel, run, _exact if "nms" in kernel else decode_cases.bit_identical, family,
+           20 if "nms" in kernel else 1)
+    for name, kernel, run, family in rotated_cases.ROWS]
 
 
 def image_cases():
@@ -381,4 +385,7 @@ FAMILIES = {
     "image": Family(image_cases, frame_cases),
     **{name: Family(cases) for name, cases in decode_cases.FAMILY_CASES.items()},
     "masks": Family(mask_cases.cases, mask_cases.realistic),
+    "rotated": Family(rotated_cases.rotated_cases, rotated_cases.rotated_realistic),
+    "pose": Family(rotated_cases.pose_cases),
+    "obb": Family(rotated_cases.obb_cases),
 }

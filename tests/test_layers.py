@@ -18,7 +18,8 @@ LAYERS = [
     ("core", ["accel._dispatch", "accel._profile"]),
     ("kernels", ["accel._nms", "accel._preprocess", "accel._decode_common",
                  "accel._decode_heads", "accel._decode_raw", "accel._scale_boxes",
-                 "accel._postprocess", "accel._masks", "accel"]),
+                 "accel._postprocess", "accel._masks", "accel._rotated",
+                 "accel._decode_tasks", "accel"]),
     ("tool", ["accel.compare"]),
 ]
 ALLOWED_UPWARD = {("accel", "accel.compare.cli")}  # accel.tune(), lazily

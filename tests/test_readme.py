@@ -57,3 +57,20 @@ def test_readme_segmentation_example_says_what_it_claims():
         x, y = origins[k]
         h, w = crops[k].shape
         np.testing.assert_array_equal(crops[k], masks[k, y:y + h, x:x + w])
+
+
+def test_readme_pose_and_obb_examples_say_what_they_claim():
+    if not accel.backends()["cffi"].available:
+        pytest.skip("the README's use_backend example needs the cffi backend: %s"
+                    % accel.backends()["cffi"].reason)
+    namespace = {}
+    for block in python_blocks():
+        exec(compile(block, "README.md", "exec"), namespace)
+    people, keypoints = namespace["people"], namespace["keypoints"]
+    assert people.shape[1] == 6 and keypoints.shape == (len(people), 17, 3)
+    assert (keypoints[..., 0] <= 1920).all() and (keypoints[..., 1] <= 1080).all()
+    obb = namespace["obb"]
+    assert obb.shape[1] == 7 and len(obb) > 0
+    assert ((obb[:, 4] >= 0) & (obb[:, 4] < np.pi)).all() and (obb[:, 2] >= obb[:, 3]).all()
+    keep, scores = namespace["keep"], namespace["scores"]
+    assert 0 < len(keep) < len(scores) and np.all(np.diff(scores[keep]) <= 0)  # suppresses, best first

@@ -171,7 +171,10 @@ BOUNDARY: Dict[str, Tuple[str, Tuple[str, ...]]] = {
     "scale_boxes": ("decode", ("boxes", "gain_x", "gain_y", "pad_x", "pad_y", "clip", "width",
                                "height")),
     "process_masks": ("masks", ("protos", "coeffs", "windows", "offsets", "strides", "scale_y",
-                                "scale_x", "top", "left", "rows", "cols", "out")),
+                                "scale_x", "top", "left", "rows", "cols", "out")),    "nms_rotated": ("rotated", ("geometry", "scores", "kind", "iou_threshold", "score_threshold",
+                                "max_output")),
+    "batched_nms_rotated": ("rotated", ("geometry", "scores", "classes", "kind", "iou_threshold",
+                                        "score_threshold", "max_output")),
 }
 FAMILIES = tuple(dict.fromkeys(family for family, _ in BOUNDARY.values()))
 

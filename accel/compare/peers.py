@@ -279,7 +279,49 @@ def ultralytics_masks(work: Workload) -> Optional[Callable]:
     return masks
 
 
+def powerboxes_rotated(work: Workload) -> Optional[Callable]:
+    """powerboxes' Rust ``rotated_nms`` (polygon IoU, angles in degrees; no validation);
+    its indices put in score order to be checked like a backend's."""
+    if work.kernel != "nms_rotated" or work.kwargs.get("iou") != "polygon":
+        return None
+    import powerboxes as pb  # type: ignore
+
+    boxes, scores, iou = work.args
+    degrees = np.array(boxes, dtype=np.float64)
+    degrees[:, 4] = np.degrees(degrees[:, 4])
+    scores64 = np.ascontiguousarray(scores, dtype=np.float64)
+    return lambda: _by_score(pb.rotated_nms(degrees, scores64, iou, _LOWEST), scores64)
+
+
+def shapely_rotated(work: Workload) -> Optional[Callable]:
+    """A greedy loop over shapely polygons, as users write it: per candidate by score, the
+    IoU with every kept polygon (vectorised shapely calls), kept when none exceeds the
+    threshold."""
+    if work.kernel != "nms_rotated" or work.kwargs.get("iou") != "polygon":
+        return None
+    import shapely  # type: ignore
+
+    from .._rotated import corners
+
+    boxes, scores, iou = work.args
+
+    def greedy():
+        polygons = shapely.polygons(corners(np.asarray(boxes, dtype=np.float64)))
+        areas = shapely.area(polygons)
+        kept: list = []
+        for i in np.argsort(-np.asarray(scores), kind="stable"):
+            if kept:
+                inter = shapely.area(shapely.intersection(polygons[i], polygons[kept]))
+                union = areas[i] + areas[kept] - inter
+                if (inter > iou * union).any():
+                    continue
+            kept.append(i)
+        return np.array(kept, dtype=np.int64)
+    return greedy
+
+
 PEERS: Dict[str, Callable] = {"opencv": opencv, "numpy-pipeline": numpy_pipeline,
                               "torchvision": torchvision, "onnxruntime": onnxruntime,
                               "powerboxes": powerboxes, "opencv-masks": opencv_masks,
-                              "ultralytics-masks": ultralytics_masks}
+                              "ultralytics-masks": ultralytics_masks,
+                              "powerboxes-rotated": powerboxes_rotated, "shapely": shapely_rotated}

@@ -89,10 +89,12 @@ class Workload(NamedTuple):
 
 
 IOU_THRESHOLD = 0.45
+ROTATED_IOU = 0.3  # aerial models: small, dense objects
 MASK_AREA = 120 * 120  # target pixels per instance in the process_masks workload
 STRIDES = (8, 16, 32)
 YOLOV5_ANCHORS = ((10, 13, 16, 30, 33, 23), (30, 61, 62, 45, 59, 119), (116, 90, 156, 198, 373, 326))
-DECODE_INPUTS = (320, 640, 1280)  # model input sides; the size is the anchor (cell) count
+DECODE_INPUTS = (320, 640, 1280)
+STRIDE_SIDES = (320, 640, 1024, 1280)  # input sides whose anchor counts name a model size  # model input sides; the size is the anchor (cell) count
 
 
 def anchor_count(input_size: int, per_cell: int = 1) -> int:
@@ -119,6 +121,10 @@ SIZES = {
     "postprocess": tuple(anchor_count(i) for i in DECODE_INPUTS),
     # pixels the boxes cover: 5, 30 and 100 instances of about 120 x 120 pixels
     "process_masks": tuple(n * MASK_AREA for n in (5, 30, 100)),
+    "decode_yolov8_pose": (anchor_count(320), anchor_count(640)),
+    "decode_yolov8_obb": (anchor_count(640), anchor_count(1024)),
+    "nms_rotated": (200, 2000),
+    "batched_nms_rotated": (200, 2000),
 }
 # --quick keeps two sizes per kernel (a plot needs a slope), always the realistic one:
 # the run's recommendation is made there.
@@ -140,6 +146,10 @@ TITLES = {
     "scale_boxes": "boxes, 1080p letterbox",
     "postprocess": "model input side, anchors; YOLOv8, 80 classes",
     "process_masks": "instances, masks at the 640 input; 32 prototypes of 160x160",
+    "decode_yolov8_pose": "model input side, anchors; a crowd of 30",
+    "decode_yolov8_obb": "model input side, anchors; aerial scene, 15 classes",
+    "nms_rotated": "rotated boxes, aerial clusters, polygon IoU 0.3",
+    "batched_nms_rotated": "rotated boxes, 15 classes, polygon IoU 0.3",
 }
 
 
@@ -155,7 +165,8 @@ class Scene(NamedTuple):
     confidence: np.ndarray  # the detector's probability for that class
 
 
-def detector_scene(input_size: int = 640, nc: int = 80, seed: int = 0) -> Scene:
+def detector_scene(input_size: int = 640, nc: int = 80, seed: int = 0, n_objects: int = 0,
+                   sizes: Tuple[float, float] = (0.0, 0.0)) -> Scene:
     """What a detector sees on a busy street frame: about 12 objects; every cell whose
     centre falls near an object's centre, on the levels whose stride suits its size,
     predicts a jittered copy of its box with a score that falls off with the distance.
@@ -166,9 +177,10 @@ def detector_scene(input_size: int = 640, nc: int = 80, seed: int = 0) -> Scene:
     cx = np.concatenate([(g[1].ravel() + 0.5) * s for s, g in cells])
     stride = np.concatenate([np.full(g[0].size, s, np.float64) for s, g in cells])
     n_cells = cx.size
-    n_objects = max(3, int(round(12 * (input_size / 640.0) ** 2)))
-    size = np.exp(rng.uniform(np.log(min(20.0, input_size / 4.0)), np.log(input_size / 2.0),
-                              (n_objects, 2)))
+    if n_objects <= 0:
+        n_objects = max(3, int(round(12 * (input_size / 640.0) ** 2)))
+    low, high = sizes if sizes[1] > 0 else (min(20.0, input_size / 4.0), input_size / 2.0)
+    size = np.exp(rng.uniform(np.log(low), np.log(high), (n_objects, 2)))
     centre = rng.uniform(0.0, input_size, (n_objects, 2))
     object_class = rng.integers(0, nc, n_objects)
     # A random box of a few strides around each cell; low confidence in a random class.
@@ -202,6 +214,50 @@ def yolov8_output(input_size: int = 640, nc: int = 80, seed: int = 0) -> np.ndar
     rng = np.random.default_rng(seed + 1)
     rows = np.concatenate([scene.boxes, _class_scores(scene, nc, rng)], axis=1)
     return np.ascontiguousarray(rows.T[None], dtype=np.float32)
+
+
+def pose_output(input_size: int = 640, people: int = 30, keypoints: int = 17,
+                seed: int = 0) -> np.ndarray:
+    """A YOLOv8-pose export's output (1, 4 + 1 + 3K, A) float32 on a crowd of ``people``:
+    each cell's keypoints spread over its box, visibilities in (0, 1)."""
+    scene = detector_scene(input_size, 1, seed, n_objects=people, sizes=(24.0, input_size / 3))
+    rng = np.random.default_rng(seed + 2)
+    n = scene.cx.size
+    cx, cy, w, h = scene.boxes.T
+    offsets = rng.uniform(-0.5, 0.5, (2, keypoints, n))
+    points = np.stack([cx + offsets[0] * w, cy + offsets[1] * h,
+                       rng.uniform(0, 1, (keypoints, n))], axis=1).reshape(3 * keypoints, n)
+    rows = np.concatenate([scene.boxes.T, scene.confidence[None], points])
+    return np.ascontiguousarray(rows[None], dtype=np.float32)
+
+
+def obb_output(input_size: int = 1024, nc: int = 15, objects: int = 600,
+               seed: int = 0) -> np.ndarray:
+    """A YOLOv8-obb export's output (1, 4 + nc + 1, A) float32 on an aerial scene:
+    ``objects`` small objects (8 to 48 px, as vehicles in DOTA), each predicted by the
+    cells around it with jittered boxes and angles; the last channel is the angle in
+    radians in [-pi/4, 3pi/4), as the OBB head emits it."""
+    scene = detector_scene(input_size, nc, seed, n_objects=objects, sizes=(8.0, 48.0))
+    rng = np.random.default_rng(seed + 3)
+    angle = rng.uniform(-np.pi / 4, 3 * np.pi / 4, scene.cx.size)
+    rows = np.concatenate([scene.boxes.T, _class_scores(scene, nc, rng).T, angle[None]])
+    return np.ascontiguousarray(rows[None], dtype=np.float32)
+
+
+def rotated_candidates(n: int, image_size: float = 1024.0, seed: int = 0):
+    """``n`` rotated candidates (cx, cy, w, h, angle) float32 and scores, clustered as an
+    aerial detector leaves them: small boxes, several jittered ones per object."""
+    rng = np.random.default_rng(seed)
+    objects = max(5, n // 4)
+    centre = rng.uniform(0, image_size, (objects, 2))
+    size = np.exp(rng.uniform(np.log(8), np.log(40), (objects, 2)))
+    angle = rng.uniform(0, np.pi, objects)
+    owner = rng.integers(0, objects, n)
+    boxes = np.concatenate([centre[owner] + rng.normal(0, 0.1, (n, 2)) * size[owner],
+                            size[owner] * np.exp(rng.normal(0, 0.1, (n, 2))),
+                            (angle[owner] + rng.normal(0, 0.05, n))[:, None]], axis=1)
+    scores = rng.uniform(0.3, 1.0, n)
+    return boxes.astype(np.float32), scores.astype(np.float32)
 
 
 def _yolov5_anchor(scene: Scene, nc: int, rng):
@@ -337,6 +393,21 @@ def workload(kernel: str, size: int, seed: int = 0) -> Workload:
                         "N=%d" % size)
     if kernel == "process_masks":
         return mask_workload(max(1, int(round(size / MASK_AREA))), seed=seed)
+    if kernel in ("nms_rotated", "batched_nms_rotated"):
+        boxes, scores = rotated_candidates(size, seed=seed)
+        label = "N=%d" % size
+        if kernel == "nms_rotated":
+            return Workload(kernel, size, label, (boxes, scores, ROTATED_IOU), {"iou": "polygon"},
+                            label)
+        classes = np.random.default_rng(seed).integers(0, 15, size)
+        return Workload(kernel, size, label + ", 15 classes", (boxes, scores, classes, ROTATED_IOU),
+                        {"iou": "polygon"}, label)
+    if kernel in ("decode_yolov8_pose", "decode_yolov8_obb"):
+        side = _input_side(size, 1)
+        pred = pose_output(side, seed=seed) if kernel.endswith("pose") else obb_output(side, seed=seed)
+        label = "%d px input, %d anchors" % (side, anchor_count(side))
+        return Workload(kernel, anchor_count(side), label, (pred, 0.25), {},
+                        "%d px, %d" % (side, anchor_count(side)))
     raise ValueError("no workload for kernel %r" % (kernel,))
 
 
@@ -434,7 +505,7 @@ def mask_workload(count: int, native: bool = False, seed: int = 0) -> Workload:
 
 def _input_side(size: int, per_cell: int) -> int:
     """The model input side whose anchor count is ``size`` (or the nearest multiple of 32)."""
-    for side in DECODE_INPUTS:
+    for side in STRIDE_SIDES:
         if anchor_count(side, per_cell) == size:
             return side
     cells_per_pixel = sum(1.0 / s ** 2 for s in STRIDES) * per_cell

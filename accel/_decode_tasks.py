@@ -1,0 +1,137 @@
+"""Public decoders of the pose and oriented-box heads of YOLOv8/11, and their letterbox
+inverses. Both are the YOLOv8 detection head with more channels after the classes, so
+they run the same backend scan; what differs is shared NumPy code on the kept rows."""
+from __future__ import annotations
+
+import math
+from typing import Optional, TYPE_CHECKING, Tuple
+
+import numpy as np
+
+from . import _validate as check
+from ._decode_common import class_count, one_image, prediction
+from ._decode_heads import YOLOV8, anchors_last, corners_of, decode_image
+from ._dispatch import implementation
+from ._geometry import LetterboxInfo, inverse_mapping
+
+if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
+    from numpy.typing import ArrayLike
+
+
+def decode_yolov8_pose(pred: ArrayLike, conf_threshold: float = 0.25, *,
+                       kpt_shape: Tuple[int, int] = (17, 3), nc: Optional[int] = None,
+                       classes: Optional[ArrayLike] = None, check_finite: bool = True,
+                       anchor_axis: Optional[int] = None, backend: Optional[str] = None
+                       ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Decode one image's YOLOv8/11-pose output ``(1, 4 + nc + K * D, A)``.
+
+    The export has already decoded the keypoints (x, y in input pixels, then a
+    visibility that is already a sigmoid when ``D == 3``), so this is ``decode_yolov8``
+    with the ``K * D`` keypoint channels gathered for the kept anchors. ``nc`` defaults
+    to what the channels leave after the keypoints (1 for COCO person pose).
+
+    Returns:
+        ``(boxes (N, 4) x1, y1, x2, y2, scores (N,), class_ids int64 (N,), keypoints (N,
+        K, D))`` in the output's dtype, anchors in increasing order (as ``decode_yolov8``).
+    """
+    keypoints, dims = keypoint_shape(kpt_shape)
+    boxes, scores, class_ids, points = _decode_rows(pred, conf_threshold, keypoints * dims, nc,
+                                                    classes, check_finite, anchor_axis, backend,
+                                                    "pose")
+    return corners_of(boxes.T), scores, class_ids, points.reshape(-1, keypoints, dims)
+
+
+def decode_yolov8_obb(pred: ArrayLike, conf_threshold: float = 0.25, *, nc: Optional[int] = None,
+                      classes: Optional[ArrayLike] = None, check_finite: bool = True,
+                      anchor_axis: Optional[int] = None, backend: Optional[str] = None
+                      ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decode one image's YOLOv8/11-obb output ``(1, 4 + nc + 1, A)``: cx, cy, w, h, the
+    class scores, then the angle in radians.
+
+    Each kept box is regularised as ultralytics' ``regularize_rboxes`` does, in the
+    output's dtype: ``w, h = max, min`` of the two (``w > h`` keeps them), and the angle
+    becomes ``angle % pi`` when ``w > h``, else ``(angle + pi/2) % pi``; the same
+    rectangle, with ``w >= h`` and an angle in ``[0, pi)``.
+
+    Returns:
+        ``(rboxes (N, 5) cx, cy, w, h, angle, scores (N,), class_ids int64 (N,))`` in the
+        output's dtype, anchors in increasing order.
+    """
+    boxes, scores, class_ids, angle = _decode_rows(pred, conf_threshold, 1, nc, classes,
+                                                   check_finite, anchor_axis, backend, "obb")
+    return regularize(np.concatenate([boxes, angle], axis=1)), scores, class_ids
+
+
+def regularize(rboxes: np.ndarray) -> np.ndarray:
+    """ultralytics ``regularize_rboxes`` in NumPy, in the boxes' dtype."""
+    w, h, angle = rboxes[:, 2], rboxes[:, 3], rboxes[:, 4]
+    wider = w > h
+    pi = rboxes.dtype.type(math.pi)
+    out = rboxes.copy()
+    out[:, 2] = np.where(wider, w, h)
+    out[:, 3] = np.where(wider, h, w)
+    out[:, 4] = np.mod(np.where(wider, angle, angle + rboxes.dtype.type(math.pi / 2)), pi)
+    return out
+
+
+def keypoint_shape(value) -> Tuple[int, int]:
+    try:
+        keypoints, dims = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError("kpt_shape must be (K, D) with D 2 or 3, got %r" % (value,)) from None
+    if keypoints < 1 or dims not in (2, 3):
+        raise ValueError("kpt_shape must be (K, D) with K >= 1 and D 2 or 3, got %r" % (value,))
+    return keypoints, dims
+
+
+def scale_keypoints(keypoints: np.ndarray, info: LetterboxInfo, clip: bool = True) -> np.ndarray:
+    """Keypoints (N, K, D) from letterboxed to frame pixels, with ``scale_boxes``'
+    arithmetic: ``x -> (x - pad_x) / gain_x`` in float64, clipped to ``[0, w]`` (likewise
+    y) when ``clip``, rounded to the keypoints' dtype; visibilities unchanged."""
+    gain_x, gain_y, pad_x, pad_y, width, height = inverse_mapping(info)
+    out = keypoints.copy()
+    for axis, gain, pad, limit in ((0, gain_x, pad_x, width), (1, gain_y, pad_y, height)):
+        values = (keypoints[..., axis].astype(np.float64) - pad) / gain
+        if clip:
+            values = np.where(values < 0.0, 0.0, np.where(values > limit, limit, values))
+        out[..., axis] = values
+    return out
+
+
+def scale_rboxes(rboxes: np.ndarray, info: LetterboxInfo) -> np.ndarray:
+    """Rotated boxes from letterboxed to frame pixels: centres ``(c - pad) / r`` and sizes
+    ``/ r`` with the letterbox's uniform ratio ``r`` (a non-uniform scale would not keep
+    a rectangle); angles unchanged. Not clipped: a rotated box's centre may lie outside."""
+    out = rboxes.astype(np.float64)
+    out[:, 0] -= info.pad_left
+    out[:, 1] -= info.pad_top
+    out[:, :4] /= info.scale
+    return out.astype(rboxes.dtype)
+
+
+def _decode_rows(pred, conf_threshold, extra, nc, classes, check_finite, anchor_axis, backend,
+                 task):
+    """``(cx, cy, w, h (K, 4), scores, class_ids, extra channels (K, extra))`` of the kept
+    anchors of a YOLOv8-style output with ``extra`` channels after the classes
+    (single-label, as ultralytics decodes pose and OBB heads)."""
+    given = prediction(pred, "pred")
+    image = one_image(given, "pred", "(4 + nc + %s, A)" % ("K * D" if task == "pose" else "1"))
+    last = anchors_last(YOLOV8, given.shape, anchor_axis)
+    channels, n_anchors = image.shape if last else image.shape[::-1]
+    available = channels - 4 - extra
+    if available < 1:
+        what = "keypoint channels of kpt_shape" if task == "pose" else "angle channel"
+        raise ValueError("pred has %d channels: fewer than the 4 box channels, one class and "
+                         "the %d %s" % (channels, extra, what))
+    nc_value = class_count(nc, available, "pred", "%d channels after the box and the %d %s "
+                           "channels" % (available, extra, task))
+    if nc_value != available:
+        raise ValueError("pred has %d channels but 4 + nc + %d = %d (wrong nc%s)"
+                         % (channels, extra, 4 + nc_value + extra,
+                            " or kpt_shape" if task == "pose" else ""))
+    threshold = check.unit_interval(conf_threshold, "conf_threshold")
+    mask = check.class_ids(classes, nc_value)
+    scan = implementation("decode_yolov8_%s" % task, n_anchors, backend)
+    return decode_image(image, YOLOV8, last, nc_value, threshold, False, mask, scan,
+                        bool(check_finite), ("pred", (0,) if given.ndim == 3 else ()),
+                        corners=False)
