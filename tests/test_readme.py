@@ -41,13 +41,19 @@ def test_readme_examples_run():
     assert len(dets[0]) > 0 and np.all(np.diff(dets[0][:, 4]) <= 0)  # best first
 
 
-def test_readme_segmentation_example_says_what_it_claims():
+def _run_every_example():
+    """The namespace left by every README example, run in order."""
     if not accel.backends()["cffi"].available:
         pytest.skip("the README's use_backend example needs the cffi backend: %s"
                     % accel.backends()["cffi"].reason)
     namespace = {}
     for block in python_blocks():
         exec(compile(block, "README.md", "exec"), namespace)
+    return namespace
+
+
+def test_readme_segmentation_example_says_what_it_claims():
+    namespace = _run_every_example()
     detections, masks = namespace["seg_dets"], namespace["masks"]
     assert detections.shape[1] == 6 and len(detections) > 0
     assert masks.dtype == np.bool_ and masks.shape == (len(detections), 1080, 1920)
@@ -60,12 +66,7 @@ def test_readme_segmentation_example_says_what_it_claims():
 
 
 def test_readme_pose_and_obb_examples_say_what_they_claim():
-    if not accel.backends()["cffi"].available:
-        pytest.skip("the README's use_backend example needs the cffi backend: %s"
-                    % accel.backends()["cffi"].reason)
-    namespace = {}
-    for block in python_blocks():
-        exec(compile(block, "README.md", "exec"), namespace)
+    namespace = _run_every_example()
     people, keypoints = namespace["people"], namespace["keypoints"]
     assert people.shape[1] == 6 and keypoints.shape == (len(people), 17, 3)
     assert (keypoints[..., 0] <= 1920).all() and (keypoints[..., 1] <= 1080).all()
