@@ -768,9 +768,9 @@ cdef Py_ssize_t _batched_nms(const void* boxes, bint boxes_f32, const void* scor
     cdef Box* kept = NULL
     cdef Py_ssize_t* kept_at = NULL
     cdef char* is_kept = NULL
-    cdef double* cols = NULL      # the kept columns of _scan_greedy, when no grid
+    cdef double* cols = NULL      # the kept columns of _scan_greedy
     cdef Grid g
-    cdef Py_ssize_t m, r, t, q, start, stop, got, count = -1
+    cdef Py_ssize_t m, r, t, q, start, stop, got, cap, count = -1
     _grid_zero(&g)
     if cand != NULL:
         m = _scan(boxes, boxes_f32, scores, scores_f32, n, score_threshold, cand)
@@ -782,16 +782,17 @@ cdef Py_ssize_t _batched_nms(const void* boxes, bint boxes_f32, const void* scor
             tmp = <Keyed*>malloc(<size_t>m * sizeof(Keyed))
             grouped = <Keyed*>malloc(<size_t>m * sizeof(Keyed))
             cbox = <Box*>malloc(<size_t>m * sizeof(Box))
+            # _scan_greedy's columns, for the classes of at most _SCAN_MAX candidates
+            cap = (max_output if max_output < _SCAN_MAX else _SCAN_MAX) + _CHUNK
+            cols = <double*>malloc(<size_t>(5 * cap) * sizeof(double))
             if m <= _SCAN_MAX:
-                cols = <double*>malloc(<size_t>(5 * (max_output + _CHUNK)) * sizeof(double))
-                kept = cbox  # unused: any non-NULL pointer
+                kept = cbox  # allocated if the grid is needed after all
             else:
                 kept = <Box*>malloc(<size_t>max_output * sizeof(Box))
             kept_at = <Py_ssize_t*>malloc(<size_t>max_output * sizeof(Py_ssize_t))
             is_kept = <char*>malloc(<size_t>m)
             if (tmp != NULL and grouped != NULL and cbox != NULL and kept != NULL
-                    and kept_at != NULL and is_kept != NULL
-                    and (cols != NULL or m > _SCAN_MAX)):
+                    and kept_at != NULL and is_kept != NULL and cols != NULL):
                 _sort(cand, tmp, m)   # stable, from index order: ties stay by index
                 # Group by class, stably: within a class, candidates stay in the global
                 # order. grouped[t].value is the rank (position in the global order) of
@@ -807,8 +808,9 @@ cdef Py_ssize_t _batched_nms(const void* boxes, bint boxes_f32, const void* scor
                 for t in range(m):
                     tmp[t].value = cand[grouped[t].value].value
                 _gather(boxes, boxes_f32, tmp, m, cbox)
-                # No grid for a few candidates; else one layout, over all of them.
-                if cols != NULL or _grid_init(&g, cbox, m) == 0:
+                # The grid, one layout over all the candidates, when a class may need it
+                # (laid out later if a class of a few candidates turns out to).
+                if m <= _SCAN_MAX or _grid_init(&g, cbox, m) == 0:
                     count = 0
                     start = 0
                     while start < m:
@@ -816,11 +818,10 @@ cdef Py_ssize_t _batched_nms(const void* boxes, bint boxes_f32, const void* scor
                         while stop < m and grouped[stop].key == grouped[start].key:
                             stop += 1
                         got = -3
-                        if cols != NULL:
-                            got = _scan_greedy(cbox + start, stop - start, cols,
-                                               max_output + _CHUNK, iou_threshold,
-                                               max_output, kept_at)
-                        if got == -3:   # no columns, or _scan_greedy gave up: the grid
+                        if stop - start <= _SCAN_MAX:
+                            got = _scan_greedy(cbox + start, stop - start, cols, cap,
+                                               iou_threshold, max_output, kept_at)
+                        if got == -3:   # a big class, or _scan_greedy gave up: the grid
                             if g.head == NULL:
                                 if kept == cbox:
                                     kept = <Box*>malloc(<size_t>max_output * sizeof(Box))
