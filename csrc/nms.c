@@ -106,7 +106,7 @@ static void radix_sort(item_t *a, item_t *tmp, size_t n)
 }
 
 /* Stable sort of a[0..n) by increasing key for BUCKET_SORT >= n >= 64: one stable
-   counting pass into B >= 2 n buckets of equal key ranges, then an insertion sort, which
+   counting pass into B >= n buckets of equal key ranges, then an insertion sort, which
    moves items only within their bucket. Falls back to radix_sort when a bucket holds
    more than BUCKET_MAX items (keys crowded in a small part of their range, where the
    insertion sort could be quadratic). tmp holds n items. */
@@ -127,7 +127,7 @@ static void score_sort(item_t *a, item_t *tmp, size_t n)
         low = key < low ? key : low;
         high = key > high ? key : high;
     }
-    while (buckets < 2 * n)
+    while (buckets < n)
         buckets *= 2;
     while (((high - low) >> shift) >= (uint64_t)buckets)
         shift++;

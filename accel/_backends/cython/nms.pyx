@@ -233,7 +233,7 @@ cdef void _insertion_sort(Keyed* a, const Keyed* src, Py_ssize_t n) noexcept nog
 
 cdef bint _bucket_sort(Keyed* a, Keyed* tmp, Py_ssize_t n) noexcept nogil:
     """Stable sort of ``a`` (``_SMALL_SORT <= n <= _BUCKET_SORT``) by increasing key:
-    one stable counting pass into ``B >= 2 n`` buckets of equal key ranges, then an
+    one stable counting pass into ``B >= n`` buckets of equal key ranges, then an
     insertion sort, which moves items only within their bucket. Returns False, leaving
     ``a`` as it was, when a bucket holds more than ``_BUCKET_MAX`` items (keys
     crowded in a small part of their range: the insertion sort could be quadratic)."""
@@ -248,7 +248,7 @@ cdef bint _bucket_sort(Keyed* a, Keyed* tmp, Py_ssize_t n) noexcept nogil:
             low = key
         if key > high:
             high = key
-    while buckets < 2 * n:
+    while buckets < n:
         buckets *= 2
     while ((high - low) >> shift) >= <uint64_t>buckets:
         shift += 1
