@@ -6,7 +6,10 @@
    reference's uniform grid (same layout rules; it only skips pairs whose overlap is not
    positive, which can never suppress, so it never changes a result), keeps each grid
    cell's kept boxes in one contiguous array, and runs batched NMS one class at a time
-   (batched NMS is by definition NMS per class, merged).
+   (batched NMS is by definition NMS per class, merged). A run of at most SCAN_MAX
+   candidates has no grid (scan_greedy): every kept box is tested, LANES at a time
+   without branches, which is quicker at these sizes than laying out and walking a grid;
+   up to BUCKET_SORT candidates are ordered by a bucket sort (score_sort).
 
    Plain C99, no Python API: the functions run without the GIL. Build with
    -ffp-contract=off (setup.py does) so that no multiply-add is fused into an FMA, which
@@ -25,6 +28,11 @@
 
 #define GRID_MAX 64
 #define MAX_CELLS_PER_BOX 16
+#define BUCKET_SORT 1024 /* up to this many candidates, score order by a bucket sort */
+#define BUCKET_MAX 48    /* ... unless a bucket holds more than this (then radix) */
+#define SCAN_MAX 1024    /* up to this many candidates (of a class), no grid */
+#define LANES 8          /* kept boxes tested at once by scan_greedy */
+#define SCAN_BUDGET 4    /* scan_greedy gives up after this many LANES-groups per candidate */
 
 /* ---------------------------------------------------------------- candidate order */
 
@@ -95,6 +103,55 @@ static void radix_sort(item_t *a, item_t *tmp, size_t n)
     }
     if (src != a)
         memcpy(a, src, n * sizeof(item_t));
+}
+
+/* Stable sort of a[0..n) by increasing key for BUCKET_SORT >= n >= 64: one stable
+   counting pass into B >= n buckets of equal key ranges, then an insertion sort, which
+   moves items only within their bucket. Falls back to radix_sort when a bucket holds
+   more than BUCKET_MAX items (keys crowded in a small part of their range, where the
+   insertion sort could be quadratic). tmp holds n items. */
+static void score_sort(item_t *a, item_t *tmp, size_t n)
+{
+    uint32_t count[2 * BUCKET_SORT + 1];
+    uint64_t low = a[0].key, high = a[0].key;
+    size_t i, b, buckets = 16;
+    uint32_t biggest = 0;
+    int shift = 0;
+
+    if (n < 64 || n > BUCKET_SORT) {
+        radix_sort(a, tmp, n);
+        return;
+    }
+    for (i = 1; i < n; i++) {
+        const uint64_t key = a[i].key;
+        low = key < low ? key : low;
+        high = key > high ? key : high;
+    }
+    while (buckets < n)
+        buckets *= 2;
+    while (((high - low) >> shift) >= (uint64_t)buckets)
+        shift++;
+    memset(count, 0, (buckets + 1) * sizeof(uint32_t));
+    for (i = 0; i < n; i++)
+        count[((a[i].key - low) >> shift) + 1]++;
+    for (b = 1; b <= buckets; b++) {
+        if (count[b] > biggest)
+            biggest = count[b];
+        count[b] += count[b - 1];
+    }
+    if (biggest > BUCKET_MAX) {
+        radix_sort(a, tmp, n);
+        return;
+    }
+    for (i = 0; i < n; i++)
+        tmp[count[(a[i].key - low) >> shift]++] = a[i];
+    for (i = 0; i < n; i++) {
+        const item_t item = tmp[i];
+        size_t j = i;
+        for (; j > 0 && a[j - 1].key > item.key; j--)
+            a[j] = a[j - 1];
+        a[j] = item;
+    }
 }
 
 /* ---------------------------------------------------------------- uniform grid */
@@ -183,6 +240,9 @@ typedef struct {
     int64_t ncells; /* cells allocated (at most GRID_MAX * GRID_MAX) */
     kept_t *kept;   /* every kept box of the current class, in keep order */
     int64_t *wide;  /* positions in kept of the boxes covering too many cells */
+    double *cols;   /* scan_greedy's kept columns: x1, y1, x2, y2, area, cap each */
+    int64_t cap;
+    int64_t max_keep; /* room of kept and wide (allocated when the grid is first used) */
 } work_t;
 
 #define CHECK_SIZE(count, type) ((uint64_t)(count) <= (uint64_t)(SIZE_MAX / sizeof(type)))
@@ -261,6 +321,72 @@ static int cell_push(cell_t *cell, const kept_t *box)
     return 0;
 }
 
+/* Fill slots at .. at + LANES - 1 of the kept columns with an empty box, which overlaps
+   nothing (iw = -inf). */
+static void empty_slots(double *cols, int64_t cap, int64_t at)
+{
+    int64_t j;
+    for (j = at; j < at + LANES; j++) {
+        cols[j] = HUGE_VAL;
+        cols[cap + j] = HUGE_VAL;
+        cols[2 * cap + j] = -HUGE_VAL;
+        cols[3 * cap + j] = -HUGE_VAL;
+        cols[4 * cap + j] = 0.0;
+    }
+}
+
+/* greedy() without a grid, for at most SCAN_MAX candidates: each candidate is tested
+   against every kept box, LANES at a time without branches (the compiler vectorises
+   the lanes), the kept boxes being columns of work->cols; the slots after the last kept
+   box hold the empty box. Each lane makes the decision of overlaps(), every condition
+   evaluated (coordinates are finite: iw and ih are never NaN). Same decisions as
+   greedy(): its grid only skips pairs that cannot suppress. Returns -3, having decided
+   nothing, once more than SCAN_BUDGET * ncand groups of LANES kept boxes were tested
+   (many boxes kept: the grid is quicker, and the work lost is at most that budget). */
+static int64_t scan_greedy(work_t *work, const double *boxes, const item_t *cand,
+                           int64_t ncand, double thr, int64_t max_output, int64_t *keep_out)
+{
+    const int64_t cap = work->cap;
+    double *const kx1 = work->cols, *const ky1 = kx1 + cap, *const kx2 = kx1 + 2 * cap,
+                  *const ky2 = kx1 + 3 * cap, *const karea = kx1 + 4 * cap;
+    int64_t nkept = 0, r, k, j, budget = SCAN_BUDGET * ncand;
+
+    empty_slots(work->cols, cap, 0);
+    for (r = 0; r < ncand; r++) {
+        const double *b = boxes + 4 * r;
+        const double bx1 = b[0], by1 = b[1], bx2 = b[2], by2 = b[3];
+        const double barea = (bx2 - bx1) * (by2 - by1);
+        int hit = 0;
+        for (k = 0; k < nkept && !hit; k += LANES) {
+            for (j = k; j < k + LANES; j++) {
+                const double iw = (bx2 < kx2[j] ? bx2 : kx2[j]) - (bx1 > kx1[j] ? bx1 : kx1[j]);
+                const double ih = (by2 < ky2[j] ? by2 : ky2[j]) - (by1 > ky1[j] ? by1 : ky1[j]);
+                const double inter = iw * ih;
+                const double uni = karea[j] + barea - inter;
+                if ((iw > 0.0) & (ih > 0.0) & (uni > 0.0) & (inter / uni > thr))
+                    hit = 1;
+            }
+        }
+        budget -= k / LANES;
+        if (budget < 0)
+            return -3;
+        if (hit)
+            continue;
+        keep_out[nkept] = cand[r].index;
+        kx1[nkept] = bx1;
+        ky1[nkept] = by1;
+        kx2[nkept] = bx2;
+        ky2[nkept] = by2;
+        karea[nkept] = barea;
+        nkept++;
+        if (nkept == max_output)
+            break;
+        if (nkept % LANES == 0)
+            empty_slots(work->cols, cap, nkept);
+    }
+    return nkept;
+}
+
 /* Greedy NMS over cand[0..ncand), already in visiting order and all of one class (or
    class-agnostic), with the box of cand[r] at boxes[4 * r] (gathered in that order):
    the reference's _greedy with its grid built over these candidates. Writes the kept
@@ -269,10 +395,24 @@ static int64_t greedy(work_t *work, const double *boxes, const item_t *cand,
                       int64_t ncand, double iou_threshold, int64_t max_output,
                       int64_t *keep_out)
 {
-    kept_t *const kept = work->kept;
+    kept_t *kept;
     cell_t *cells;
     int64_t nkept = 0, nwide = 0, r, c, ncells;
     grid_t g;
+
+    if (ncand <= SCAN_MAX) {
+        nkept = scan_greedy(work, boxes, cand, ncand, iou_threshold, max_output, keep_out);
+        if (nkept != -3)
+            return nkept;
+        nkept = 0;
+    }
+    if (work->kept == NULL) {
+        work->kept = (kept_t *)malloc((size_t)work->max_keep * sizeof(kept_t));
+        work->wide = (int64_t *)malloc((size_t)work->max_keep * sizeof(int64_t));
+        if (work->kept == NULL || work->wide == NULL)
+            return -1;
+    }
+    kept = work->kept;
 
     { /* the grid over the candidates' extent (reference: _Grid.__init__) */
         const double *b = boxes;
@@ -375,7 +515,7 @@ int64_t accel_nms(const void *boxes_in, int boxes_f32, const void *scores, int s
     double *cand_boxes = NULL;
     int64_t *by_score = NULL;
     unsigned char *is_kept = NULL;
-    work_t work = {NULL, 0, NULL, NULL};
+    work_t work = {NULL, 0, NULL, NULL, NULL, 0, 0};
     int64_t ncand = 0, max_keep, total = 0, start, end, i, count;
     int64_t result = -1;
 
@@ -418,7 +558,7 @@ int64_t accel_nms(const void *boxes_in, int boxes_f32, const void *scores, int s
     tmp = (item_t *)malloc((size_t)ncand * sizeof(item_t));
     if (tmp == NULL)
         goto done;
-    radix_sort(order, tmp, (size_t)ncand);
+    score_sort(order, tmp, (size_t)ncand);
     if (classes != NULL) {
         /* Batched NMS is exactly NMS run on each class, so each class is run on its own,
            with its own grid (a kept box of another class can never suppress). A stable
@@ -448,9 +588,12 @@ int64_t accel_nms(const void *boxes_in, int boxes_f32, const void *scores, int s
     }
 
     max_keep = max_output < ncand ? max_output : ncand;
-    work.kept = (kept_t *)malloc((size_t)max_keep * sizeof(kept_t));
-    work.wide = (int64_t *)malloc((size_t)max_keep * sizeof(int64_t));
-    if (work.kept == NULL || work.wide == NULL)
+    /* scan_greedy's columns (a run of at most SCAN_MAX candidates: a class, or all);
+       greedy() allocates its kept list when it first needs the grid */
+    work.max_keep = max_keep;
+    work.cap = (max_keep < SCAN_MAX ? max_keep : SCAN_MAX) + LANES;
+    work.cols = (double *)malloc((size_t)(5 * work.cap) * sizeof(double));
+    if (work.cols == NULL)
         goto done;
 
     /* One run per class (a single run without classes). Each class keeps at most
@@ -488,6 +631,7 @@ done:
     free(work.cells);
     free(work.kept);
     free(work.wide);
+    free(work.cols);
     free(order);
     free(tmp);
     free(cand_boxes);

@@ -4,9 +4,11 @@
 Every kernel makes the reference's decisions with the reference's arithmetic:
 
 * Candidates are visited by decreasing score, equal scores by increasing index. They are
-  put in that order by a stable LSD radix sort (an insertion sort below 32) on an
-  integer key that orders doubles by decreasing value (with -0.0 and 0.0 equal), applied
-  to the candidates in index order. O(N) passes, one per byte in which keys differ.
+  put in that order by a stable sort on an integer key that orders doubles by decreasing
+  value (with -0.0 and 0.0 equal), applied to the candidates in index order: an
+  insertion sort below 32 candidates, up to ``_BUCKET_SORT`` one counting pass into
+  buckets of equal key ranges followed by an insertion sort (unless a bucket is
+  crowded), else an LSD radix sort, one pass per byte in which keys differ.
 * IoU is computed in float64 with the reference's operations in the reference's order
   (the build uses ``-ffp-contract=off`` so that nothing is fused into an FMA).
 * Greedy NMS remembers only the kept boxes and finds the ones that can overlap a
@@ -23,6 +25,12 @@ Every kernel makes the reference's decisions with the reference's arithmetic:
   iou_threshold``, written as ``not (iw <= 0)`` etc. as in the reference, and combined
   by AND. The reference stops at the first false one; every quantity is the same either
   way, so the answer is too.
+* Up to ``_SCAN_MAX`` candidates there is no grid (``_scan_greedy``): the kept boxes
+  are five columns in one array and each candidate tests all of them, ``_CHUNK`` at a
+  time without branches, as a grid node is tested. Measured with
+  ``python -m accel.compare --kernels nms --sizes 100,500,1000``: laying the grid out
+  and walking cells cost more than testing every kept box at these sizes. One scratch
+  block holds everything this path needs.
 * Batched NMS runs the same greedy loop one class at a time (candidates ordered by
   class, then by the order above) on the same grid layout, emptied between classes. A
   box can only be suppressed by a kept box of its own class, so each box gets the
@@ -63,6 +71,10 @@ cdef enum:
     _MAX_CELLS_PER_BOX = 16
     _CHUNK = 8            # kept boxes per node of a cell's (unrolled) linked list
     _SMALL_SORT = 32      # below this many candidates, an insertion sort
+    _BUCKET_SORT = 1024   # up to this many, a bucket pass then an insertion sort
+    _BUCKET_MAX = 48      # ... unless a bucket holds more than this (then radix)
+    _SCAN_MAX = 1024      # up to this many candidates, no grid: every kept box is tested
+    _SCAN_BUDGET = 4      # ... until it has tested this many nodes per candidate
 
 GRID_MAX = _GRID_MAX
 MAX_CELLS_PER_BOX = _MAX_CELLS_PER_BOX
@@ -205,21 +217,68 @@ cdef Py_ssize_t _scan(const void* boxes, bint boxes_f32, const void* scores,
     return m
 
 
-cdef void _sort(Keyed* a, Keyed* tmp, Py_ssize_t n) noexcept nogil:
-    """Stable sort by increasing key: an insertion sort for a few items (quicker than
-    clearing the radix sort's counts), else ``_radix_sort``."""
+cdef void _insertion_sort(Keyed* a, const Keyed* src, Py_ssize_t n) noexcept nogil:
+    """``a[:n]`` = ``src[:n]`` stably sorted by increasing key (``src`` may be ``a``):
+    quick when ``src`` is nearly sorted."""
     cdef Py_ssize_t i, j
     cdef Keyed item
-    if n >= _SMALL_SORT:
-        _radix_sort(a, tmp, n)
-        return
-    for i in range(1, n):
-        item = a[i]
+    for i in range(n):
+        item = src[i]
         j = i
         while j > 0 and a[j - 1].key > item.key:
             a[j] = a[j - 1]
             j -= 1
         a[j] = item
+
+
+cdef bint _bucket_sort(Keyed* a, Keyed* tmp, Py_ssize_t n) noexcept nogil:
+    """Stable sort of ``a`` (``_SMALL_SORT <= n <= _BUCKET_SORT``) by increasing key:
+    one stable counting pass into ``B >= n`` buckets of equal key ranges, then an
+    insertion sort, which moves items only within their bucket. Returns False, leaving
+    ``a`` as it was, when a bucket holds more than ``_BUCKET_MAX`` items (keys
+    crowded in a small part of their range: the insertion sort could be quadratic)."""
+    cdef unsigned int count[2 * _BUCKET_SORT + 1]
+    cdef uint64_t low = a[0].key, high = a[0].key, key
+    cdef Py_ssize_t i, b, buckets = 16
+    cdef unsigned int biggest = 0
+    cdef int shift = 0
+    for i in range(1, n):
+        key = a[i].key
+        if key < low:
+            low = key
+        if key > high:
+            high = key
+    while buckets < n:
+        buckets *= 2
+    while ((high - low) >> shift) >= <uint64_t>buckets:
+        shift += 1
+    memset(count, 0, <size_t>(buckets + 1) * sizeof(unsigned int))
+    for i in range(n):
+        count[<Py_ssize_t>((a[i].key - low) >> shift) + 1] += 1
+    for b in range(1, buckets + 1):
+        if count[b] > biggest:
+            biggest = count[b]
+        count[b] += count[b - 1]
+    if biggest > _BUCKET_MAX:
+        return False
+    for i in range(n):
+        b = <Py_ssize_t>((a[i].key - low) >> shift)
+        tmp[count[b]] = a[i]
+        count[b] += 1
+    _insertion_sort(a, tmp, n)
+    return True
+
+
+cdef void _sort(Keyed* a, Keyed* tmp, Py_ssize_t n) noexcept nogil:
+    """Stable sort by increasing key: an insertion sort for a few items (quicker than
+    clearing the radix sort's counts), a bucket sort for a few hundred, else
+    ``_radix_sort``."""
+    if n < _SMALL_SORT:
+        _insertion_sort(a, a, n)
+        return
+    if n <= _BUCKET_SORT and _bucket_sort(a, tmp, n):
+        return
+    _radix_sort(a, tmp, n)
 
 
 # ------------------------------------------------------------------------------------
@@ -537,6 +596,118 @@ cdef Py_ssize_t _greedy(const Box* cbox, Py_ssize_t m, Grid* g, Box* kept,
     return n_kept
 
 
+cdef inline void _empty_slots(double* cols, Py_ssize_t cap, Py_ssize_t at) noexcept nogil:
+    """Fill slots ``at .. at + _CHUNK - 1`` of the kept columns with the empty box."""
+    cdef Py_ssize_t j
+    for j in range(at, at + _CHUNK):
+        cols[j] = INFINITY
+        cols[cap + j] = INFINITY
+        cols[2 * cap + j] = -INFINITY
+        cols[3 * cap + j] = -INFINITY
+        cols[4 * cap + j] = 0.0
+
+
+cdef Py_ssize_t _scan_greedy(const Box* cbox, Py_ssize_t m, double* cols, Py_ssize_t cap,
+                             double iou_threshold, Py_ssize_t limit,
+                             Py_ssize_t* kept_at) noexcept nogil:
+    """``_greedy`` without a grid, for a few candidates (``m <= _SCAN_MAX``): each
+    candidate is tested against every kept box. The kept boxes are five columns of
+    ``cols`` (x1, y1, x2, y2, area, ``cap >= limit + _CHUNK`` slots each), tested
+    ``_CHUNK`` at a time without branches, as a grid node is (``_list_suppresses``); the
+    slots after the last kept box hold the empty box. Same decisions, in the same order,
+    as ``_greedy``: the grid only skips pairs that cannot suppress.
+
+    Returns -3, having decided nothing, once it has tested more than ``_SCAN_BUDGET * m``
+    groups of ``_CHUNK`` kept boxes (many boxes kept: the grid is quicker); the caller
+    then runs ``_greedy``. The work lost is at most that budget."""
+    cdef double* kx1 = cols
+    cdef double* ky1 = cols + cap
+    cdef double* kx2 = cols + 2 * cap
+    cdef double* ky2 = cols + 3 * cap
+    cdef double* karea = cols + 4 * cap
+    cdef Py_ssize_t t, k, j, n_kept = 0, budget = _SCAN_BUDGET * m
+    cdef double x1, y1, x2, y2, area, iw, ih, inter, union
+    cdef int hit
+    _empty_slots(cols, cap, 0)
+    for t in range(m):
+        x1 = cbox[t].x1
+        y1 = cbox[t].y1
+        x2 = cbox[t].x2
+        y2 = cbox[t].y2
+        area = cbox[t].area
+        hit = 0
+        k = 0
+        while k < n_kept:
+            for j in range(k, k + _CHUNK):
+                iw = _py_min(kx2[j], x2) - _py_max(kx1[j], x1)
+                ih = _py_min(ky2[j], y2) - _py_max(ky1[j], y1)
+                inter = iw * ih
+                union = karea[j] + area - inter
+                if ((not (iw <= 0.0)) & (not (ih <= 0.0)) & (union > 0.0)
+                        & (inter / union > iou_threshold)):
+                    hit = 1
+            if hit:
+                break
+            k += _CHUNK
+        budget -= k // _CHUNK + hit   # the groups tested
+        if budget < 0:
+            return -3
+        if hit:
+            continue
+        kept_at[n_kept] = t
+        kx1[n_kept] = x1
+        ky1[n_kept] = y1
+        kx2[n_kept] = x2
+        ky2[n_kept] = y2
+        karea[n_kept] = area
+        n_kept += 1
+        if n_kept == limit:
+            break
+        if n_kept % _CHUNK == 0:
+            _empty_slots(cols, cap, n_kept)
+    return n_kept
+
+
+cdef inline size_t _small_block(Py_ssize_t m, Py_ssize_t limit) noexcept nogil:
+    """Bytes of the one scratch block of the small path (``_small_parts``)."""
+    return (<size_t>m * (sizeof(Keyed) + sizeof(Box))
+            + <size_t>(5 * (limit + _CHUNK)) * sizeof(double)
+            + <size_t>limit * sizeof(Py_ssize_t))
+
+
+cdef inline void _small_parts(char* block, Py_ssize_t m, Py_ssize_t limit, Keyed** tmp,
+                              Box** cbox, double** cols, Py_ssize_t** kept_at) noexcept nogil:
+    """Carve the scratch block of the small path: the sort's ``tmp`` (m), the candidate
+    boxes (m), the kept columns (5 x (limit + _CHUNK)) and the kept positions (limit)."""
+    cols[0] = <double*>block
+    cbox[0] = <Box*>(block + <size_t>(5 * (limit + _CHUNK)) * sizeof(double))
+    tmp[0] = <Keyed*>(<char*>cbox[0] + <size_t>m * sizeof(Box))
+    kept_at[0] = <Py_ssize_t*>(<char*>tmp[0] + <size_t>m * sizeof(Keyed))
+
+
+cdef Py_ssize_t _nms_small(const void* boxes, bint boxes_f32, Keyed* cand, Py_ssize_t m,
+                           double iou_threshold, Py_ssize_t max_output,
+                           int64_t* out) noexcept nogil:
+    """``_nms`` for ``1 <= m <= _SCAN_MAX`` candidates (``cand``, in index order) and
+    ``max_output >= 1``: no grid, one scratch block. -3 when ``_scan_greedy`` gives up."""
+    cdef Py_ssize_t limit = max_output if max_output < m else m
+    cdef char* block = <char*>malloc(_small_block(m, limit))
+    cdef Keyed* tmp
+    cdef Box* cbox
+    cdef double* cols
+    cdef Py_ssize_t* kept_at
+    cdef Py_ssize_t q, count = -1
+    if block != NULL:
+        _small_parts(block, m, limit, &tmp, &cbox, &cols, &kept_at)
+        _sort(cand, tmp, m)   # stable, from index order: ties stay by index
+        _gather(boxes, boxes_f32, cand, m, cbox)
+        count = _scan_greedy(cbox, m, cols, limit + _CHUNK, iou_threshold, limit, kept_at)
+        for q in range(count):
+            out[q] = cand[kept_at[q]].value
+    free(block)
+    return count
+
+
 cdef Py_ssize_t _nms(const void* boxes, bint boxes_f32, const void* scores,
                      bint scores_f32, Py_ssize_t n, double iou_threshold,
                      double score_threshold, Py_ssize_t max_output,
@@ -558,6 +729,12 @@ cdef Py_ssize_t _nms(const void* boxes, bint boxes_f32, const void* scores,
         elif m == 0 or max_output <= 0:
             count = 0
         else:
+            if m <= _SCAN_MAX:
+                count = _nms_small(boxes, boxes_f32, cand, m, iou_threshold, max_output, out)
+                if count != -3:
+                    free(cand)
+                    return count
+                count = -1
             tmp = <Keyed*>malloc(<size_t>m * sizeof(Keyed))
             cbox = <Box*>malloc(<size_t>m * sizeof(Box))
             kept = <Box*>malloc(<size_t>max_output * sizeof(Box))
@@ -591,8 +768,9 @@ cdef Py_ssize_t _batched_nms(const void* boxes, bint boxes_f32, const void* scor
     cdef Box* kept = NULL
     cdef Py_ssize_t* kept_at = NULL
     cdef char* is_kept = NULL
+    cdef double* cols = NULL      # the kept columns of _scan_greedy
     cdef Grid g
-    cdef Py_ssize_t m, r, t, q, start, stop, got, count = -1
+    cdef Py_ssize_t m, r, t, q, start, stop, got, cap, count = -1
     _grid_zero(&g)
     if cand != NULL:
         m = _scan(boxes, boxes_f32, scores, scores_f32, n, score_threshold, cand)
@@ -604,11 +782,17 @@ cdef Py_ssize_t _batched_nms(const void* boxes, bint boxes_f32, const void* scor
             tmp = <Keyed*>malloc(<size_t>m * sizeof(Keyed))
             grouped = <Keyed*>malloc(<size_t>m * sizeof(Keyed))
             cbox = <Box*>malloc(<size_t>m * sizeof(Box))
-            kept = <Box*>malloc(<size_t>max_output * sizeof(Box))
+            # _scan_greedy's columns, for the classes of at most _SCAN_MAX candidates
+            cap = (max_output if max_output < _SCAN_MAX else _SCAN_MAX) + _CHUNK
+            cols = <double*>malloc(<size_t>(5 * cap) * sizeof(double))
+            if m <= _SCAN_MAX:
+                kept = cbox  # allocated if the grid is needed after all
+            else:
+                kept = <Box*>malloc(<size_t>max_output * sizeof(Box))
             kept_at = <Py_ssize_t*>malloc(<size_t>max_output * sizeof(Py_ssize_t))
             is_kept = <char*>malloc(<size_t>m)
             if (tmp != NULL and grouped != NULL and cbox != NULL and kept != NULL
-                    and kept_at != NULL and is_kept != NULL):
+                    and kept_at != NULL and is_kept != NULL and cols != NULL):
                 _sort(cand, tmp, m)   # stable, from index order: ties stay by index
                 # Group by class, stably: within a class, candidates stay in the global
                 # order. grouped[t].value is the rank (position in the global order) of
@@ -617,19 +801,35 @@ cdef Py_ssize_t _batched_nms(const void* boxes, bint boxes_f32, const void* scor
                     grouped[r].key = _class_key(classes[cand[r].value])
                     grouped[r].value = r
                     is_kept[r] = 0
-                _sort(grouped, tmp, m)
+                if m < _SMALL_SORT:   # few distinct class ids: one radix pass, mostly
+                    _insertion_sort(grouped, grouped, m)
+                else:
+                    _radix_sort(grouped, tmp, m)
                 for t in range(m):
                     tmp[t].value = cand[grouped[t].value].value
                 _gather(boxes, boxes_f32, tmp, m, cbox)
-                if _grid_init(&g, cbox, m) == 0:   # one layout, over all the candidates
+                # The grid, one layout over all the candidates, when a class may need it
+                # (laid out later if a class of a few candidates turns out to).
+                if m <= _SCAN_MAX or _grid_init(&g, cbox, m) == 0:
                     count = 0
                     start = 0
                     while start < m:
                         stop = start + 1
                         while stop < m and grouped[stop].key == grouped[start].key:
                             stop += 1
-                        got = _greedy(cbox + start, stop - start, &g, kept, iou_threshold,
-                                      max_output, kept_at)
+                        got = -3
+                        if stop - start <= _SCAN_MAX:
+                            got = _scan_greedy(cbox + start, stop - start, cols, cap,
+                                               iou_threshold, max_output, kept_at)
+                        if got == -3:   # a big class, or _scan_greedy gave up: the grid
+                            if g.head == NULL:
+                                if kept == cbox:
+                                    kept = <Box*>malloc(<size_t>max_output * sizeof(Box))
+                                if kept == NULL or _grid_init(&g, cbox, m) != 0:
+                                    count = -1
+                                    break
+                            got = _greedy(cbox + start, stop - start, &g, kept,
+                                          iou_threshold, max_output, kept_at)
                         if got < 0:
                             count = -1
                             break
@@ -647,10 +847,12 @@ cdef Py_ssize_t _batched_nms(const void* boxes, bint boxes_f32, const void* scor
     free(cand)
     free(tmp)
     free(grouped)
+    if kept != cbox:
+        free(kept)
     free(cbox)
-    free(kept)
     free(kept_at)
     free(is_kept)
+    free(cols)
     return count
 
 
