@@ -50,9 +50,9 @@ def process_masks(protos: ArrayLike, coeffs: ArrayLike, boxes: ArrayLike, *,
     Where accel deliberately differs from ultralytics:
 
     - ``process_mask`` crops at prototype resolution (boxes scaled by ``mw / W``) and then
-      upsamples, which switches on pixels up to ``W / mw / 2`` pixels outside the box and
-      gives up box-edge sharpness; accel always crops at the target resolution, as
-      ``process_mask_native`` does (and recent ultralytics versions do in both modes).
+      upsamples, which can switch on pixels up to about one prototype cell (``W / mw``
+      pixels) outside the box and blurs its edges; accel always crops at the target
+      resolution, as ``process_mask_native`` does.
     - The prototype window under the letterbox padding comes from the ``LetterboxInfo``
       (``top = int(pad_top * mh / H_in)``, ``bottom = int((pad_top + new_h) * mh /
       H_in)``, likewise columns, at least one row and column) instead of being derived
