@@ -54,6 +54,18 @@ def _greedy(boxes, scores, classes, iou_threshold, score_threshold, max_output):
     if max_output == 0 or remaining.size == 0:
         return _EMPTY.copy()
     areas = _areas(boxes)
+
+    def above(i, others):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _iou_one_to_many(boxes, areas, i, others) > iou_threshold
+    return greedy(remaining, classes, max_output, above)
+
+
+def greedy(remaining, classes, max_output, above):
+    """Greedy NMS over ``remaining`` (candidate indices in visiting order): keep the
+    first, drop the rest that ``above(kept, others)`` (a bool array) says it suppresses,
+    repeat. ``above`` sees only the candidates of the kept one's class, when ``classes``
+    is given. Shared by the axis-aligned and the rotated (probiou) kernels."""
     kept = []
     while remaining.size:
         i = remaining[0]
@@ -61,10 +73,12 @@ def _greedy(boxes, scores, classes, iou_threshold, score_threshold, max_output):
         if len(kept) == max_output:
             break
         rest = remaining[1:]
-        with np.errstate(over="ignore", invalid="ignore"):
-            suppress = _iou_one_to_many(boxes, areas, i, rest) > iou_threshold
-        if classes is not None:
-            suppress &= classes[rest] == classes[i]
+        if classes is None:
+            suppress = above(i, rest)
+        else:
+            same = np.flatnonzero(classes[rest] == classes[i])
+            suppress = np.zeros(rest.shape[0], dtype=bool)
+            suppress[same] = above(i, rest[same])
         remaining = rest[~suppress]
     return np.array(kept, dtype=np.int64)
 

@@ -20,6 +20,8 @@ pair is skipped, as probiou is not 0 far away).
 """
 import numpy as np
 
+from .nms import _sorted_candidates, greedy
+
 POLYGON, PROBIOU = 0, 1
 EPS = 1e-7  # ultralytics' probiou epsilon
 BLOCK = 256  # candidates per block
@@ -28,12 +30,6 @@ DENSE_PAIRS = 1 << 20  # pairs per block when the sweep gives up
 SLACK = 1e-12  # relative widening of the circle bounding squares
 
 _EMPTY = np.zeros(0, dtype=np.int64)
-
-
-def _sorted_candidates(scores, score_threshold):
-    candidates = np.flatnonzero(scores > score_threshold)
-    order = np.argsort(-scores[candidates], kind="stable")
-    return candidates[order]
 
 
 def _polygon_iou_pairs(corners_x, corners_y, areas, k, i):
@@ -222,23 +218,8 @@ def _probiou_one_to_many(g, k, rest):
 
 
 def _greedy_probiou(geometry, candidates, classes, iou_threshold, max_output):
-    remaining = candidates
-    kept = []
-    while remaining.size:
-        k = remaining[0]
-        kept.append(k)
-        if len(kept) == max_output:
-            break
-        rest = remaining[1:]
-        if classes is None:
-            suppress = _probiou_one_to_many(geometry, k, rest) > iou_threshold
-        else:  # only the same class: the others stay, in visiting order
-            same = np.flatnonzero(classes[rest] == classes[k])
-            suppress = np.zeros(rest.shape[0], dtype=bool)
-            suppress[same] = _probiou_one_to_many(geometry, k, rest[same]) > iou_threshold
-        rest = rest[~suppress]
-        remaining = rest
-    return np.array(kept, dtype=np.int64)
+    return greedy(candidates, classes, max_output,
+                  lambda k, rest: _probiou_one_to_many(geometry, k, rest) > iou_threshold)
 
 
 def _greedy(geometry, scores, classes, kind, iou_threshold, score_threshold, max_output):
