@@ -115,6 +115,24 @@ def channel_count(head: Head, shape, last: bool, nc):
                        % (-2 if last else -1, channels, where))
 
 
+def classes_beside(shape, head: Head, last: bool, extra: int, nc, what: str) -> int:
+    """The class count of an output whose channels are the box (and objectness), the
+    classes, then ``extra`` channels that ``what`` names (mask coefficients, keypoints,
+    an angle): what the channels leave. A given ``nc`` must agree with it."""
+    channels = shape[-2] if last else shape[-1]
+    derived = channels - head.first_class - extra
+    if derived < 1:
+        raise ValueError("pred has %d channels: too few for the box%s, one class and %s"
+                         % (channels, ", the objectness" if head.objectness >= 0 else "", what))
+    if nc is not None:
+        if isinstance(nc, bool) or not isinstance(nc, (int, np.integer)):
+            raise TypeError("nc must be an integer, got %r" % (nc,))
+        if nc != derived:
+            raise ValueError("nc=%r contradicts %s: pred's %d channels leave %d classes"
+                             % (nc, what, channels, derived))
+    return derived
+
+
 def decode_yolov8(pred: ArrayLike, conf_threshold: float = 0.25, *, nc: Optional[int] = None,
                   multi_label: bool = False, classes: Optional[ArrayLike] = None,
                   check_finite: bool = True, anchor_axis: Optional[int] = None,

@@ -9,10 +9,11 @@ from typing import Optional, TYPE_CHECKING, Tuple
 import numpy as np
 
 from . import _validate as check
-from ._decode_common import class_count, one_image, prediction
-from ._decode_heads import YOLOV8, anchors_last, corners_of, decode_image
+from ._decode_common import one_image, prediction
+from ._decode_heads import YOLOV8, anchors_last, classes_beside, corners_of, decode_image
 from ._dispatch import implementation
-from ._geometry import LetterboxInfo, inverse_mapping
+from ._geometry import LetterboxInfo
+from ._scale_boxes import scale_boxes
 
 if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
     from numpy.typing import ArrayLike
@@ -37,7 +38,7 @@ def decode_yolov8_pose(pred: ArrayLike, conf_threshold: float = 0.25, *,
     keypoints, dims = keypoint_shape(kpt_shape)
     boxes, scores, class_ids, points = _decode_rows(pred, conf_threshold, keypoints * dims, nc,
                                                     classes, check_finite, anchor_axis, backend,
-                                                    "pose")
+                                                    "pose", keypoint_text(keypoints, dims))
     return corners_of(boxes.T), scores, class_ids, points.reshape(-1, keypoints, dims)
 
 
@@ -58,7 +59,8 @@ def decode_yolov8_obb(pred: ArrayLike, conf_threshold: float = 0.25, *, nc: Opti
         output's dtype, anchors in increasing order.
     """
     boxes, scores, class_ids, angle = _decode_rows(pred, conf_threshold, 1, nc, classes,
-                                                   check_finite, anchor_axis, backend, "obb")
+                                                   check_finite, anchor_axis, backend, "obb",
+                                                   "the angle channel")
     return regularize(np.concatenate([boxes, angle], axis=1)), scores, class_ids
 
 
@@ -84,17 +86,22 @@ def keypoint_shape(value) -> Tuple[int, int]:
     return keypoints, dims
 
 
-def scale_keypoints(keypoints: np.ndarray, info: LetterboxInfo, clip: bool = True) -> np.ndarray:
-    """Keypoints (N, K, D) from letterboxed to frame pixels, with ``scale_boxes``'
-    arithmetic: ``x -> (x - pad_x) / gain_x`` in float64, clipped to ``[0, w]`` (likewise
-    y) when ``clip``, rounded to the keypoints' dtype; visibilities unchanged."""
-    gain_x, gain_y, pad_x, pad_y, width, height = inverse_mapping(info)
+def keypoint_text(keypoints: int, dims: int) -> str:
+    return "kpt_shape=(%d, %d) (%d keypoint channels)" % (keypoints, dims, keypoints * dims)
+
+
+def scale_keypoints(keypoints: np.ndarray, info: LetterboxInfo, clip: bool = True,
+                    backend: Optional[str] = None) -> np.ndarray:
+    """Keypoints (N, K, D) from letterboxed to frame pixels by ``scale_boxes`` itself: the
+    points' (x, y) pairs, two by two, are rows x, y, x, y of boxes (one point repeated
+    when their count is odd). Visibilities unchanged."""
+    points = np.ascontiguousarray(keypoints[..., :2]).reshape(-1, 2)
+    count = points.shape[0]
+    if count % 2:
+        points = np.concatenate([points, points[:1]])
+    scaled = scale_boxes(points.reshape(-1, 4), info, clip=clip, backend=backend)
     out = keypoints.copy()
-    for axis, gain, pad, limit in ((0, gain_x, pad_x, width), (1, gain_y, pad_y, height)):
-        values = (keypoints[..., axis].astype(np.float64) - pad) / gain
-        if clip:
-            values = np.where(values < 0.0, 0.0, np.where(values > limit, limit, values))
-        out[..., axis] = values
+    out[..., :2] = scaled.reshape(-1, 2)[:count].reshape(keypoints.shape[:-1] + (2,))
     return out
 
 
@@ -110,25 +117,15 @@ def scale_rboxes(rboxes: np.ndarray, info: LetterboxInfo) -> np.ndarray:
 
 
 def _decode_rows(pred, conf_threshold, extra, nc, classes, check_finite, anchor_axis, backend,
-                 task):
+                 task, what):
     """``(cx, cy, w, h (K, 4), scores, class_ids, extra channels (K, extra))`` of the kept
     anchors of a YOLOv8-style output with ``extra`` channels after the classes
     (single-label, as ultralytics decodes pose and OBB heads)."""
     given = prediction(pred, "pred")
     image = one_image(given, "pred", "(4 + nc + %s, A)" % ("K * D" if task == "pose" else "1"))
     last = anchors_last(YOLOV8, given.shape, anchor_axis)
-    channels, n_anchors = image.shape if last else image.shape[::-1]
-    available = channels - 4 - extra
-    if available < 1:
-        what = "keypoint channels of kpt_shape" if task == "pose" else "angle channel"
-        raise ValueError("pred has %d channels: fewer than the 4 box channels, one class and "
-                         "the %d %s" % (channels, extra, what))
-    nc_value = class_count(nc, available, "pred", "%d channels after the box and the %d %s "
-                           "channels" % (available, extra, task))
-    if nc_value != available:
-        raise ValueError("pred has %d channels but 4 + nc + %d = %d (wrong nc%s)"
-                         % (channels, extra, 4 + nc_value + extra,
-                            " or kpt_shape" if task == "pose" else ""))
+    n_anchors = image.shape[1] if last else image.shape[0]
+    nc_value = classes_beside(given.shape, YOLOV8, last, extra, nc, what)
     threshold = check.unit_interval(conf_threshold, "conf_threshold")
     mask = check.class_ids(classes, nc_value)
     scan = implementation("decode_yolov8_%s" % task, n_anchors, backend)

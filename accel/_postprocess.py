@@ -12,10 +12,12 @@ import numpy as np
 
 from . import _validate as check
 from ._decode_common import FORMATS, prediction
-from ._decode_heads import YOLOV5, YOLOV8, anchors_last, channel_count, decode_image
+from ._decode_heads import (YOLOV5, YOLOV8, anchors_last, channel_count, classes_beside,
+                            decode_image)
 from ._dispatch import backend_module
 from ._geometry import LetterboxInfo, inverse_mapping
-from ._decode_tasks import decode_yolov8_obb, keypoint_shape, scale_keypoints, scale_rboxes
+from ._decode_tasks import (decode_yolov8_obb, keypoint_shape, keypoint_text, scale_keypoints,
+                            scale_rboxes)
 from ._masks import process_masks
 from ._rotated import batched_nms_rotated, fast_nms_probiou, nms_rotated
 
@@ -193,17 +195,8 @@ def _segment(pred, format, protos, nc, letterbox, backend, options):
         raise ValueError("protos has %d images but pred has %d" % (maps.shape[0], batch))
     if array.ndim in (2, 3):
         last = anchors_last(head, array.shape, options["anchor_axis"])
-        channels = array.shape[-2] if last else array.shape[-1]
-        derived = channels - head.first_class - maps.shape[1]
-        if derived < 1:
-            raise ValueError("pred has %d channels: too few for the box%s, one class and protos' "
-                             "%d mask coefficients" % (channels, ", the objectness"
-                                                       if head.objectness >= 0 else "",
-                                                       maps.shape[1]))
-        if nc is not None and nc != derived:
-            raise ValueError("nc=%r contradicts protos: pred's channels leave %d classes beside "
-                             "%d mask coefficients" % (nc, derived, maps.shape[1]))
-        nc = derived
+        nc = classes_beside(array.shape, head, last, maps.shape[1], nc,
+                            "protos' %d mask coefficients" % maps.shape[1])
     results = postprocess(pred, detect_format, nc=nc, letterbox=letterbox, backend=backend,
                           **options)
     infos = _letterbox_infos(letterbox, batch)
@@ -227,16 +220,8 @@ def _pose(pred, kpt_shape, nc, letterbox, backend, multi_label, options):
     array = np.asarray(pred)
     if array.ndim in (2, 3):
         last = anchors_last(YOLOV8, array.shape, options["anchor_axis"])
-        channels = array.shape[-2] if last else array.shape[-1]
-        derived = channels - 4 - keypoints * dims
-        if derived < 1:
-            raise ValueError("pred has %d channels: too few for the box, one class and "
-                             "kpt_shape=%r (%d keypoint channels)"
-                             % (channels, tuple(kpt_shape), keypoints * dims))
-        if nc is not None and nc != derived:
-            raise ValueError("nc=%r contradicts kpt_shape=%r: pred's %d channels leave %d "
-                             "classes" % (nc, tuple(kpt_shape), channels, derived))
-        nc = derived
+        nc = classes_beside(array.shape, YOLOV8, last, keypoints * dims, nc,
+                            keypoint_text(keypoints, dims))
     results = postprocess(pred, "yolov8", nc=nc, letterbox=letterbox, backend=backend,
                           multi_label=multi_label, **options)
     infos = _letterbox_infos(letterbox, len(results))
@@ -244,7 +229,7 @@ def _pose(pred, kpt_shape, nc, letterbox, backend, multi_label, options):
     for detections, info in zip(results, infos):
         points = detections[:, 6:].reshape(-1, keypoints, dims)
         if info is not None:
-            points = scale_keypoints(points, info)
+            points = scale_keypoints(points, info, backend=backend)
         pairs.append((np.ascontiguousarray(detections[:, :6]), points))
     return pairs
 
