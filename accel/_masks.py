@@ -92,11 +92,11 @@ def process_masks(protos: ArrayLike, coeffs: ArrayLike, boxes: ArrayLike, *,
     (height, width), (top, left, rows, cols) = _target(protos.shape[1:], shape, letterbox)
     windows = _windows(boxes, height, width)
     widths, heights = windows[:, 2] - windows[:, 0], windows[:, 3] - windows[:, 1]
+    areas = widths * heights
     count = boxes.shape[0]
     if compact:
-        areas = widths * heights
         offsets = np.cumsum(areas) - areas
-        strides = widths.copy()
+        strides = widths  # a fresh array: the backends only read it
         flat = np.zeros(int(areas.sum()), dtype=np.uint8)
     else:
         result = (np.zeros((count, height, width), dtype=np.bool_) if out is None
@@ -105,13 +105,13 @@ def process_masks(protos: ArrayLike, coeffs: ArrayLike, boxes: ArrayLike, *,
                    + windows[:, 1] * width + windows[:, 0])
         strides = np.full(count, width, dtype=np.int64)
         flat = result.reshape(-1).view(np.uint8)
-    size = max(1, int((widths * heights).sum()))
+    size = max(1, int(areas.sum()))
     implementation("process_masks", size, backend)(
         protos, coeffs, windows, offsets, strides, rows / height, cols / width,
         top, left, rows, cols, flat)
     if not compact:
         return result
-    masks = [flat[offsets[k]:offsets[k] + widths[k] * heights[k]].view(np.bool_)
+    masks = [flat[offsets[k]:offsets[k] + areas[k]].view(np.bool_)
              .reshape(int(heights[k]), int(widths[k])) for k in range(count)]
     return masks, np.ascontiguousarray(windows[:, :2])
 
