@@ -34,6 +34,19 @@
 #define LANES 8          /* kept boxes tested at once by scan_greedy */
 #define SCAN_BUDGET 4    /* scan_greedy gives up after this many LANES-groups per candidate */
 
+/* On x86-64 with glibc, scan_greedy is compiled twice, for the baseline (SSE2: two
+   doubles per instruction) and for AVX2 (four), and the loader picks the variant the CPU
+   runs (GCC's target_clones, resolved once through an ifunc). The lanes do the same IEEE
+   operations either way, never fused (-ffp-contract=off; "avx2" does not enable FMA), so
+   the decisions are bit-identical. Measured on the 2-vCPU EPYC VM, C kernel alone on
+   the clustered N=500 workload: 15.8 us baseline, 12.3 us AVX2. Other targets (aarch64:
+   NEON is its baseline; musl and clang builds) compile the one baseline variant. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__)
+#define AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define AVX2_CLONES
+#endif
+
 /* ---------------------------------------------------------------- candidate order */
 
 typedef struct {
@@ -343,6 +356,7 @@ static void empty_slots(double *cols, int64_t cap, int64_t at)
    greedy(): its grid only skips pairs that cannot suppress. Returns -3, having decided
    nothing, once more than SCAN_BUDGET * ncand groups of LANES kept boxes were tested
    (many boxes kept: the grid is quicker, and the work lost is at most that budget). */
+AVX2_CLONES
 static int64_t scan_greedy(work_t *work, const double *boxes, const item_t *cand,
                            int64_t ncand, double thr, int64_t max_output, int64_t *keep_out)
 {
