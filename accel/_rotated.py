@@ -171,7 +171,14 @@ def corners(rboxes: np.ndarray) -> np.ndarray:
 
 
 def geometry(rboxes: np.ndarray, kind: str) -> np.ndarray:
-    """What the backends' IoU reads per box (boundary in ``accel._backends``)."""
+    """What the backends' IoU reads per box (boundary in ``accel._backends``). A size
+    whose square overflows gives inf or NaN terms without a warning: the backends then
+    compute what the reference computes with them (for probiou, NaN: no suppression)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return check.readonly(_geometry(rboxes, kind))
+
+
+def _geometry(rboxes: np.ndarray, kind: str) -> np.ndarray:
     n = rboxes.shape[0]
     w, h = rboxes[:, 2], rboxes[:, 3]
     if kind == "polygon":
@@ -190,4 +197,4 @@ def geometry(rboxes: np.ndarray, kind: str) -> np.ndarray:
         out[:, 3] = a * sin2 + b * cos2
         out[:, 4] = (a - b) * cos * sin
         out[:, 5] = np.maximum(out[:, 2] * out[:, 3] - out[:, 4] * out[:, 4], 0.0)
-    return check.readonly(out)
+    return out
