@@ -18,7 +18,7 @@ from ._dispatch import backend_module
 from ._geometry import LetterboxInfo, inverse_mapping
 from ._decode_tasks import keypoint_shape, keypoint_text, obb_rows, scale_keypoints, scale_rboxes
 from ._masks import process_masks
-from ._rotated import batched_nms_rotated, fast_nms_rotated, nms_rotated
+from ._rotated import batched_nms_rotated, fast_nms, nms_rotated
 
 if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
     from numpy.typing import ArrayLike
@@ -254,9 +254,9 @@ def _obb(pred, nc, letterbox, backend, obb_nms, options):
             best = np.sort(np.argsort(-scores, kind="stable")[:max_nms])
             rboxes, scores, class_ids = rboxes[best], scores[best], class_ids[best]
         ids = None if options["agnostic"] else class_ids
-        if obb_nms == "fast":
-            keep = fast_nms_rotated(rboxes, scores, iou, classes=ids, max_output=max_det,
-                                    backend=backend)
+        if obb_nms == "fast":  # the decoder's arrays need no second validation
+            keep = fast_nms(rboxes.astype(np.float64), check.readonly(scores.astype(np.float64)),
+                            ids, iou, -math.inf, min(max_det, scores.shape[0]), backend)
         elif ids is None:
             keep = nms_rotated(rboxes, scores, iou, iou="probiou", max_output=max_det,
                                backend=backend)

@@ -122,12 +122,21 @@ def fast_nms_rotated(rboxes: ArrayLike, scores: ArrayLike, iou_threshold: float,
     n = boxes.shape[0]
     scores = check.scores_array(scores, n)
     if classes is not None:
-        shift = check.classes_array(classes, n).astype(np.float64) * CLASS_OFFSET
+        classes = check.classes_array(classes, n)
+    threshold, floor, limit = _options(iou_threshold, score_threshold, max_output, n)
+    return fast_nms(boxes, scores, classes, threshold, floor, limit, backend)
+
+
+def fast_nms(boxes, scores, classes, threshold, floor, limit, backend):
+    """``fast_nms_rotated`` on validated arrays: ``boxes`` float64 (N, 5) (not modified),
+    ``scores`` float64 (N,) read-only, ``classes`` int64 (N,) or None; values as given
+    (a NaN row suppresses nothing and is kept unless another suppresses it)."""
+    if classes is not None:
+        shift = classes.astype(np.float64) * CLASS_OFFSET
         boxes = boxes.copy()
         boxes[:, 0] += shift
         boxes[:, 1] += shift
-    threshold, floor, limit = _options(iou_threshold, score_threshold, max_output, n)
-    return implementation("fast_nms_rotated", n, backend)(
+    return implementation("fast_nms_rotated", boxes.shape[0], backend)(
         geometry(boxes, "probiou"), scores, threshold, floor, limit)
 
 

@@ -124,7 +124,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="also time the libraries a user would otherwise call, when "
                         "installed: OpenCV (cv2.dnn.NMSBoxes, NMSBoxesBatched), "
                         "torchvision (ops.nms, ops.batched_nms), onnxruntime "
-                        "(NonMaxSuppression), each checked for agreement like a backend")
+                        "(NonMaxSuppression), ultralytics (its postprocess and OBB fast "
+                        "NMS, one torch thread), each checked for agreement like a backend")
     parser.add_argument("--full", action="store_true",
                         help="tables with every figure: median ±half-IQR and speed-ups over "
                         "pure Python and NumPy (wide)")
