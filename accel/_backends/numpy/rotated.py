@@ -285,7 +285,7 @@ def _near_pairs(g, regular, rho):
     """Pairs (a, b), a < b, of regular boxes within ``rho_a + rho_b`` of each other (None:
     over ``PAIR_BUDGET`` x-overlapping pairs)."""
     members = np.flatnonzero(regular)
-    cx, cy, r = g[members, 0], g[members, 1], rho[members]
+    cx, r = g[members, 0], rho[members]
     pad = (np.abs(cx) + r) * 1e-9
     lo, hi = cx - r - pad, cx + r + pad
     by_lo = np.argsort(lo, kind="stable")
