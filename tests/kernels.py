@@ -386,6 +386,8 @@ FAMILIES = {
     **{name: Family(cases) for name, cases in decode_cases.FAMILY_CASES.items()},
     "masks": Family(mask_cases.cases, mask_cases.realistic),
     "rotated": Family(rotated_cases.rotated_cases, rotated_cases.rotated_realistic),
+    "fast": Family(rotated_cases.fast_cases, rotated_cases.fast_realistic,
+                   rotated_cases.fast_inputs),
     "pose": Family(rotated_cases.pose_cases),
     "obb": Family(rotated_cases.obb_cases),
 }

@@ -155,6 +155,38 @@ max_output) -> int64 (K,)``
     - ``kind == 1`` (probiou), (N, 6): ``cx, cy, a, b, c, d`` (covariance terms and
       ``d = max(a*b - c*c, 0)``); IoU as ``probiou`` in the reference (log, exp, sqrt:
       may differ in the last bit between libm and NumPy).
+
+``fast_nms_rotated(geometry, scores, iou_threshold, score_threshold, max_output) -> int64 (K,)``
+
+    ultralytics' fast NMS: the candidates (``score > score_threshold``) by decreasing
+    score, ties by index; a candidate is kept unless an earlier candidate, kept or not,
+    has ``probiou(earlier, candidate) > iou_threshold``; stop at ``max_output`` kept.
+    ``geometry`` is the probiou geometry (N, 6) above, class offsets already added to
+    the centres by the public layer; ``scores`` float64 (N,). The reference tests every
+    earlier candidate. A compiled backend may skip a pair only when it proves, from
+    bounds that hold in floating point, that the pair's computed probiou is
+    ``<= iou_threshold``; it computes every other pair as the reference does (so the
+    result is the reference's, up to libm against NumPy as for ``kind == 1``). The
+    bounds every compiled backend uses:
+
+    - ``D_cut = D_thr + 1e-6 * (1 + D_thr)``, ``D_thr = -log(1 + eps - (1 - t)^2)``
+      (``t = iou_threshold``, ``eps = 1e-7``): every clamped distance ``>= D_cut`` gives
+      a probiou below ``t`` by far more than rounding. ``D_thr <= 0``: nothing is
+      suppressed.
+    - ``t3 >= 0.5 * log(eps) - 1e-9`` for every pair, and, for a pair of "regular" boxes,
+      ``t3 >= 0.5 * log(p / (p + eps) + eps) - 1e-6`` with ``p = 4 * min d`` over the
+      regular boxes (Minkowski: ``det(S1 + S2) >= 4 sqrt(det S1 det S2)``). A box is
+      regular when its values and centre are finite, ``|cx|, |cy| <= 1e150``,
+      ``d >= 1e-5`` and ``d * 1e8 >= (a + b)^2`` (aspect ratio under about 1e4, which
+      bounds the rounding of the cancelling sums below).
+    - A pair whose computed ``t1 + t2`` (the reference's operations) plus its ``t3``
+      bound is ``>= D_cut`` is skipped before the log, exp and sqrt.
+    - Two regular boxes are skipped unseen when their centres are more than ``rho_k +
+      rho_i`` apart: ``rho = 2 sqrt(C * s)``, ``s = (a + b) + eps * (a + b) / d``, ``C =
+      (D_cut - t3 bound) * (1 + 1e-5)``. (``t1 + t2 >= |dxy|^2 L / (4 (L H + eps))`` with
+      ``L`` the sum of the two ``d / (a + b)``, lower bounds of the smallest eigenvalues,
+      and ``H`` the sum of the traces; the 1e-5 covers rounding.) Irregular boxes are
+      compared with every other box.
 """
 from typing import Dict, List, Tuple
 
@@ -182,6 +214,8 @@ BOUNDARY: Dict[str, Tuple[str, Tuple[str, ...]]] = {
                                 "max_output")),
     "batched_nms_rotated": ("rotated", ("geometry", "scores", "classes", "kind", "iou_threshold",
                                         "score_threshold", "max_output")),
+    "fast_nms_rotated": ("rotated", ("geometry", "scores", "iou_threshold", "score_threshold",
+                                     "max_output")),
 }
 FAMILIES = tuple(dict.fromkeys(family for family, _ in BOUNDARY.values()))
 
