@@ -20,10 +20,12 @@ Other output dtypes: every output element is a function of (output channel, uint
 so for float16, uint8 and int8 this layer builds a per-channel table of the 256 possible
 outputs with NumPy (``_value_table``: the float32 formula, then the float16 rounding or
 ``accel._quant.quantize``) and the backends only look entries up. The results are then
-exact by construction and bit-identical on every backend. float32 stays arithmetic in
+exact by construction and bit-identical on every backend (and a uint8 table that is the
+identity lets the compiled backends copy pixels). float32 stays arithmetic in
 the compiled backends: a lookup per element is about twice the time of the vectorised
 ``(px - m) * s`` (measured, one 640x640 RGB conversion in C: 0.7-1.0 ms arithmetic,
-1.3-1.7 ms lookup), and the float32 NCHW tensor is the common case.
+1.3-1.7 ms lookup), and the float32 NCHW tensor is the common case. Layout ``"nchw"``
+writes planes, ``"nhwc"`` interleaved pixels: the same values, transposed.
 """
 from __future__ import annotations
 

@@ -9,6 +9,7 @@
               + ((yw[y][1] * (T(yrows[y][1]) >> 4)) >> 16)
        pixel  = (D + 2) >> 2
        value  = ((float)pixel - mean[k]) * scale[k]        (two float32 roundings, no FMA)
+                or table[256 * k + pixel]                 (float16, int8, uint8 tensors)
 
    Build with -ffp-contract=off (or any flags that keep float32 operations separate and
    in float32). No intrinsics: the inner loops are simple loops over contiguous data that
@@ -19,7 +20,9 @@
    is computed, or reused from the previous output row (rows are visited in increasing
    order, so a source row shared by consecutive output rows is computed once), then
    blended vertically into one uint8 row, then converted straight into the output planes
-   (or copied into the letterboxed image), with the padding written around it.
+   or pixels (an "emitter" per call: float32 arithmetic or table lookups, either layout;
+   an identity uint8 table only reorders bytes), or copied into the letterboxed image,
+   with the padding written around it.
    A horizontal pass first gathers the source pixels it needs into contiguous scratch rows
    (scalar: one 8-byte load for the two neighbouring pixels of a column, or two 4-byte
    loads), then multiplies and adds in 16-bit vector lanes. Three-channel pixels take four

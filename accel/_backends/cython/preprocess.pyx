@@ -32,7 +32,12 @@ Same boundary, same integer and float32 arithmetic as the pure-Python reference
   the row's ``(2048, 0)``: identity size and exact 3x, 5x... downscales, e.g. 1080p to
   640) the formula gives back that pixel exactly, so the row is a plain gather.
 * Float conversion ``(float)px - mean[c]`` then ``* scale[c]``, two float32 operations
-  (the build disables FMA contraction).
+  (the build disables FMA contraction). Other tensors (float16, int8, uint8) look each
+  element up in the per-channel table of 1- or 2-byte entries the public layer built,
+  into planes (nchw) or interleaved pixels (nhwc); an nhwc float32 row is first put in
+  output channel order, then converted in one contiguous loop. An identity uint8 table
+  only reorders bytes (3 channels reversed: a byte swap per pixel), and a copied row of
+  a 1080p-to-640 resize goes straight from the source into an nhwc uint8 tensor.
 
 The packed loads and stores assume a little-endian CPU; other byte orders take byte-wise
 loops with the same results. A 3-channel pixel is read as 4 bytes only where the 4th

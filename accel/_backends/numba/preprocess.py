@@ -23,6 +23,12 @@ are source pixels and the conversion reads the gathered words (or the source row
 The last source rows (an 8-byte load would pass the end of the image), tables whose taps
 are not adjacent, and big-endian hosts take a byte-by-byte gather instead.
 
+Every tensor but float32 NCHW (float16, uint8, int8; NHWC) takes one more path: the row
+of interleaved pixels letterbox would write (NEAREST rows unpacked from the gathered
+words), then one table lookup per element (the public layer's table; float32 NHWC in a
+table made here with NumPy's float32 arithmetic, the same bits), into planes or pixels;
+an identity uint8 table writes the reordered pixels straight into the tensor.
+
 Every loop over a row is a small function of its own, with constant channel strides and
 shifts: on Numba 0.56 (LLVM 11) the same loops inlined in a bigger loop, or with a
 variable shift, or with all channels in one loop, stay scalar (several times slower).
