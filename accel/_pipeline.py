@@ -1,7 +1,8 @@
 """``Pipeline``: preprocess, a model call and postprocess for a stream of frames.
 
-Each frame is letterboxed into a float32 (1, C, H, W) tensor taken from a small pool
-that the pipeline owns (``preprocess(..., out=tensor)``), the tensor is handed to the
+Each frame is letterboxed into a float32 (1, C, H, W) tensor (or the dtype and layout
+the model takes: ``dtype``, ``layout``, ``quant``) taken from a small pool that the
+pipeline owns (``preprocess(..., out=tensor)``), the tensor is handed to the
 model call, and the pool gets it back as soon as that call returns: a tensor is never
 written while a model call may still read it, and in steady state no frame allocates a
 new one (a fresh 4.9 MB tensor per frame costs hundreds of minor page faults).
@@ -89,7 +90,7 @@ def _check_options(format: str, options: Dict[str, Any]) -> None:
     unknown = sorted(set(options) - set(POSTPROCESS_OPTIONS))
     if unknown:
         extra = " (the pipeline passes each frame's own letterbox)" if "letterbox" in unknown else ""
-        raise TypeError("Pipeline got unknown postprocess option%s %s%s; valid: %s"
+        raise TypeError("Pipeline got unknown option%s %s%s; valid: %s"
                         % ("s" if len(unknown) > 1 else "", ", ".join(unknown), extra,
                            ", ".join(PREPROCESS_OPTIONS + POSTPROCESS_OPTIONS)))
     nc = options.get("nc")
