@@ -75,14 +75,27 @@ NMS family (contracts and IoU in ``accel._nms``):
 Preprocessing family (formulas in ``accel._preprocess``):
 
 ``letterbox(src, out, xcols, xw, yrows, yw, top, left, pad) -> None``
-``to_tensor(src, out, channel_map, mean, scale) -> None``
-``preprocess(src, out, xcols, xw, yrows, yw, top, left, pad, channel_map, mean, scale) -> None``
+``to_tensor(src, out, channel_map, mean, scale, table, layout) -> None``
+``preprocess(src, out, xcols, xw, yrows, yw, top, left, pad, channel_map, mean, scale, table,
+layout) -> None``
 
-    ``src`` uint8 (h, w, C). ``letterbox`` fills ``out`` uint8 (H, W, C); ``to_tensor``
-    and ``preprocess`` fill ``out`` float32 (C, H, W). The resized image lands at rows
-    ``top:top+len(yrows)``, columns ``left:left+len(xcols)``; every other pixel is
-    ``pad`` (uint8, one per channel). Resize tables int32: ``xcols``/``xw`` (W', 2),
-    ``yrows``/``yw`` (H', 2); ``channel_map`` int32 (C,), ``mean``/``scale`` float32 (C,).
+    ``src`` uint8 (h, w, C). ``letterbox`` fills ``out`` uint8 (H, W, C). The resized
+    image lands at rows ``top:top+len(yrows)``, columns ``left:left+len(xcols)``; every
+    other pixel is ``pad`` (uint8, one per channel). Resize tables int32: ``xcols``/``xw``
+    (W', 2), ``yrows``/``yw`` (H', 2); ``channel_map`` int32 (C,), ``mean``/``scale``
+    float32 (C,).
+
+    ``to_tensor`` and ``preprocess`` fill ``out``, (C, H, W) when ``layout`` is
+    ``"nchw"``, (H, W, C) when it is ``"nhwc"``. Output channel ``c`` reads the (resized
+    or padding) pixel ``px`` of input channel ``channel_map[c]``, and holds:
+
+    - ``table`` None: ``out`` float32, ``(float32(px) - mean[c]) * scale[c]`` (two
+      float32 roundings, no FMA);
+    - else ``table`` (C, 256), uint8 or uint16, read-only, C-contiguous: ``out`` has its
+      dtype and holds ``table[c, px]`` (``mean`` and ``scale`` are not used). The public
+      layer passes float16 and int8 tensors and their tables as uint16 and uint8: a
+      backend copies entries and never needs the dtype. A uint8 table whose every row is
+      ``0..255`` (the pixels themselves) may take a copy-only path.
 
 Decoding family (contracts in ``accel._decode_common``):
 
@@ -201,9 +214,10 @@ BOUNDARY: Dict[str, Tuple[str, Tuple[str, ...]]] = {
                          "score_threshold", "max_output")),
     "letterbox": ("preprocess", ("src", "out", "xcols", "xw", "yrows", "yw", "top", "left",
                                  "pad")),
-    "to_tensor": ("preprocess", ("src", "out", "channel_map", "mean", "scale")),
+    "to_tensor": ("preprocess", ("src", "out", "channel_map", "mean", "scale", "table",
+                                 "layout")),
     "preprocess": ("preprocess", ("src", "out", "xcols", "xw", "yrows", "yw", "top", "left",
-                                  "pad", "channel_map", "mean", "scale")),
+                                  "pad", "channel_map", "mean", "scale", "table", "layout")),
     "decode_scan": ("decode", ("data", "n_anchors", "anchor_stride", "channel_stride",
                                "cls_offset", "nc", "obj_offset", "threshold", "multi_label",
                                "check_finite")),
