@@ -332,12 +332,9 @@ def decode_yolov5(pred: Union[ArrayLike, Sequence[ArrayLike]], conf_threshold: f
         As ``decode_yolov8``; scores are the products ``objectness * class score`` (the
         class scores themselves with ``premultiplied``).
     """
-    head = YOLOV5_PREMULTIPLIED if premultiplied else YOLOV5
-    if isinstance(pred, (list, tuple)):
-        return _decode_layers(head, pred, conf_threshold, nc, multi_label, classes,
-                              check_finite, anchor_axis, quant, box_scale, backend)
-    return _decode(head, "decode_yolov5", "(A, 5 + nc)", pred, conf_threshold, nc,
-                   multi_label, classes, check_finite, anchor_axis, quant, box_scale, backend)
+    return _decode(YOLOV5_PREMULTIPLIED if premultiplied else YOLOV5, "decode_yolov5",
+                   "(A, 5 + nc)", pred, conf_threshold, nc, multi_label, classes, check_finite,
+                   anchor_axis, quant, box_scale, backend, is_layer_list(pred))
 
 
 if decode_yolov8.__doc__:  # None under python -OO
@@ -345,49 +342,62 @@ if decode_yolov8.__doc__:  # None under python -OO
     decode_yolov5.__doc__ = with_docs(decode_yolov5.__doc__)
 
 
+def is_layer_list(pred) -> bool:
+    """Whether ``pred`` is a list of output layers, not an array given as nested lists:
+    its items are arrays of two dimensions or more (the rows of a nested list have one)."""
+    return isinstance(pred, (list, tuple)) and (
+        not pred or all(np.ndim(item) >= 2 for item in pred))
+
+
 def _decode(head, kernel, shape_text, pred, conf_threshold, nc, multi_label, classes,
-            check_finite, anchor_axis, quant, box_scale, backend, name="pred"):
-    given, params = quantized_prediction(pred, name, quant)
-    pred = one_image(given, name, shape_text)
-    last = anchors_last(head, given.shape, anchor_axis)  # the caller's shape, in the error
-    nc_value = channel_count(head, pred.shape, last, nc)
+            check_finite, anchor_axis, quant, box_scale, backend, listed=False):
+    layers = _layers(head, shape_text, pred, nc, anchor_axis, quant) if listed else \
+        [_layer(head, shape_text, pred, nc, anchor_axis, quant, "pred")]
     threshold = check.unit_interval(conf_threshold, "conf_threshold")
-    mask = check.class_ids(classes, nc_value)
+    mask = check.class_ids(classes, layers[0][3])
     scale = box_scale_pair(box_scale)
-    scan = implementation(kernel, pred.shape[1 if last else 0], backend)
-    decoded = decode_image(pred, head, last, nc_value, threshold, bool(multi_label), mask, scan,
-                           bool(check_finite), (name, (0,) if given.ndim == 3 else ()),
-                           params=params, box_scale=scale)
-    return decoded if nc is not None else decoded[:3]
+    parts = []
+    for image, params, last, nc_value, where in layers:
+        scan = implementation(kernel, image.shape[1 if last else 0], backend)
+        decoded = decode_image(image, head, last, nc_value, threshold, bool(multi_label), mask,
+                               scan, bool(check_finite), where, params=params, box_scale=scale)
+        parts.append(decoded if nc is not None else decoded[:3])
+    return tuple(np.concatenate(items) for items in zip(*parts)) if listed else parts[0]
 
 
-def _decode_layers(head, layers, conf_threshold, nc, multi_label, classes, check_finite,
-                   anchor_axis, quant, box_scale, backend):
-    """``decode_yolov5`` of a list of output layers: each in turn, results concatenated."""
+def _layer(head, shape_text, pred, nc, anchor_axis, quant, name):
+    """One image's output, checked: ``(image, params, last, nc, (name, index prefix))``."""
+    given, params = quantized_prediction(pred, name, quant)
+    image = one_image(given, name, shape_text)
+    last = anchors_last(head, given.shape, anchor_axis)  # the caller's shape, in the error
+    return (image, params, last, channel_count(head, image.shape, last, nc),
+            (name, (0,) if given.ndim == 3 else ()))
+
+
+def _layers(head, shape_text, layers, nc, anchor_axis, quant):
+    """``_layer`` of every output layer of a list (``decode_yolov5``), all checked before
+    any is decoded: the same channels, the same result dtype."""
     if not layers:
         raise ValueError("pred is an empty list: give one array per output layer")
-    if quant is not None and isinstance(quant, (list, tuple)) and quant \
-            and isinstance(quant[0], (list, tuple)):
+    if isinstance(quant, (list, tuple)) and quant and isinstance(quant[0], (list, tuple)):
         if len(quant) != len(layers):
             raise ValueError("quant has %d (scale, zero_point) pairs for %d arrays in pred"
                              % (len(quant), len(layers)))
         quants = list(quant)
     else:
         quants = [quant] * len(layers)
-    channel_axis = -2 if anchor_axis == -1 else -1
-    shapes = [np.shape(layer) for layer in layers]
-    parts = []
-    for i, (layer, layer_quant) in enumerate(zip(layers, quants)):
-        if len(shapes[i]) >= 2 and len(shapes[0]) >= 2 \
-                and shapes[i][channel_axis] != shapes[0][channel_axis]:
+    checked = [_layer(head, shape_text, layer, nc, anchor_axis, layer_quant, "pred[%d]" % i)
+               for i, (layer, layer_quant) in enumerate(zip(layers, quants))]
+    for i, (image, params, last, _, _) in enumerate(checked):
+        first = checked[0]
+        channels = image.shape[0 if last else 1]
+        if channels != first[0].shape[0 if first[2] else 1]:
             raise ValueError("pred[%d] has %d channels but pred[0] has %d: the arrays of a "
-                             "list are output layers of one model"
-                             % (i, shapes[i][channel_axis], shapes[0][channel_axis]))
-        part = _decode(head, "decode_yolov5", "(A, 5 + nc)", layer, conf_threshold, nc,
-                       multi_label, classes, check_finite, anchor_axis, layer_quant, box_scale,
-                       backend, name="pred[%d]" % i)
-        if parts and part[0].dtype != parts[0][0].dtype:
+                             "list are the output layers of one model"
+                             % (i, channels, first[0].shape[0 if first[2] else 1]))
+        dtype = np.float32 if params is not None else image.dtype
+        first_dtype = np.float32 if first[1] is not None else first[0].dtype
+        if dtype != first_dtype:
             raise TypeError("pred[%d] decodes to %s but pred[0] to %s: give the arrays of a "
-                            "list the same dtype" % (i, part[0].dtype, parts[0][0].dtype))
-        parts.append(part)
-    return tuple(np.concatenate(items) for items in zip(*parts))
+                            "list the same dtype" % (i, np.dtype(dtype), np.dtype(first_dtype)))
+    return checked
