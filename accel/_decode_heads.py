@@ -130,9 +130,12 @@ def decode_image(pred, head: Head, last: bool, nc, threshold, multi_label, mask,
         found = scan_codes(pred, head, last, nc, threshold, multi_label, scan, params)
         anchors, class_ids, scores = filter_classes(mask, found, 1)
         extras = head.first_class + nc
-        rows = dequantize(_channel_rows(pred, last, 0, 4, anchors).T, params)
+        n_extra = pred.shape[0 if last else 1] - extras
+        rows = dequantize(pred[:4].take(anchors, axis=1) if last else pred[anchors, :4].T,
+                          params)
         extra = np.ascontiguousarray(dequantize(_channel_rows(
-            pred, last, extras, pred.shape[0 if last else 1] - extras, anchors), params))
+            pred, last, extras, n_extra, anchors), params)) if n_extra else \
+            np.zeros((anchors.shape[0], 0), np.float32)
         scale_xywh(rows, box_scale)
         return (corners_of(rows) if corners else rows.T.copy()), scores, class_ids, extra
     n_channels, n_anchors = pred.shape if last else pred.shape[::-1]

@@ -370,3 +370,16 @@ def test_codes_are_finite_so_check_finite_changes_nothing(backend):
                                      backend=backend),
                  accel.decode_yolov8(codes, quant=(1 / 255, -128), check_finite=False,
                                      backend=backend))
+
+
+def test_int8_workload_and_numpy_peer_agree_with_accel(backend):
+    """The benchmark's int8 output keeps a realistic number of detections, and its NumPy
+    peer (dequantize everything, then decode) finds exactly accel's."""
+    from accel.compare.peers import numpy_dequantize_decode_v8
+
+    for dtype in INT_TYPES:
+        codes, quant = wl.quantized_yolov8_output(320, dtype=dtype)
+        assert codes.dtype == dtype and codes.shape == (1, 84, 2100)
+        got = accel.decode_yolov8(codes, quant=quant, box_scale=320, backend=backend)
+        assert 20 < got[1].size < 1000
+        _assert_bits(numpy_dequantize_decode_v8(codes, quant, 0.25, 320), got)
