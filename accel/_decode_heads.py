@@ -294,8 +294,9 @@ def decode_yolov5(pred: Union[ArrayLike, Sequence[ArrayLike]], conf_threshold: f
     then everything is as in ``decode_yolov8``: best class (first of equal products),
     ``score > conf_threshold``, ``multi_label``, ``classes``, ``nc`` with extra channels.
 
-    OpenCV's Darknet importer (``cv2.dnn.readNetFromDarknet``, YOLOv2/v3/v4 ``[region]``
-    and ``[yolo]`` layers) gives one (N, 5 + nc) array per output layer, already decoded:
+    OpenCV's Darknet importer (OpenCV 4's ``cv2.dnn.readNetFromDarknet``, YOLOv2/v3/v4
+    ``[region]`` and ``[yolo]`` layers; OpenCV 5 has none) gives one (N, 5 + nc) array per
+    output layer, already decoded (``modules/dnn/src/layers/region_layer.cpp``):
     ``cx, cy, w, h`` normalised to [0, 1] of the input, the objectness, then class
     scores that its region layer has already multiplied by the objectness (float32
     ``objectness * probability``), set to 0 where that product is not above the
