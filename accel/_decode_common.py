@@ -85,10 +85,12 @@ float results of the decoders are bit-identical across backends by construction:
 backends own the O(nc x anchors) scan, which is where the time goes.
 """
 import math
+import numbers
 
 import numpy as np
 
 from . import _validate as check
+from ._quant import is_quantized_dtype, quant_params
 
 FORMATS = ("yolov8", "yolo11", "yolov5")
 LAYOUTS = ("nchw", "nhwc")
@@ -144,6 +146,47 @@ def prediction(pred, name: str) -> np.ndarray:
     """The detector output as the backends take it; its NaN/inf test is done while
     decoding (the contract above)."""
     return check.float_array(pred, name)
+
+
+def quantized_prediction(pred, name: str, quant, quant_name: str = "quant"):
+    """``(array, params)``: a float output as ``prediction`` gives it and ``None``, or an
+    int8/uint8 output (C-contiguous, read-only, not copied when it already is) and its
+    checked ``accel._quant.Quant``. An integer output needs ``quant``, a float one takes
+    none: either mistake is a ``TypeError`` naming both."""
+    if quant is None:
+        array = np.asarray(pred)
+        if is_quantized_dtype(array.dtype):
+            raise TypeError("%s is %s, a quantized output: pass %s=(scale, zero_point), its "
+                            "DequantizeLinear parameters" % (name, array.dtype, quant_name))
+        return prediction(array, name), None
+    array = np.asarray(pred)
+    if not is_quantized_dtype(array.dtype):
+        raise TypeError("%s is for int8 or uint8 outputs, but %s is %s (a float output is "
+                        "decoded without %s)" % (quant_name, name, array.dtype, quant_name))
+    params = quant_params(quant, quant_name, array.dtype)
+    return check.readonly(np.ascontiguousarray(array)), params
+
+
+def box_scale_pair(value):
+    """``None``, or the checked ``(W, H)`` of ``box_scale`` (one number is both)."""
+    if value is None:
+        return None
+    pair = (value, value) if isinstance(value, numbers.Real) else value
+    if isinstance(pair, (str, bytes)) or not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise TypeError("box_scale must be the input size (W, H) the boxes are normalised "
+                        "to, or one number for both, got %r" % (value,))
+    width, height = (check.positive(v, "box_scale") for v in pair)  # finite too
+    return width, height
+
+
+def scale_xywh(rows: np.ndarray, box_scale) -> None:
+    """Multiply the (4, K) cx, cy, w, h ``rows`` in place by ``box_scale``'s (W, H, W, H),
+    in their dtype: ultralytics' TFLite backend's ``x[:, [0, 2]] *= w``,
+    ``x[:, [1, 3]] *= h`` on the kept anchors."""
+    if box_scale is not None:
+        width, height = (rows.dtype.type(v) for v in box_scale)
+        rows[0::2] *= width
+        rows[1::2] *= height
 
 
 def probably_finite(array: np.ndarray) -> bool:

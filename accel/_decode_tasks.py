@@ -4,13 +4,14 @@ they run the same backend scan; what differs is shared NumPy code on the kept ro
 from __future__ import annotations
 
 import math
-from typing import Optional, TYPE_CHECKING, Tuple
+from typing import Optional, TYPE_CHECKING, Tuple, Union
 
 import numpy as np
 
 from . import _validate as check
-from ._decode_common import one_image, prediction
-from ._decode_heads import YOLOV8, anchors_last, classes_beside, corners_of, decode_image
+from ._decode_common import box_scale_pair, one_image, quantized_prediction
+from ._decode_heads import (YOLOV8, anchors_last, classes_beside,
+                            corners_of, decode_image, with_docs)
 from ._dispatch import implementation
 from ._geometry import LetterboxInfo
 from ._scale_boxes import scale_boxes
@@ -22,7 +23,10 @@ if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
 def decode_yolov8_pose(pred: ArrayLike, conf_threshold: float = 0.25, *,
                        kpt_shape: Tuple[int, int] = (17, 3), nc: Optional[int] = None,
                        classes: Optional[ArrayLike] = None, check_finite: bool = True,
-                       anchor_axis: Optional[int] = None, backend: Optional[str] = None
+                       anchor_axis: Optional[int] = None,
+                       quant: Optional[Tuple[float, int]] = None,
+                       box_scale: Union[float, Tuple[float, float], None] = None,
+                       backend: Optional[str] = None
                        ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Decode one image's YOLOv8/11-pose output ``(1, 4 + nc + K * D, A)``.
 
@@ -31,20 +35,34 @@ def decode_yolov8_pose(pred: ArrayLike, conf_threshold: float = 0.25, *,
     with the ``K * D`` keypoint channels gathered for the kept anchors. ``nc`` defaults
     to what the channels leave after the keypoints (1 for COCO person pose).
 
+    Args:
+{quant}
+{box_scale}
+            The keypoints' x and y are normalised too, and multiplied by W and H likewise
+            (ultralytics' ``x[:, 5::3] *= w``, ``x[:, 6::3] *= h`` for its one-class pose
+            models); visibilities unchanged.
+
     Returns:
         ``(boxes (N, 4) x1, y1, x2, y2, scores (N,), class_ids int64 (N,), keypoints (N,
-        K, D))`` in the output's dtype, anchors in increasing order (as ``decode_yolov8``).
+        K, D))`` in the output's dtype (float32 when quantized), anchors in increasing
+        order (as ``decode_yolov8``).
     """
     keypoints, dims = keypoint_shape(kpt_shape)
+    scale = box_scale_pair(box_scale)
     boxes, scores, class_ids, points = _decode_rows(pred, conf_threshold, keypoints * dims, nc,
                                                     classes, check_finite, anchor_axis, backend,
-                                                    "pose", keypoint_text(keypoints, dims))
-    return corners_of(boxes.T), scores, class_ids, points.reshape(-1, keypoints, dims)
+                                                    "pose", keypoint_text(keypoints, dims),
+                                                    quant, scale)
+    return (corners_of(boxes.T), scores, class_ids,
+            scale_keypoint_xy(points.reshape(-1, keypoints, dims), scale))
 
 
 def decode_yolov8_obb(pred: ArrayLike, conf_threshold: float = 0.25, *, nc: Optional[int] = None,
                       classes: Optional[ArrayLike] = None, check_finite: bool = True,
-                      anchor_axis: Optional[int] = None, backend: Optional[str] = None
+                      anchor_axis: Optional[int] = None,
+                      quant: Optional[Tuple[float, int]] = None,
+                      box_scale: Union[float, Tuple[float, float], None] = None,
+                      backend: Optional[str] = None
                       ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Decode one image's YOLOv8/11-obb output ``(1, 4 + nc + 1, A)``: cx, cy, w, h, the
     class scores, then the angle in radians.
@@ -54,20 +72,44 @@ def decode_yolov8_obb(pred: ArrayLike, conf_threshold: float = 0.25, *, nc: Opti
     becomes ``angle % pi`` when ``w > h``, else ``(angle + pi/2) % pi``; the same
     rectangle, with ``w >= h`` and an angle in ``[0, pi)``.
 
+    Args:
+{quant}
+{box_scale}
+            The angle is not scaled.
+
     Returns:
         ``(rboxes (N, 5) cx, cy, w, h, angle, scores (N,), class_ids int64 (N,))`` in the
-        output's dtype, anchors in increasing order.
+        output's dtype (float32 when quantized), anchors in increasing order.
     """
-    return obb_rows(pred, conf_threshold, nc, classes, check_finite, anchor_axis, backend)
+    return obb_rows(pred, conf_threshold, nc, classes, check_finite, anchor_axis, backend,
+                    quant, box_scale)
 
 
-def obb_rows(pred, conf_threshold, nc, classes, check_finite, anchor_axis, backend, where=None):
+def obb_rows(pred, conf_threshold, nc, classes, check_finite, anchor_axis, backend, quant=None,
+             box_scale=None, where=None):
     """``decode_yolov8_obb``; ``where``: what a non-finite value's error calls ``pred``
     (``("pred", (b,))`` for image b of a batch)."""
     boxes, scores, class_ids, angle = _decode_rows(pred, conf_threshold, 1, nc, classes,
                                                    check_finite, anchor_axis, backend, "obb",
-                                                   "the angle channel", where)
+                                                   "the angle channel", quant,
+                                                   box_scale_pair(box_scale), where)
     return regularize(np.concatenate([boxes, angle], axis=1)), scores, class_ids
+
+
+if decode_yolov8_pose.__doc__:  # None under python -OO
+    decode_yolov8_pose.__doc__ = with_docs(decode_yolov8_pose.__doc__)
+    decode_yolov8_obb.__doc__ = with_docs(decode_yolov8_obb.__doc__)
+
+
+def scale_keypoint_xy(points: np.ndarray, box_scale) -> np.ndarray:
+    """(N, K, D) keypoints with x times W and y times H of ``box_scale`` (in their dtype),
+    or ``points`` itself without one."""
+    if box_scale is None:
+        return points
+    out = points.copy()
+    out[..., 0] *= out.dtype.type(box_scale[0])
+    out[..., 1] *= out.dtype.type(box_scale[1])
+    return out
 
 
 def regularize(rboxes: np.ndarray) -> np.ndarray:
@@ -123,11 +165,12 @@ def scale_rboxes(rboxes: np.ndarray, info: LetterboxInfo) -> np.ndarray:
 
 
 def _decode_rows(pred, conf_threshold, extra, nc, classes, check_finite, anchor_axis, backend,
-                 task, what, where=None):
+                 task, what, quant, box_scale, where=None):
     """``(cx, cy, w, h (K, 4), scores, class_ids, extra channels (K, extra))`` of the kept
     anchors of a YOLOv8-style output with ``extra`` channels after the classes
-    (single-label, as ultralytics decodes pose and OBB heads)."""
-    given = prediction(pred, "pred")
+    (single-label, as ultralytics decodes pose and OBB heads); boxes times ``box_scale``
+    (checked), extras as they are (dequantized)."""
+    given, params = quantized_prediction(pred, "pred", quant)
     image = one_image(given, "pred", "(4 + nc + %s, A)" % ("K * D" if task == "pose" else "1"))
     last = anchors_last(YOLOV8, given.shape, anchor_axis)
     n_anchors = image.shape[1] if last else image.shape[0]
@@ -137,4 +180,5 @@ def _decode_rows(pred, conf_threshold, extra, nc, classes, check_finite, anchor_
     scan = implementation("decode_yolov8_%s" % task, n_anchors, backend)
     return decode_image(image, YOLOV8, last, nc_value, threshold, False, mask, scan,
                         bool(check_finite),
-                        where or ("pred", (0,) if given.ndim == 3 else ()), corners=False)
+                        where or ("pred", (0,) if given.ndim == 3 else ()), corners=False,
+                        params=params, box_scale=box_scale)

@@ -11,13 +11,15 @@ from typing import List, Optional, Sequence, TYPE_CHECKING, Tuple, Union
 import numpy as np
 
 from . import _validate as check
-from ._decode_common import FORMATS, prediction
-from ._decode_heads import (YOLOV5, YOLOV8, anchors_last, channel_count, classes_beside,
-                            decode_image)
+from ._decode_common import FORMATS, box_scale_pair, quantized_prediction
+from ._decode_heads import (YOLOV5, YOLOV5_PREMULTIPLIED, YOLOV8, anchors_last, channel_count,
+                            classes_beside, decode_image)
 from ._dispatch import backend_module
 from ._geometry import LetterboxInfo, inverse_mapping
-from ._decode_tasks import keypoint_shape, keypoint_text, obb_rows, scale_keypoints, scale_rboxes
+from ._decode_tasks import (keypoint_shape, keypoint_text, obb_rows, scale_keypoint_xy,
+                            scale_keypoints, scale_rboxes)
 from ._masks import process_masks
+from ._quant import dequantize
 from ._rotated import batched_nms_rotated, fast_nms, nms_rotated
 
 if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
@@ -50,6 +52,10 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
                 check_finite: bool = True, anchor_axis: Optional[int] = None,
                 protos: Optional[ArrayLike] = None,
                 kpt_shape: Tuple[int, int] = (17, 3), obb_nms: str = "fast",
+                quant: Optional[Tuple[float, int]] = None,
+                box_scale: Union[float, Tuple[float, float], None] = None,
+                premultiplied: bool = False,
+                protos_quant: Optional[Tuple[float, int]] = None,
                 backend: Optional[str] = None
                 ) -> Union[List[np.ndarray], List[Tuple[np.ndarray, np.ndarray]]]:
     """Detector output to final detections: decode, NMS, back to source pixels.
@@ -74,6 +80,21 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
             naming its index in ``pred``; one in a box of an anchor not kept does not.
         anchor_axis: as in ``decode_yolov8`` / ``decode_yolov5``: ``None`` refuses an
             output whose axes contradict the format; -1 or -2 says where the anchors are.
+        quant: ``(scale, zero_point)`` of an int8/uint8 ``pred`` (one pair for the whole
+            batch tensor), for every format: the detections are, bit for bit, those of
+            the float32 tensor ``DequantizeLinear(pred)``, decoded as ``decode_yolov8`` /
+            ``decode_yolov5`` decode a quantized output (a code cut-off, maxima over
+            codes, only the candidates dequantized); float32 results. Required for an
+            integer ``pred``, refused for a float one.
+        box_scale: ``(W, H)`` or one number: the boxes (and the keypoints of the pose
+            formats) are normalised to [0, 1] of the model input and multiplied by it
+            before decoding, as in ``decode_yolov8``: ultralytics' TFLite exports (float
+            and int8) need it; ONNX and the other runtimes give pixels.
+        premultiplied: ``format="yolov5"`` only: the class scores already include the
+            objectness (OpenCV's Darknet region layers; ``decode_yolov5``). For such a
+            model's list of layer outputs, concatenate them first (``np.concatenate(outs)``).
+        protos_quant: ``(scale, zero_point)`` of int8/uint8 ``protos`` (segmentation),
+            dequantized (``DequantizeLinear``) before the masks are computed.
         backend: one backend runs every step (its scan, NMS and scale_boxes).
 
     Segmentation (``format="yolov8-seg"``, ``"yolo11-seg"``, ``"yolov5-seg"``): ``pred``
@@ -108,29 +129,34 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
     """
     options = dict(conf_threshold=conf_threshold, iou_threshold=iou_threshold,
                    classes=classes, agnostic=agnostic, max_det=max_det, max_nms=max_nms,
-                   check_finite=check_finite, anchor_axis=anchor_axis)
+                   check_finite=check_finite, anchor_axis=anchor_axis, quant=quant,
+                   box_scale=box_scale)
+    if premultiplied and format != "yolov5":
+        raise ValueError("premultiplied is for format='yolov5' (OpenCV's Darknet layers), "
+                         "not format=%r" % (format,))
+    if protos_quant is not None and format not in SEGMENTATION:
+        raise ValueError("protos_quant is for the segmentation formats (%s), not format=%r"
+                         % (", ".join(SEGMENTATION), format))
     if format in POSE:
         return _pose(pred, kpt_shape, nc, letterbox, backend, multi_label, options)
     if format in OBB:
         return _obb(pred, nc, letterbox, backend, check.choice(obb_nms, "obb_nms", OBB_NMS),
                     options)
     if format in SEGMENTATION:
-        return _segment(pred, format, protos, nc, letterbox, backend, dict(
-            conf_threshold=conf_threshold, iou_threshold=iou_threshold, classes=classes,
-            agnostic=agnostic, multi_label=multi_label, max_det=max_det, max_nms=max_nms,
-            check_finite=check_finite, anchor_axis=anchor_axis))
+        return _segment(pred, format, protos, protos_quant, nc, letterbox, backend,
+                        dict(options, multi_label=multi_label))
     if protos is not None:
         raise ValueError("protos is for the segmentation formats (%s); format=%r has no masks"
                          % (", ".join(SEGMENTATION), format))
     format = check.choice(format, "format", FORMATS + SEGMENTATION + POSE + OBB)
-    array = prediction(pred, "pred")
+    array, params = quantized_prediction(pred, "pred", quant)
     batch_axis = array.ndim == 3  # the error's index names it only when the caller's does
     if array.ndim == 2:
         array = array[None]
     if array.ndim != 3:
         raise ValueError("pred must have shape (B, C, A) or (C, A) (yolov8) or (B, A, C) or "
                          "(A, C) (yolov5), got %s" % (array.shape,))
-    head = YOLOV5 if format == "yolov5" else YOLOV8
+    head = (YOLOV5_PREMULTIPLIED if premultiplied else YOLOV5) if format == "yolov5" else YOLOV8
     last = anchors_last(head, array.shape, anchor_axis)
     nc_value = channel_count(head, array.shape, last, nc)
     conf = check.unit_interval(conf_threshold, "conf_threshold")
@@ -139,17 +165,19 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
     max_nms = check.count_or_default(max_nms, "max_nms", 2 ** 62)
     mask = check.class_ids(classes, nc_value)
     infos = _letterbox_infos(letterbox, array.shape[0])
+    scale = box_scale_pair(box_scale)
     module = backend_module("postprocess", array.shape[2 if last else 1], backend)
     return [_postprocess_one(image, head, last, module, nc_value, conf, iou, bool(multi_label),
                              mask, bool(agnostic), max_det, max_nms, info, bool(check_finite),
-                             ("pred", (b,) if batch_axis else ()))
+                             ("pred", (b,) if batch_axis else ()), params, scale)
             for b, (image, info) in enumerate(zip(array, infos))]
 
 
 def _postprocess_one(pred, head, last, module, nc, conf, iou, multi_label, mask, agnostic,
-                     max_det, max_nms, info, check_finite, where):
+                     max_det, max_nms, info, check_finite, where, params, box_scale):
     boxes, scores, class_ids, extra = decode_image(pred, head, last, nc, conf, multi_label, mask,
-                                                   module.decode_scan, check_finite, where)
+                                                   module.decode_scan, check_finite, where,
+                                                   params=params, box_scale=box_scale)
     if scores.shape[0] > max_nms:
         best = np.sort(np.argsort(-scores, kind="stable")[:max_nms])
         boxes, scores, class_ids, extra = boxes[best], scores[best], class_ids[best], extra[best]
@@ -176,11 +204,14 @@ def _postprocess_one(pred, head, last, module, nc, conf, iou, multi_label, mask,
                            extra[keep]], axis=1)
 
 
-def _segment(pred, format, protos, nc, letterbox, backend, options):
+def _segment(pred, format, protos, protos_quant, nc, letterbox, backend, options):
     """Detections by ``postprocess`` with the mask coefficients as extras, then masks."""
     if protos is None:
         raise ValueError("format=%r needs protos=, the prototype output (B, C, mh, mw)" % format)
     maps = np.asarray(protos)
+    if protos_quant is not None or maps.dtype in (np.int8, np.uint8):
+        maps, params = quantized_prediction(maps, "protos", protos_quant, "protos_quant")
+        maps = dequantize(maps, params)
     if maps.ndim == 3:
         maps = maps[None]
     if maps.ndim != 4:
@@ -224,9 +255,10 @@ def _pose(pred, kpt_shape, nc, letterbox, backend, multi_label, options):
     results = postprocess(pred, "yolov8", nc=nc, letterbox=letterbox, backend=backend,
                           multi_label=multi_label, **options)
     infos = _letterbox_infos(letterbox, len(results))
+    scale = box_scale_pair(options["box_scale"])
     pairs = []
     for detections, info in zip(results, infos):
-        points = detections[:, 6:].reshape(-1, keypoints, dims)
+        points = scale_keypoint_xy(detections[:, 6:].reshape(-1, keypoints, dims), scale)
         if info is not None:
             points = scale_keypoints(points, info, backend=backend)
         pairs.append((np.ascontiguousarray(detections[:, :6]), points))
@@ -234,7 +266,7 @@ def _pose(pred, kpt_shape, nc, letterbox, backend, multi_label, options):
 
 
 def _obb(pred, nc, letterbox, backend, obb_nms, options):
-    array = prediction(pred, "pred")
+    array, _ = quantized_prediction(pred, "pred", options["quant"])
     if array.ndim == 2:
         array = array[None]
     if array.ndim != 3:
@@ -249,7 +281,8 @@ def _obb(pred, nc, letterbox, backend, obb_nms, options):
     for b, (image, info) in enumerate(zip(array, infos)):
         rboxes, scores, class_ids = obb_rows(
             image, options["conf_threshold"], nc, options["classes"], options["check_finite"],
-            options["anchor_axis"], backend, ("pred", (b,) if batch_axis else ()))
+            options["anchor_axis"], backend, options["quant"], options["box_scale"],
+            ("pred", (b,) if batch_axis else ()))
         if scores.shape[0] > max_nms:
             best = np.sort(np.argsort(-scores, kind="stable")[:max_nms])
             rboxes, scores, class_ids = rboxes[best], scores[best], class_ids[best]

@@ -7,8 +7,10 @@ Nothing here asserts a time.
 """
 import pytest
 
-from accel.compare.peers import numpy_decode_v5, numpy_decode_v8
-from accel.compare.workloads import SIZES, workload, yolov5_output, yolov8_output
+from accel import _quant
+from accel.compare.peers import numpy_decode_v5, numpy_decode_v8, numpy_dequantize_decode_v8
+from accel.compare.workloads import (SIZES, quantized_yolov8_output, workload, yolov5_output,
+                                     yolov8_output)
 
 
 def _bench(benchmark, work, backend, **options):
@@ -67,3 +69,38 @@ def test_postprocess_threads(benchmark, backend, threads):
     benchmark.group = "postprocess, 8 frames of 640 px on a thread pool"
     with ThreadPoolExecutor(threads) as pool:
         benchmark(lambda: list(pool.map(lambda w: w.call(backend), frames)))
+
+
+INT8_GROUP = "decode_yolov8 int8 (TFLite) 640 px input, 8400 anchors"
+
+
+def _int8_output():
+    codes, quant = quantized_yolov8_output(640)
+    values = _quant.dequantize(codes, _quant.quant_params(quant, "quant", codes.dtype))
+    return codes, quant, values
+
+
+def test_decode_int8(benchmark, backend):
+    """An int8 output decoded as codes (integer scan, only the kept anchors dequantized)."""
+    import accel
+
+    codes, quant, _ = _int8_output()
+    benchmark.group = INT8_GROUP
+    benchmark(lambda: accel.decode_yolov8(codes, quant=quant, box_scale=640, backend=backend))
+
+
+def test_decode_int8_as_float32(benchmark, backend):
+    """The same output dequantized beforehand: the float32 decode of the same values (the
+    same detections, bit for bit), by the same backend."""
+    import accel
+
+    _, _, values = _int8_output()
+    benchmark.group = INT8_GROUP
+    benchmark(lambda: accel.decode_yolov8(values, box_scale=640, backend=backend))
+
+
+def test_numpy_dequantize_then_decode(benchmark):
+    """The NumPy peer: dequantize everything, denormalise, then the NumPy decode."""
+    codes, quant, _ = _int8_output()
+    benchmark.group = INT8_GROUP
+    benchmark(numpy_dequantize_decode_v8, codes, quant, 0.25, 640)

@@ -117,7 +117,7 @@ def yolov8_cases():
         "threshold-nan": reject(ValueError, "conf_threshold", pred=ties, conf_threshold=float("nan")),
         "class-out-of-range": reject(ValueError, "classes", pred=ties, classes=[4]),
     }
-    return sorted(cases.items())
+    return sorted({**cases, **quantized_v8_cases()}.items())
 
 
 def yolov5_cases():
@@ -171,7 +171,7 @@ def yolov5_cases():
         "no-objectness": reject(ValueError, "pred", "objectness", pred=rows[:, :4]),
         "wrong-ndim": reject(ValueError, "pred", pred=rows[None, None]),
     }
-    return sorted(cases.items())
+    return sorted({**cases, **quantized_v5_cases()}.items())
 
 
 def yolov8_raw_cases():
@@ -321,7 +321,172 @@ def postprocess_cases():
         "yolov5-anchors-last": reject(ValueError, "pred", "transpose(0, 2, 1)", format="yolov5",
                                       pred=np.ascontiguousarray(v5.transpose(0, 2, 1))),
     }
-    return sorted(cases.items())
+    return sorted({**cases, **quantized_postprocess_cases()}.items())
+
+
+def quantize(output, dtype, scale, zero_point):
+    """``output``'s codes under ONNX QuantizeLinear (accel._quant.quantize)."""
+    params = accel._quant.quant_params((scale, zero_point), "quant", dtype)
+    return accel._quant.quantize(output, params)
+
+
+def normalised(output, size, anchors_last=True):
+    """A copy of ``output`` with cx, cy, w, h divided by the input ``size``: what
+    ultralytics' TFLite exports give, so that one quantization scale covers boxes and scores."""
+    out = np.array(output, dtype=np.float32)
+    if anchors_last:
+        out[..., :4, :] /= np.float32(size)
+    else:
+        out[..., :4] /= np.float32(size)
+    return out
+
+
+def quantized_v8_cases():
+    """Quantized (int8/uint8, ``quant=``) and normalised (``box_scale=``) YOLOv8 outputs."""
+    real = normalised(wl.yolov8_output(320, nc=80, seed=1), 320)
+    q8 = quantize(real, np.int8, 1 / 255, -128)
+    seg = np.concatenate([real, np.random.default_rng(3).uniform(-1, 1, (1, 32, 2100))], axis=1)
+    # Scale 2**-8: 0.25 is exactly code -64 + 128 steps up, so the threshold sits on a step.
+    on_step = quantize(real, np.int8, 2.0 ** -8, -128)
+    # Scale 2**-6 saturates every score above 127 / 64 ... below: many rows tie at 127.
+    saturated = quantize(real * np.float32(300.0), np.int8, 2.0 ** -6, 0)
+    cases = {
+        "int8": dict(pred=q8, quant=(1 / 255, -128), box_scale=320),
+        "int8-multi-zero-point-0": dict(pred=quantize(real, np.int8, 1 / 127, 0),
+                                        quant=(1 / 127, 0), box_scale=(320, 320),
+                                        conf_threshold=0.1),
+        "uint8": dict(pred=quantize(real, np.uint8, 1 / 255, 0), quant=(1 / 255, 0),
+                      box_scale=(320, 240)),
+        "uint8-zero-point-128-threshold-0": dict(
+            pred=quantize(real - np.float32(0.5), np.uint8, 1 / 255, 128), quant=(1 / 255, 128),
+            conf_threshold=0.0),
+        "int8-threshold-on-a-step": dict(pred=on_step, quant=(2.0 ** -8, -128),
+                                         conf_threshold=0.25),
+        "int8-threshold-just-below-a-step": dict(pred=on_step, quant=(2.0 ** -8, -128),
+                                                 conf_threshold=float(np.nextafter(0.25, 0))),
+        "int8-saturated-ties": dict(pred=saturated, quant=(2.0 ** -6, 0), conf_threshold=0.9),
+        "int8-anchors-first": dict(pred=np.ascontiguousarray(q8.transpose(0, 2, 1)),
+                                   quant=(1 / 255, -128), anchor_axis=-2, box_scale=320),
+        "int8-classes-filter": dict(pred=q8, quant=(1 / 255, -128),
+                                    classes=list(range(0, 80, 3))),
+        "int8-segmentation-extras": dict(pred=quantize(seg, np.int8, 1 / 127, 0),
+                                         quant=(1 / 127, 0), nc=80),
+        "int8-check-finite-irrelevant": dict(pred=q8, quant=(1 / 255, -128), check_finite=False),
+        "int8-no-anchors": dict(pred=np.zeros((84, 0), np.int8), quant=(0.1, 0)),
+        "float-normalised-box-scale": dict(pred=real, box_scale=(320, 256)),
+        # Rejected by the public layer, before any backend runs.
+        "int8-without-quant": reject(TypeError, "quant", "pred is int8", pred=q8),
+        "float-with-quant": reject(TypeError, "quant", "float32", pred=real, quant=(0.1, 0)),
+        "int32-with-quant": reject(TypeError, "quant", "int32", pred=q8.astype(np.int32),
+                                   quant=(0.1, 0)),
+        "quant-scale-0": reject(ValueError, "quant", "scale", pred=q8, quant=(0.0, 0)),
+        "quant-scale-negative": reject(ValueError, "quant", "scale", pred=q8, quant=(-0.1, 0)),
+        "quant-scale-nan": reject(ValueError, "quant", "scale", pred=q8, quant=(np.nan, 0)),
+        "quant-scale-inf": reject(ValueError, "quant", "scale", pred=q8, quant=(np.inf, 0)),
+        "quant-scale-subnormal": reject(ValueError, "quant", "scale", pred=q8, quant=(1e-45, 0)),
+        "quant-zero-point-above-int8": reject(ValueError, "quant", "zero_point", "[-128, 127]",
+                                              pred=q8, quant=(0.1, 128)),
+        "quant-zero-point-below-uint8": reject(ValueError, "quant", "zero_point", "[0, 255]",
+                                               pred=q8.view(np.uint8), quant=(0.1, -1)),
+        "quant-zero-point-float": reject(TypeError, "quant", "zero_point", pred=q8,
+                                         quant=(0.1, 0.5)),
+        "quant-not-a-pair": reject(TypeError, "quant", pred=q8, quant=0.1),
+        "box-scale-0": reject(ValueError, "box_scale", pred=real, box_scale=0),
+        "box-scale-nan": reject(ValueError, "box_scale", pred=real, box_scale=(640, np.nan)),
+        "box-scale-three": reject(TypeError, "box_scale", pred=real, box_scale=(1, 2, 3)),
+        "box-scale-text": reject(TypeError, "box_scale", pred=real, box_scale="640"),
+    }
+    return {"quantized-" + key: value for key, value in cases.items()}
+
+
+def quantized_v5_cases():
+    """Quantized and normalised YOLOv5 outputs, lists of layers, premultiplied scores."""
+    real = normalised(wl.yolov5_output(320, nc=80, seed=1), 320, anchors_last=False)
+    q8 = quantize(real, np.int8, 1 / 255, -128)
+    # Crafted rows on a 2**-8 grid: objectness exactly at 0.25, products that tie or round
+    # to one float32, saturated classes.
+    rows = np.array([
+        [0.5, 0.5, 0.1, 0.1, 0.25, 0.9, 0.1],
+        [0.5, 0.5, 0.1, 0.1, 0.25390625, 1.0, 1.0],
+        [0.5, 0.5, 0.1, 0.1, 0.3, 0.84, 0.83],
+        [0.5, 0.5, 0.1, 0.1, 1.0, 0.25, 0.2539],
+        [0.5, 0.5, 0.1, 0.1, 0.9, 0.0, 0.0],
+        [0.5, 0.5, 0.1, 0.1, 0.5, 0.5, 0.5039],
+    ], np.float32)
+    crafted = quantize(rows, np.uint8, 2.0 ** -8, 0)
+    layers = [real[0, :1200], real[0, 1200:1800], real[0, 1800:]]
+    darknet = [np.array(layer) for layer in layers]
+    for layer in darknet:  # OpenCV's region layer: scores already times the objectness
+        products = layer[:, 5:] * layer[:, 4:5]
+        layer[:, 5:] = np.where(products > np.float32(0.2), products, np.float32(0.0))
+    cases = {
+        "int8": dict(pred=q8, quant=(1 / 255, -128), box_scale=320),
+        "uint8-anchors-last": dict(pred=np.ascontiguousarray(
+            quantize(real, np.uint8, 1 / 255, 0).transpose(0, 2, 1)), quant=(1 / 255, 0),
+            anchor_axis=-1, box_scale=(320, 320)),
+        "uint8-crafted-ties": dict(pred=crafted, quant=(2.0 ** -8, 0), anchor_axis=-2),
+        "uint8-crafted-ties-0.3": dict(pred=crafted, quant=(2.0 ** -8, 0), anchor_axis=-2,
+                                       conf_threshold=0.3),
+        "int8-zero-point-0-threshold-0": dict(pred=quantize(real, np.int8, 1 / 127, 0),
+                                              quant=(1 / 127, 0), conf_threshold=0.0),
+        "int8-classes-filter": dict(pred=q8, quant=(1 / 255, -128),
+                                    classes=list(range(0, 80, 3))),
+        "int8-segmentation-extras": dict(pred=quantize(np.concatenate(
+            [real, np.full((1, real.shape[1], 3), 0.5, np.float32)], axis=2), np.int8, 1 / 255,
+            -128), quant=(1 / 255, -128), nc=80),
+        "list-of-layers": dict(pred=layers, box_scale=320),
+        "list-of-int8-layers-one-quant": dict(
+            pred=[quantize(layer, np.int8, 1 / 255, -128) for layer in layers],
+            quant=(1 / 255, -128)),
+        "list-of-layers-quant-each": dict(
+            pred=[quantize(layer, np.uint8, 1 / 255, z) for layer, z in zip(layers, (0, 3, 7))],
+            quant=[(1 / 255, 0), (1 / 255, 3), (1 / 255, 7)]),
+        "darknet-premultiplied": dict(pred=darknet, premultiplied=True, box_scale=(320, 320)),
+        "darknet-premultiplied-int8": dict(pred=quantize(darknet[0], np.int8, 1 / 255, -128),
+                                           quant=(1 / 255, -128), premultiplied=True),
+        # Rejected by the public layer, before any backend runs.
+        "int8-without-quant": reject(TypeError, "quant", "pred is int8", pred=q8),
+        "float-with-quant": reject(TypeError, "quant", pred=real, quant=(0.1, 0)),
+        "list-empty": reject(ValueError, "pred", "empty", pred=[]),
+        "list-channel-mismatch": reject(ValueError, "pred", "pred[1]", pred=[layers[0],
+                                                                             layers[1][:, :80]]),
+        "list-dtype-mismatch": reject(TypeError, "pred", "pred[1]", pred=[
+            layers[0], layers[1].astype(np.float64)]),
+        "list-quant-count": reject(ValueError, "quant", pred=[q8[0], q8[0]],
+                                   quant=[(1 / 255, -128)]),
+        "list-int8-without-quant": reject(TypeError, "quant", "pred[1] is int8",
+                                          pred=[layers[0], q8[0]]),
+    }
+    return {"quantized-" + key: value for key, value in cases.items()}
+
+
+def quantized_postprocess_cases():
+    v8 = normalised(np.concatenate([wl.yolov8_output(320, nc=80, seed=3),
+                                    wl.yolov8_output(320, nc=80, seed=4)]), 320)
+    v5 = normalised(wl.yolov5_output(320, nc=80, seed=3), 320, anchors_last=False)
+    cases = {
+        "yolov8-int8-batch-letterbox": dict(pred=quantize(v8, np.int8, 1 / 255, -128),
+                                            quant=(1 / 255, -128), box_scale=320,
+                                            letterbox=INFO_1080P),
+        "yolov8-uint8-multi-label": dict(pred=quantize(v8, np.uint8, 1 / 255, 0),
+                                         quant=(1 / 255, 0), box_scale=320, multi_label=True,
+                                         conf_threshold=0.1),
+        "yolov5-int8": dict(pred=quantize(v5, np.int8, 1 / 255, -128), format="yolov5",
+                            quant=(1 / 255, -128), box_scale=(320, 320)),
+        "yolov5-premultiplied": dict(pred=v5, format="yolov5", premultiplied=True,
+                                     box_scale=320),
+        "float-box-scale": dict(pred=v8, box_scale=320, agnostic=True),
+        # Rejected by the public layer, before any backend runs.
+        "int8-without-quant": reject(TypeError, "quant", "pred is int8",
+                                     pred=quantize(v8, np.int8, 1 / 255, -128)),
+        "float-with-quant": reject(TypeError, "quant", pred=v8, quant=(0.1, 0)),
+        "quant-zero-point-out-of-range": reject(ValueError, "quant", "zero_point",
+                                                pred=quantize(v8, np.uint8, 1 / 255, 0),
+                                                quant=(1 / 255, 256)),
+        "premultiplied-yolov8": reject(ValueError, "premultiplied", pred=v8, premultiplied=True),
+        "box-scale-negative": reject(ValueError, "box_scale", pred=v8, box_scale=-320),
+    }
+    return {"quantized-" + key: value for key, value in cases.items()}
 
 
 def _decode_v8(multi_label):

