@@ -414,8 +414,9 @@ def anchored_head(levels, anchors, strides, conf_threshold, layout, quant, sigmo
                 cells = cells[rows]
                 box = box_rule(raw[rows], y[rows], cells % branch.width, cells // branch.width,
                                stride, anchor_w, anchor_h, parameter)
-                parts.append((corners_of(np.stack(box)).astype(dtype),
-                              products[rows, class_ids].astype(dtype),
+                with np.errstate(over="ignore"):  # YOLOv3's exp(tw) may exceed float32: inf
+                    corners = corners_of(np.stack(box)).astype(dtype)
+                parts.append((corners, products[rows, class_ids].astype(dtype),
                               class_ids.astype(np.int64)))
         return parts
 

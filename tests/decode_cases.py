@@ -407,7 +407,49 @@ def postprocess_cases():
     v5 = wl.yolov5_output(320, nc=80, seed=3)
     seg = np.concatenate([v8, np.ones((1, 4, v8.shape[2]), np.float32)], axis=1)
     best, worst = int(v8[0, 4:].max(0).argmax()), int(v8[0, 4:].max(0).argmin())
+    raw8 = [np.concatenate([a, b]) for a, b in zip(wl.yolov8_raw_levels(320, nc=20, seed=3),
+                                                   wl.yolov8_raw_levels(320, nc=20, seed=4))]
+    split8 = split_levels(raw8, score_sum=True)
+    raw5 = wl.yolov5_raw_levels(320, nc=20, seed=3)
+    v8_raw = dict(format="yolov8-raw", strides=wl.STRIDES)
+    v5_raw = dict(format="yolov5-raw", strides=wl.STRIDES, anchors=wl.YOLOV5_ANCHORS)
+    v3_raw = dict(format="yolov3-raw", strides=wl.STRIDES, anchors=wl.YOLOV4_ANCHORS,
+                  scale_x_y=wl.YOLOV4_SCALE_X_Y)
     cases = {
+        "yolov8-raw-batch-letterbox": dict(pred=raw8, letterbox=INFO_1080P, **v8_raw),
+        "yolov8-raw-split-batch": dict(pred=split8, **v8_raw, iou_threshold=0.45),
+        "yolo11-raw-split-nhwc-agnostic": dict(
+            pred=[tuple(np.ascontiguousarray(a[:1].transpose(0, 2, 3, 1)) for a in level)
+                  for level in split8], format="yolo11-raw", strides=wl.STRIDES, layout="nhwc",
+            agnostic=True),
+        "yolov5-raw-letterbox": dict(pred=raw5, letterbox=INFO_1080P, **v5_raw),
+        "yolov5-raw-multi-label-max-det": dict(pred=raw5, multi_label=True, max_det=20, **v5_raw),
+        "yolov3-raw": dict(pred=raw5, **v3_raw, max_nms=50),
+        "yolov8-raw-nan-score-batch": non_finite("pred", (1, 70, 2, 3), named="pred[1]", pred=[
+            raw8[0], _at(raw8[1], (1, 70, 2, 3), np.nan), raw8[2]], **v8_raw),
+        "yolov8-raw-split-nan-score": non_finite("pred", (1, 6, 2, 3), named="pred[1][1]", pred=[
+            split8[0], (split8[1][0], _at(split8[1][1], (1, 6, 2, 3), np.nan)), split8[2]],
+            **v8_raw),
+        "yolov3-raw-huge-tw": reject(ValueError, "pred", "non-finite box", after_dispatch=True,
+                                     pred=[np.full_like(raw5[0], 100.0), raw5[1], raw5[2]],
+                                     **v3_raw),
+        "yolov8-raw-no-strides": reject(ValueError, "strides", pred=raw8, format="yolov8-raw"),
+        "yolov8-raw-anchors": reject(ValueError, "anchors", pred=raw8, anchors=wl.YOLOV5_ANCHORS,
+                                     **v8_raw),
+        "yolov8-raw-nc": reject(ValueError, "nc", pred=raw8, nc=20, **v8_raw),
+        "yolov8-raw-scale-x-y": reject(ValueError, "scale_x_y", pred=raw8, scale_x_y=1.1,
+                                       **v8_raw),
+        "yolov5-raw-no-anchors": reject(ValueError, "anchors", pred=raw5, format="yolov5-raw",
+                                        strides=wl.STRIDES),
+        "yolov5-raw-reg-max": reject(ValueError, "reg_max", pred=raw5, reg_max=16, **v5_raw),
+        "yolov3-raw-letterbox-count": reject(TypeError, "letterbox", "list of 1", pred=raw5,
+                                             letterbox=[INFO_1080P] * 2, **v3_raw),
+        "yolov8-raw-batches-differ": reject(ValueError, "pred", "pred[1]", **v8_raw, pred=[
+            raw8[0], raw8[1][:1], raw8[2]]),
+        "yolov8-strides": reject(ValueError, "strides", "raw formats", pred=v8,
+                                 strides=wl.STRIDES),
+        "yolov5-sigmoid-applied": reject(ValueError, "sigmoid_applied", pred=v5, format="yolov5",
+                                         sigmoid_applied=True),
         "yolov8": dict(pred=v8),
         "yolov8-batch-letterbox": dict(pred=batch, letterbox=INFO_1080P),
         "yolov8-letterbox-per-image": dict(pred=batch, letterbox=[INFO_1080P, INFO_1080P._replace(pad_top=0)]),
