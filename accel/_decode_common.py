@@ -35,6 +35,18 @@ first_bad int)``
     class-major ones by a running sum per anchor, non-finite when a term is, then an
     exact search of the block it flags, since a sum of finite values can overflow).
 
+    Integer ``data``, int8 or uint8 (the codes of a quantized output, ``accel._quant``):
+    ``threshold`` is a Python int, a code cut-off, and a code is above it when ``code >
+    threshold`` compared as integers (the cut-off may lie outside the dtype: one below the
+    lowest code keeps them all); ``obj_offset`` is always -1 (a backend raises
+    ``ValueError`` otherwise) and ``check_finite`` False (codes are finite; ``first_bad``
+    is -1). The rules are the float ones on the codes: an anchor's code is its largest
+    class code and its class the first holding it, kept when above the cut-off;
+    multi-label keeps every (anchor, class) code above it. The third array holds the
+    codes, in ``data``'s dtype. Distinct codes dequantize to distinct values in the same
+    order, so this is the float scan of the dequantized data with the cut-off's
+    threshold, maxima and ties included.
+
 ``scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height) -> (K, 4)``
 
     ``boxes`` is a C-contiguous, read-only (K, 4) float32 or float64 array of x1, y1, x2,

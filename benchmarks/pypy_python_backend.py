@@ -33,8 +33,13 @@ import json
 import platform
 import statistics
 import subprocess
+import os
 import sys
 import time
+
+# The checkout this file belongs to: the workers import its accel, not whatever copy an
+# interpreter has installed (a stale install under PyPy once made its figures 5x worse).
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CASES = ("nms:1000", "nms:5000", "batched_nms:5000", "preprocess:1080p", "decode_yolov8:640")
 
@@ -69,9 +74,13 @@ def _calls(cases):
 
 
 def worker(cases):
+    sys.path.insert(0, CHECKOUT)
+    import accel
+
     calls = _calls(cases)
-    print(json.dumps({"interpreter": "%s %s" % (platform.python_implementation(),
-                                                platform.python_version()),
+    print(json.dumps({"interpreter": "%s %s (accel from %s)" % (
+                          platform.python_implementation(), platform.python_version(),
+                          os.path.dirname(accel.__file__)),
                       "labels": {case: label for case, (_, label) in calls.items()}}))
     sys.stdout.flush()
     for line in sys.stdin:
@@ -172,8 +181,13 @@ def _report(args, cases, record, names, labels):
 
 
 def local(args, cases):
+    sys.path.insert(0, CHECKOUT)
+    import accel
+
     calls = _calls(cases)
-    print("%s %s, CPU time" % (platform.python_implementation(), platform.python_version()))
+    print("%s %s, CPU time, accel from %s" % (platform.python_implementation(),
+                                              platform.python_version(),
+                                              os.path.dirname(accel.__file__)))
     for case in cases:
         call, label = calls[case]
         deadline = time.perf_counter() + args.warmup

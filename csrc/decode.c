@@ -474,3 +474,223 @@ void accel_scale_boxes_##SFX(const T *boxes, int64_t n, double gain_x, double ga
 
 DEFINE_DECODE_KERNELS(f32, float, int32_t, INT32_MAX)
 DEFINE_DECODE_KERNELS(f64, double, int64_t, INT64_MAX)
+
+/* Integer codes: int8 and uint8 outputs of quantized models (decode.h). The public layer
+   turns the float threshold into one integer cut-off and takes the maximum over codes
+   (distinct codes are distinct values, in the same order), so these scans are the float
+   scans without objectness, NaN or products: a running maximum of codes, then one
+   comparison with the cut-off per anchor.
+
+   Class-major, the layout of YOLOv8's (1, 4 + nc, A) output: the float scan's groups, in
+   lanes of 8 bits. best and arg (the first class of the group that raised the maximum,
+   an uint8_t: nc <= 256 here, larger nc takes the anchor-major path) have the width of a
+   code, so every select is lane for lane and a vector holds 16 (SSE2) or 32 (AVX2) anchors;
+   -O3 vectorises code_fold_row and code_fold_groups (checked with -fopt-info-vec). The
+   compiler picks the signed or unsigned byte maximum and comparison by T (int8_t,
+   uint8_t), and the cut-off is compared as an int64_t, never converted to T: -129 (int8)
+   or -1 (uint8) keeps every anchor, 127 or 255 none. */
+#define CODE_BLOCK 4096  /* anchors per block: best and arg take 8 KB together */
+
+#define DEFINE_CODE_KERNELS(SFX, T)                                                          \
+                                                                                             \
+typedef struct {                                                                             \
+    int64_t capacity, count;                                                                 \
+    int64_t *anchors, *classes;                                                              \
+    T *codes;                                                                                \
+} code_rows_##SFX;                                                                           \
+                                                                                             \
+/* Rows past capacity are counted, not written: the caller retries with that count. */      \
+static void put_code_##SFX(code_rows_##SFX *out, int64_t anchor, int64_t cls, T code)        \
+{                                                                                            \
+    int64_t k = out->count++;                                                                \
+    if (k < out->capacity) {                                                                 \
+        out->anchors[k] = anchor;                                                            \
+        out->classes[k] = cls;                                                               \
+        out->codes[k] = code;                                                                \
+    }                                                                                        \
+}                                                                                            \
+                                                                                             \
+ACCEL_CLONES                                                                                 \
+static void code_fold_row_##SFX(T *ACCEL_RESTRICT best, const T *ACCEL_RESTRICT row,         \
+                                int64_t n)                                                   \
+{                                                                                            \
+    int64_t i;                                                                               \
+    for (i = 0; i < n; i++) {                                                                \
+        T v = row[i], b = best[i];                                                           \
+        best[i] = v > b ? v : b;                                                             \
+    }                                                                                        \
+}                                                                                            \
+                                                                                             \
+/* Rows first .. first + 2 * GROUP - 1 in one pass over best and arg, as fold_groups. */     \
+ACCEL_CLONES                                                                                 \
+static void code_fold_groups_##SFX(T *ACCEL_RESTRICT best, uint8_t *ACCEL_RESTRICT arg,      \
+                                   const T *ACCEL_RESTRICT row, int64_t channel_stride,      \
+                                   int64_t n, uint8_t first)                                 \
+{                                                                                            \
+    const T *r1 = row + channel_stride, *r2 = r1 + channel_stride, *r3 = r2 + channel_stride;\
+    const T *r4 = r3 + channel_stride, *r5 = r4 + channel_stride, *r6 = r5 + channel_stride; \
+    const T *r7 = r6 + channel_stride;                                                       \
+    const uint8_t second = (uint8_t)(first + GROUP);                                         \
+    int64_t i;                                                                               \
+    for (i = 0; i < n; i++) {                                                                \
+        T m = row[i], m2 = r4[i], v, b = best[i];                                            \
+        uint8_t a = arg[i];                                                                  \
+        v = r1[i];                                                                           \
+        m = v > m ? v : m;                                                                   \
+        v = r2[i];                                                                           \
+        m = v > m ? v : m;                                                                   \
+        v = r3[i];                                                                           \
+        m = v > m ? v : m;                                                                   \
+        v = r5[i];                                                                           \
+        m2 = v > m2 ? v : m2;                                                                \
+        v = r6[i];                                                                           \
+        m2 = v > m2 ? v : m2;                                                                \
+        v = r7[i];                                                                           \
+        m2 = v > m2 ? v : m2;                                                                \
+        a = m > b ? first : a;                                                               \
+        b = m > b ? m : b;                                                                   \
+        a = m2 > b ? second : a;                                                             \
+        b = m2 > b ? m2 : b;                                                                 \
+        best[i] = b;                                                                         \
+        arg[i] = a;                                                                          \
+    }                                                                                        \
+}                                                                                            \
+                                                                                             \
+ACCEL_CLONES                                                                                 \
+static void code_fold_group_##SFX(T *ACCEL_RESTRICT best, uint8_t *ACCEL_RESTRICT arg,       \
+                                  const T *ACCEL_RESTRICT row, int64_t channel_stride,       \
+                                  int64_t n, uint8_t first)                                  \
+{                                                                                            \
+    const T *r1 = row + channel_stride, *r2 = r1 + channel_stride, *r3 = r2 + channel_stride;\
+    int64_t i;                                                                               \
+    for (i = 0; i < n; i++) {                                                                \
+        T m = row[i], v, b = best[i];                                                        \
+        uint8_t a = arg[i];                                                                  \
+        v = r1[i];                                                                           \
+        m = v > m ? v : m;                                                                   \
+        v = r2[i];                                                                           \
+        m = v > m ? v : m;                                                                   \
+        v = r3[i];                                                                           \
+        m = v > m ? v : m;                                                                   \
+        a = m > b ? first : a;                                                               \
+        b = m > b ? m : b;                                                                   \
+        best[i] = b;                                                                         \
+        arg[i] = a;                                                                          \
+    }                                                                                        \
+}                                                                                            \
+                                                                                             \
+/* scores points at class 0 of anchor 0; class c of anchor a is scores[a + c * stride];     \
+   nc <= 256. A kept anchor's class is the first in its group equal to its maximum (the     \
+   float scan's argument: the first group whose maximum beats the running one holds it). */ \
+static void code_scan_class_major_##SFX(const T *scores, int64_t n_anchors,                  \
+                                        int64_t channel_stride, int64_t nc,                  \
+                                        int64_t threshold, int multi_label,                  \
+                                        code_rows_##SFX *out)                                \
+{                                                                                            \
+    T best[CODE_BLOCK];                                                                      \
+    uint8_t arg[CODE_BLOCK];                                                                 \
+    int64_t head = 1 + (nc - 1) % GROUP, start, i, c;                                        \
+    for (start = 0; start < n_anchors; start += CODE_BLOCK) {                                \
+        int64_t n = n_anchors - start < CODE_BLOCK ? n_anchors - start : CODE_BLOCK;         \
+        const T *block = scores + start;                                                     \
+        for (i = 0; i < n; i++) {                                                            \
+            best[i] = block[i];                                                              \
+            arg[i] = 0;                                                                      \
+        }                                                                                    \
+        for (c = 1; c < head; c++)                                                           \
+            code_fold_row_##SFX(best, block + c * channel_stride, n);                        \
+        for (c = head; c + 2 * GROUP <= nc; c += 2 * GROUP)                                  \
+            code_fold_groups_##SFX(best, arg, block + c * channel_stride, channel_stride, n, \
+                                   (uint8_t)c);                                              \
+        if (c < nc)                                                                          \
+            code_fold_group_##SFX(best, arg, block + c * channel_stride, channel_stride, n,  \
+                                  (uint8_t)c);                                               \
+        for (i = 0; i < n; i++) {                                                            \
+            const T *column = block + i;                                                     \
+            if (!((int64_t)best[i] > threshold))                                             \
+                continue;                                                                    \
+            if (multi_label) {                                                               \
+                for (c = 0; c < nc; c++) {                                                   \
+                    T s = column[c * channel_stride];                                        \
+                    if ((int64_t)s > threshold)                                              \
+                        put_code_##SFX(out, start + i, c, s);                                \
+                }                                                                            \
+            } else {                                                                         \
+                int64_t last = nc - arg[i] > GROUP ? (int64_t)arg[i] + GROUP - 1 : nc - 1;   \
+                for (c = arg[i]; c < last && column[c * channel_stride] != best[i]; c++)     \
+                    ;                                                                        \
+                put_code_##SFX(out, start + i, c, best[i]);                                  \
+            }                                                                                \
+        }                                                                                    \
+    }                                                                                        \
+}                                                                                            \
+                                                                                             \
+/* The largest of n contiguous codes: a reduction -O3 vectorises (integer maxima are         \
+   associative, unlike the float ones). */                                                   \
+static T code_max_##SFX(const T *ACCEL_RESTRICT scores, int64_t n)                           \
+{                                                                                            \
+    T m = scores[0];                                                                         \
+    int64_t c;                                                                               \
+    for (c = 1; c < n; c++)                                                                  \
+        m = scores[c] > m ? scores[c] : m;                                                   \
+    return m;                                                                                \
+}                                                                                            \
+                                                                                             \
+/* Any strides: each anchor's largest code, then, for a kept anchor, its first class         \
+   holding it (or every class above the cut-off). */                                         \
+static void code_scan_anchor_major_##SFX(const T *data, int64_t n_anchors,                   \
+                                         int64_t anchor_stride, int64_t channel_stride,      \
+                                         int64_t cls_offset, int64_t nc, int64_t threshold,  \
+                                         int multi_label, code_rows_##SFX *out)              \
+{                                                                                            \
+    int64_t a, c;                                                                            \
+    for (a = 0; a < n_anchors; a++) {                                                        \
+        const T *scores = data + a * anchor_stride + cls_offset * channel_stride;            \
+        T m;                                                                                 \
+        if (channel_stride == 1) {                                                           \
+            m = code_max_##SFX(scores, nc);                                                  \
+        } else {                                                                             \
+            m = scores[0];                                                                   \
+            for (c = 1; c < nc; c++) {                                                       \
+                T v = scores[c * channel_stride];                                            \
+                m = v > m ? v : m;                                                           \
+            }                                                                                \
+        }                                                                                    \
+        if (!((int64_t)m > threshold))                                                       \
+            continue;                                                                        \
+        if (multi_label) {                                                                   \
+            for (c = 0; c < nc; c++) {                                                       \
+                T s = scores[c * channel_stride];                                            \
+                if ((int64_t)s > threshold)                                                  \
+                    put_code_##SFX(out, a, c, s);                                            \
+            }                                                                                \
+        } else {                                                                             \
+            for (c = 0; c < nc - 1 && scores[c * channel_stride] != m; c++)                  \
+                ;                                                                            \
+            put_code_##SFX(out, a, c, m);                                                    \
+        }                                                                                    \
+    }                                                                                        \
+}                                                                                            \
+                                                                                             \
+int64_t accel_decode_scan_##SFX(const T *data, int64_t n_anchors, int64_t anchor_stride,     \
+                                int64_t channel_stride, int64_t cls_offset, int64_t nc,      \
+                                int64_t threshold, int multi_label, int64_t capacity,        \
+                                int64_t *anchors_out, int64_t *classes_out, T *codes_out)    \
+{                                                                                            \
+    code_rows_##SFX out;                                                                     \
+    out.capacity = capacity;                                                                 \
+    out.count = 0;                                                                           \
+    out.anchors = anchors_out;                                                               \
+    out.classes = classes_out;                                                               \
+    out.codes = codes_out;                                                                   \
+    if (anchor_stride == 1 && nc <= 256)                                                     \
+        code_scan_class_major_##SFX(data + cls_offset * channel_stride, n_anchors,           \
+                                    channel_stride, nc, threshold, multi_label, &out);       \
+    else                                                                                     \
+        code_scan_anchor_major_##SFX(data, n_anchors, anchor_stride, channel_stride,         \
+                                     cls_offset, nc, threshold, multi_label, &out);          \
+    return out.count;                                                                        \
+}
+
+DEFINE_CODE_KERNELS(i8, int8_t)
+DEFINE_CODE_KERNELS(u8, uint8_t)

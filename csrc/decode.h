@@ -54,3 +54,21 @@ void accel_scale_boxes_f32(const float *boxes, int64_t n, double gain_x, double 
 void accel_scale_boxes_f64(const double *boxes, int64_t n, double gain_x, double gain_y,
                            double pad_x, double pad_y, int clip, double width, double height,
                            double *out);
+
+/* decode_scan of integer codes (int8, uint8: quantized outputs), no objectness: as
+   accel_decode_scan_f32 with obj_offset < 0, the codes compared as integers. An anchor's
+   code is its largest class code, its class the first holding it; it is kept when
+   code > threshold, an integer compared without conversion to the code type (so
+   threshold = -129 (int8) or -1 (uint8) keeps every anchor). Multi-label: every
+   (anchor, class) with code > threshold. The codes go to codes_out; rows, order and the
+   capacity protocol as accel_decode_scan_f32. Codes are never NaN: no first_bad. */
+
+int64_t accel_decode_scan_i8(const int8_t *data, int64_t n_anchors, int64_t anchor_stride,
+                             int64_t channel_stride, int64_t cls_offset, int64_t nc,
+                             int64_t threshold, int multi_label, int64_t capacity,
+                             int64_t *anchors_out, int64_t *classes_out, int8_t *codes_out);
+
+int64_t accel_decode_scan_u8(const uint8_t *data, int64_t n_anchors, int64_t anchor_stride,
+                             int64_t channel_stride, int64_t cls_offset, int64_t nc,
+                             int64_t threshold, int multi_label, int64_t capacity,
+                             int64_t *anchors_out, int64_t *classes_out, uint8_t *codes_out);

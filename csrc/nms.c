@@ -34,6 +34,19 @@
 #define LANES 8          /* kept boxes tested at once by scan_greedy */
 #define SCAN_BUDGET 4    /* scan_greedy gives up after this many LANES-groups per candidate */
 
+/* On x86-64 with glibc, scan_greedy is compiled twice, for the baseline (SSE2: two
+   doubles per instruction) and for AVX2 (four), and the loader picks the variant the CPU
+   runs (GCC's target_clones, resolved once through an ifunc). The lanes do the same IEEE
+   operations either way, never fused (-ffp-contract=off; "avx2" does not enable FMA), so
+   the decisions are bit-identical. Measured on the 2-vCPU EPYC VM, C kernel alone on
+   the clustered N=500 workload: 15.8 us baseline, 12.3 us AVX2. Other targets (aarch64:
+   NEON is its baseline; musl and clang builds) compile the one baseline variant. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__)
+#define AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define AVX2_CLONES
+#endif
+
 /* ---------------------------------------------------------------- candidate order */
 
 typedef struct {
@@ -343,6 +356,7 @@ static void empty_slots(double *cols, int64_t cap, int64_t at)
    greedy(): its grid only skips pairs that cannot suppress. Returns -3, having decided
    nothing, once more than SCAN_BUDGET * ncand groups of LANES kept boxes were tested
    (many boxes kept: the grid is quicker, and the work lost is at most that budget). */
+AVX2_CLONES
 static int64_t scan_greedy(work_t *work, const double *boxes, const item_t *cand,
                            int64_t ncand, double thr, int64_t max_output, int64_t *keep_out)
 {
@@ -502,10 +516,60 @@ static int64_t greedy(work_t *work, const double *boxes, const item_t *cand,
 }
 
 /* Element i of a float32 (f32 != 0) or float64 array, as a double (exact). */
-static double value_at(const void *data, int f32, int64_t i)
-{
-    return f32 ? (double)((const float *)data)[i] : ((const double *)data)[i];
-}
+/* The passes over the caller's float32 or float64 arrays, one function per dtype: the
+   value checks have no branch, so the compiler vectorises them (a NaN fails every
+   comparison). At N=500, one generic loop reading every value through a dtype test
+   took a third of the kernel's instructions; these take the kernel from 12.5 to 11.3 us. */
+#define DEFINE_CHECKS(T, SUFFIX)                                                          \
+    static int boxes_valid_##SUFFIX(const T *b, int64_t n)                                \
+    {                                                                                     \
+        int valid = 1;                                                                    \
+        int64_t i;                                                                        \
+        for (i = 0; i < n; i++) {                                                         \
+            const double x1 = b[4 * i], y1 = b[4 * i + 1], x2 = b[4 * i + 2],             \
+                         y2 = b[4 * i + 3];                                               \
+            valid &= (x1 <= x2) & (y1 <= y2) & (x1 > -HUGE_VAL) & (x2 < HUGE_VAL) &       \
+                     (y1 > -HUGE_VAL) & (y2 < HUGE_VAL);                                  \
+        }                                                                                 \
+        return valid;                                                                     \
+    }                                                                                     \
+    static int scores_valid_##SUFFIX(const T *s, int64_t n)                               \
+    {                                                                                     \
+        int valid = 1;                                                                    \
+        int64_t i;                                                                        \
+        for (i = 0; i < n; i++)                                                           \
+            valid &= ((double)s[i] > -HUGE_VAL) & ((double)s[i] < HUGE_VAL);              \
+        return valid;                                                                     \
+    }                                                                                     \
+    static int64_t candidates_##SUFFIX(const T *s, int64_t n, double score_threshold,     \
+                                       item_t *order)                                     \
+    {                                                                                     \
+        int64_t i, ncand = 0;                                                             \
+        for (i = 0; i < n; i++) {                                                         \
+            const double score = s[i];                                                    \
+            if (score > score_threshold) {                                                \
+                order[ncand].key = score_key(score);                                      \
+                order[ncand].index = i;                                                   \
+                ncand++;                                                                  \
+            }                                                                             \
+        }                                                                                 \
+        return ncand;                                                                     \
+    }                                                                                     \
+    static void gather_##SUFFIX(const T *b, const item_t *order, int64_t ncand,           \
+                                double *out)                                              \
+    {                                                                                     \
+        int64_t i;                                                                        \
+        for (i = 0; i < ncand; i++) {                                                     \
+            const T *box = b + 4 * order[i].index;                                        \
+            out[4 * i] = box[0];                                                          \
+            out[4 * i + 1] = box[1];                                                      \
+            out[4 * i + 2] = box[2];                                                      \
+            out[4 * i + 3] = box[3];                                                      \
+        }                                                                                 \
+    }
+
+DEFINE_CHECKS(float, f32)
+DEFINE_CHECKS(double, f64)
 
 int64_t accel_nms(const void *boxes_in, int boxes_f32, const void *scores, int scores_f32,
                   const int64_t *classes, int64_t n, double iou_threshold,
@@ -524,33 +588,21 @@ int64_t accel_nms(const void *boxes_in, int boxes_f32, const void *scores, int s
     if (!CHECK_SIZE(n, item_t) || !CHECK_SIZE(n, kept_t) || !CHECK_SIZE(4 * n, double))
         return -1;
 
-    /* One pass over every box and score: the value checks (NaN fails every comparison),
-       and the candidates: score > score_threshold, by decreasing score, ties by
-       increasing index (listed by increasing index, then a stable sort by score). */
+    /* Every box and score checked first, then the candidates: score > score_threshold,
+       by decreasing score, ties by increasing index (listed by increasing index, then a
+       stable sort by score). */
     order = (item_t *)malloc((size_t)n * sizeof(item_t));
     if (order == NULL)
         goto done;
-    {
-        int valid = 1;
-        for (i = 0; i < n; i++) {
-            const double s = value_at(scores, scores_f32, i);
-            const double x1 = value_at(boxes_in, boxes_f32, 4 * i);
-            const double y1 = value_at(boxes_in, boxes_f32, 4 * i + 1);
-            const double x2 = value_at(boxes_in, boxes_f32, 4 * i + 2);
-            const double y2 = value_at(boxes_in, boxes_f32, 4 * i + 3);
-            valid &= (x1 <= x2) & (y1 <= y2) & (x1 > -HUGE_VAL) & (x2 < HUGE_VAL) &
-                     (y1 > -HUGE_VAL) & (y2 < HUGE_VAL) & (s > -HUGE_VAL) & (s < HUGE_VAL);
-            if (s > score_threshold) {
-                order[ncand].key = score_key(s);
-                order[ncand].index = i;
-                ncand++;
-            }
-        }
-        if (!valid) {
-            result = -2;
-            goto done;
-        }
+    if (!(boxes_f32 ? boxes_valid_f32((const float *)boxes_in, n)
+                    : boxes_valid_f64((const double *)boxes_in, n)) ||
+        !(scores_f32 ? scores_valid_f32((const float *)scores, n)
+                     : scores_valid_f64((const double *)scores, n))) {
+        result = -2;
+        goto done;
     }
+    ncand = scores_f32 ? candidates_f32((const float *)scores, n, score_threshold, order)
+                       : candidates_f64((const double *)scores, n, score_threshold, order);
     if (ncand == 0 || max_output <= 0) {
         result = 0;
         goto done;
@@ -579,13 +631,10 @@ int64_t accel_nms(const void *boxes_in, int boxes_f32, const void *scores, int s
     cand_boxes = (double *)malloc((size_t)ncand * 4 * sizeof(double));
     if (cand_boxes == NULL)
         goto done;
-    for (i = 0; i < ncand; i++) {
-        const int64_t at = 4 * order[i].index;
-        cand_boxes[4 * i] = value_at(boxes_in, boxes_f32, at);
-        cand_boxes[4 * i + 1] = value_at(boxes_in, boxes_f32, at + 1);
-        cand_boxes[4 * i + 2] = value_at(boxes_in, boxes_f32, at + 2);
-        cand_boxes[4 * i + 3] = value_at(boxes_in, boxes_f32, at + 3);
-    }
+    if (boxes_f32)
+        gather_f32((const float *)boxes_in, order, ncand, cand_boxes);
+    else
+        gather_f64((const double *)boxes_in, order, ncand, cand_boxes);
 
     max_keep = max_output < ncand ? max_output : ncand;
     /* scan_greedy's columns (a run of at most SCAN_MAX candidates: a class, or all);

@@ -3,7 +3,9 @@
 values the public layer can hand over (both strides, ties, signed zeros, values equal
 to the threshold, objectness products that round), and ``decode_scan``'s ``first_bad``
 (the lowest anchor with a non-finite value the scan reads) on NaN and infinities placed
-in every kind of channel, against a brute-force reading of the contract."""
+in every kind of channel, against a brute-force reading of the contract; and its integer
+form (int8/uint8 codes against a code cut-off), against the contract and against the
+float scan of the dequantized values."""
 import numpy as np
 import pytest
 
@@ -226,6 +228,117 @@ def test_decode_scan_finds_the_first_non_finite_anchor(name, case_id, case, bad,
             assert a.tobytes() == b.tobytes()
     # Unchecked, the same data runs to the end without a crash and reports nothing.
     assert module.decode_scan(**args, check_finite=False)[3] == -1
+
+
+def _code_scan_cases():
+    """Integer data (codes of quantized outputs): both layouts, int8 and uint8, cut-offs
+    from below the lowest code (every anchor kept) to the highest (none), ties of the
+    largest code, saturated rows, class counts around the C scan's limits (one class,
+    groups of 4 with a head, 256 classes with byte-sized class indices, more than 256:
+    the anchor-major path), and more anchors than one block of any backend."""
+    rng = np.random.default_rng(17)
+    cases = []
+    for dtype in (np.int8, np.uint8):
+        info = np.iinfo(dtype)
+        name = np.dtype(dtype).name
+        for nc, n_anchors in ((1, 300), (7, 5000), (80, 2100), (256, 300), (300, 90)):
+            # Few distinct levels: ties of the largest code are common.
+            codes = rng.integers(info.min, info.max + 1, (4 + nc, n_anchors))
+            codes[4:] = np.clip(codes[4:] // 32 * 32, info.min, info.max)
+            codes[4:, :10] = info.max  # saturated: every class ties at the highest code
+            codes[4:, 10:20] = info.min
+            codes = codes.astype(dtype)
+            for threshold in (info.min - 1, info.min, 0 if nc != 7 else 95, info.max - 1,
+                              info.max):
+                layouts = [("class-major", codes, (1, n_anchors))]
+                if threshold == info.min or nc == 7:
+                    layouts.append(("anchor-major", codes.T, (4 + nc, 1)))
+                for layout, data, (anchor_stride, channel_stride) in layouts:
+                    cases.append(("%s-nc%d-%s-thr%d" % (name, nc, layout, threshold), dict(
+                        data=data, n_anchors=n_anchors, anchor_stride=anchor_stride,
+                        channel_stride=channel_stride, cls_offset=4, nc=nc, obj_offset=-1,
+                        threshold=threshold)))
+    return cases
+
+
+CODE_SCAN_CASES = _code_scan_cases()
+
+
+def _code_scan_oracle(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc,
+                      threshold, multi_label, **_):
+    """The integer contract read literally, in NumPy: (anchors, classes, codes)."""
+    rows = np.array([[int(data[a * anchor_stride + (cls_offset + c) * channel_stride])
+                      for c in range(nc)] for a in range(n_anchors)]).reshape(n_anchors, nc)
+    if multi_label:
+        anchors, classes = np.nonzero(rows > threshold)
+    else:
+        classes = rows.argmax(axis=1)  # the first of equal maxima
+        anchors = np.flatnonzero(rows.max(axis=1) > threshold)
+        classes = classes[anchors]
+    return anchors, classes, rows[anchors, classes]
+
+
+@pytest.mark.parametrize("multi_label", [False, True], ids=["single", "multi"])
+@pytest.mark.parametrize("case_id, case", CODE_SCAN_CASES, ids=[c[0] for c in CODE_SCAN_CASES])
+@pytest.mark.parametrize("name", ("python",) + CANDIDATES)
+def test_decode_scan_of_codes(name, case_id, case, multi_label):
+    """Every backend, the reference included, against the contract read literally."""
+    module = backend_module(name)
+    data = _readonly(case["data"])
+    args = dict(case, data=data, multi_label=multi_label, check_finite=False)
+    anchors, classes, codes, first_bad = module.decode_scan(**args)
+    assert type(first_bad) is int and first_bad == -1
+    want = _code_scan_oracle(**args)
+    assert anchors.dtype == classes.dtype == np.int64 and codes.dtype == data.dtype
+    assert anchors.tolist() == want[0].tolist() and classes.tolist() == want[1].tolist()
+    assert codes.tolist() == want[2].tolist()
+    lowest, highest = np.iinfo(data.dtype).min, np.iinfo(data.dtype).max
+    if case["threshold"] < lowest:
+        assert anchors.size == (case["n_anchors"] * (case["nc"] if multi_label else 1))
+    if case["threshold"] >= highest:
+        assert anchors.size == 0
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+@pytest.mark.parametrize("name", ("python",) + CANDIDATES)
+def test_decode_scan_of_codes_is_the_float_scan_of_their_values(name, dtype):
+    """With the cut-off of a float threshold (accel._quant.code_cutoff), the scan of the
+    codes keeps what the float scan of the dequantized values keeps, with the same
+    classes, and the kept codes dequantize to its scores bit for bit; thresholds on a
+    quantization step and between two steps."""
+    from accel import _quant
+    module = backend_module(name)
+    rng = np.random.default_rng(23)
+    info = np.iinfo(dtype)
+    codes = rng.integers(info.min, info.max + 1, (4 + 11, 700)).astype(dtype)
+    for scale, zero_point in ((1 / 255, info.min), (0.0039215684, 0 if dtype == np.int8 else 128),
+                              (0.1, -3 if dtype == np.int8 else 3), (3e-3, info.max)):
+        params = _quant.quant_params((scale, zero_point), "quant", dtype)
+        values = _quant.dequantize(codes, params)
+        step = float(_quant.dequantize(np.array([info.min + 200]), params)[0])
+        for threshold in (0.0, 0.25, step, np.nextafter(step, 0.0), float(np.float32(0.3))):
+            for layout, data, strides in (("class-major", codes, (1, 700)),
+                                          ("anchor-major", codes.T, (15, 1))):
+                floats = values if layout == "class-major" else values.T
+                for multi_label in (False, True):
+                    float_args = (_readonly(floats), 700, strides[0], strides[1], 4, 11, -1,
+                                  threshold, multi_label, False)
+                    # The reference float scan, whose threshold is exact in float32 here
+                    want = reference.decode_scan(*float_args)
+                    got = module.decode_scan(_readonly(data), 700, strides[0], strides[1], 4,
+                                             11, -1, _quant.code_cutoff(params, threshold),
+                                             multi_label, False)
+                    assert got[0].tobytes() == want[0].tobytes()
+                    assert got[1].tobytes() == want[1].tobytes()
+                    assert _quant.dequantize(got[2], params).tobytes() == want[2].tobytes()
+
+
+@pytest.mark.parametrize("name", ("python",) + CANDIDATES)
+def test_decode_scan_of_codes_takes_no_objectness(name):
+    module = backend_module(name)
+    data = _readonly(np.zeros((10, 7), np.int8))
+    with pytest.raises(ValueError, match="obj_offset"):
+        module.decode_scan(data, 10, 7, 1, 5, 2, 4, 0, False, False)
 
 
 def test_reference_ties_and_products():

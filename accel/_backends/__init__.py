@@ -95,6 +95,13 @@ first_bad int)``
     every anchor and the class scores of those whose objectness passes), else -1; when it
     is >= 0 the arrays are unspecified and the public layer raises. The compiled scans
     test while they read, so the default ``check_finite=True`` costs no second pass.
+
+    Integer ``data`` (int8 or uint8: the codes of a quantized output): ``threshold`` is a
+    Python int, a code cut-off (kept iff ``code > threshold``, compared as integers: it
+    may lie outside the dtype, -129 for int8 keeping every code), ``obj_offset`` is -1
+    (a backend raises ``ValueError`` otherwise) and ``check_finite`` False; the result
+    is ``(anchors, classes, codes in data's dtype, -1)``: the float scan's rules (largest
+    code, first class holding it; multi-label: every code above the cut-off) on the codes.
 ``scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height) -> (K, 4)``
 
 Masks family (contract in ``accel._masks``):

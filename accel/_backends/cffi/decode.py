@@ -5,7 +5,8 @@ validated, C-contiguous arrays; these wrappers pick the float32 or float64 kerne
 pointers and sizes, and own the output buffers. The C code makes the reference's
 decisions with the reference's arithmetic, so the results are bit-identical. Works on
 CPython and PyPy; the GIL is released during each C call. ``ffi.from_buffer`` accepts the
-read-only inputs without copying.
+read-only inputs without copying. int8 and uint8 data (codes) go to the integer kernels,
+which take no objectness, no ``check_finite`` and report no ``first_bad``.
 """
 import numpy as np
 
@@ -14,6 +15,10 @@ from ._shared import ffi, lib, require
 _SCAN = {
     np.dtype(np.float32): (lib.accel_decode_scan_f32, "float[]"),
     np.dtype(np.float64): (lib.accel_decode_scan_f64, "double[]"),
+}
+_CODES = {
+    np.dtype(np.int8): (lib.accel_decode_scan_i8, "int8_t[]"),
+    np.dtype(np.uint8): (lib.accel_decode_scan_u8, "uint8_t[]"),
 }
 _SCALE = {
     np.dtype(np.float32): (lib.accel_scale_boxes_f32, "float[]"),
@@ -34,40 +39,49 @@ def _scan(scan, ctype, source, args, first_anchor, indices, scores, first_row, b
     """Scan anchors first_anchor.. into rows first_row.. of the output: anchors in
     indices[:capacity], classes in indices[capacity:], scores in scores, where capacity
     is len(scores); bad[0] receives the first anchor (from first_anchor) with a
-    non-finite value read, or -1. Returns the number of rows from first_anchor on, which
-    may exceed the room."""
+    non-finite value read, or -1 (``bad`` is None for the integer kernels, which take no
+    such pointer). Returns the number of rows from first_anchor on, which may exceed the
+    room."""
     capacity = scores.shape[0]
     n_anchors, anchor_stride = args[0], args[1]
     # Our own fresh arrays: require_writable would only repeat a check (~0.3 us each).
     index_pointer = ffi.from_buffer("int64_t[]", indices)
+    outputs = (capacity - first_row, index_pointer + first_row,
+               index_pointer + capacity + first_row, ffi.from_buffer(ctype, scores) + first_row)
     return scan(source + first_anchor * anchor_stride, n_anchors - first_anchor, *args[1:],
-                capacity - first_row, index_pointer + first_row,
-                index_pointer + capacity + first_row,
-                ffi.from_buffer(ctype, scores) + first_row, bad)
+                *(outputs if bad is None else outputs + (bad,)))
 
 
 def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
                 threshold, multi_label, check_finite):
-    scan, ctype = _kernel(_SCAN, data)
+    integer = data.dtype in _CODES
+    scan, ctype = _kernel(_CODES if integer else _SCAN, data)
     n_anchors, nc = int(n_anchors), int(nc)
     anchor_stride, channel_stride = int(anchor_stride), int(channel_stride)
     cls_offset, obj_offset = int(cls_offset), int(obj_offset)
+    if integer and obj_offset >= 0:
+        raise ValueError("decode_scan: integer data takes no objectness (obj_offset=-1)")
     # Exact integer arithmetic: the largest index the scan can read must be inside data.
     require(data.ndim == 1 and n_anchors >= 0 and nc >= 1 and cls_offset >= 0
              and anchor_stride >= 0 and channel_stride >= 0
              and (n_anchors == 0 or (n_anchors - 1) * anchor_stride
                   + max(cls_offset + nc - 1, obj_offset) * channel_stride < data.shape[0]))
-    args = (n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
-            float(threshold), 1 if multi_label else 0, 1 if check_finite else 0)
+    if integer:
+        # int64_t in C: a cut-off outside the codes' range stays what it is.
+        args = (n_anchors, anchor_stride, channel_stride, cls_offset, nc,
+                max(-2 ** 63, min(int(threshold), 2 ** 63 - 1)), 1 if multi_label else 0)
+    else:
+        args = (n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
+                float(threshold), 1 if multi_label else 0, 1 if check_finite else 0)
     source = ffi.from_buffer(ctype, data)
     # Single-label needs at most n_anchors rows. Anchors and classes share one buffer: one
     # allocation and one from_buffer less on a call of well under 100 us.
     capacity = n_anchors
     indices = np.empty(2 * capacity, dtype=np.int64)
     scores = np.empty(capacity, dtype=data.dtype)
-    bad = ffi.new("int64_t *")
+    bad = None if integer else ffi.new("int64_t *")
     count = _scan(scan, ctype, source, args, 0, indices, scores, 0, bad)
-    if bad[0] >= 0:  # the rows are unspecified: the public layer raises
+    if bad is not None and bad[0] >= 0:  # the rows are unspecified: the public layer raises
         return indices[:0].copy(), indices[:0].copy(), scores[:0].copy(), int(bad[0])
     if count > capacity:
         # Multi-label ran out of room. The rows written are right, but the last anchor's

@@ -36,7 +36,7 @@ def _greedy(boxes, scores, classes, iou_threshold, score_threshold, max_output):
         float(iou_threshold),
         float(score_threshold),
         int(max_output),
-        ffi.from_buffer("int64_t[]", keep, require_writable=True),
+        ffi.from_buffer("int64_t[]", keep),  # fresh and writable: no need to check (300 ns)
     )
     if count == -2:
         return None  # a bad value: the boundary's answer

@@ -42,6 +42,13 @@ contract in ``accel._decode_common``), bit for bit.
   0`` on each objectness and on the class scores it reads (contiguous ones are summed in
   the loop that finds the best class, and tested exactly when the sum is not finite).
 
+* int8 and uint8 data (codes of quantized outputs, ``code_t``) have scans of their own,
+  without objectness or NaN: the class-major one folds the rows into a running maximum of
+  codes (byte lanes, vectorised as the float one) and finds a kept anchor's class as
+  above; the anchor-major one takes each anchor's maximum (a vectorised reduction over
+  contiguous classes) and then its first class. The cut-off is an ``int64_t`` compared
+  with the code widened to it, never converted to the code type.
+
 With NaN in the data the kept set is unspecified (boundary contract), but every loop is
 bounded by the counts, never by a value being found. All per-element work runs inside
 ``with nogil:``. The layout (strides, offsets, counts) is checked against the length of
@@ -85,6 +92,11 @@ cdef enum:
     # ... and prefetches the objectness this many anchors ahead: one value per row of
     # 5 + nc, a stride the hardware prefetcher follows only one step ahead.
     _OBJ_AHEAD = 32
+
+
+ctypedef fused code_t:           # the codes of quantized outputs: int8, uint8
+    signed char
+    unsigned char
 
 
 ctypedef struct Hits:            # the kept (anchor, class, score) rows, in order
@@ -140,6 +152,15 @@ cdef inline void _emit(Hits* hits, Py_ssize_t anchor, Py_ssize_t cls,
     hits.anchor[k] = anchor
     hits.cls[k] = cls
     (<floating*>hits.score)[k] = score
+    hits.size = k + 1
+
+
+cdef inline void _emit_code(Hits* hits, Py_ssize_t anchor, Py_ssize_t cls,
+                            code_t code) noexcept nogil:
+    cdef Py_ssize_t k = hits.size
+    hits.anchor[k] = anchor
+    hits.cls[k] = cls
+    (<code_t*>hits.score)[k] = code
     hits.size = k + 1
 
 
@@ -477,6 +498,163 @@ cdef int _scan_anchor_major(const floating* data, Py_ssize_t n_anchors,
 
 
 # ---------------------------------------------------------------------------------------
+# Integer codes (no GIL)
+# ---------------------------------------------------------------------------------------
+
+cdef void _block_max_codes(const code_t* row, Py_ssize_t channel_stride, Py_ssize_t nc,
+                           Py_ssize_t n, code_t* best) noexcept nogil:
+    """best[i]: the largest of row[i + c * channel_stride] over c (``_block_max`` without
+    the sums: codes are finite)."""
+    cdef Py_ssize_t i, c = 1
+    cdef const code_t* r0
+    cdef const code_t* r1
+    cdef const code_t* r2
+    cdef const code_t* r3
+    cdef code_t x, y, z, w, b
+    memcpy(best, row, n * sizeof(code_t))
+    while c + 4 <= nc:
+        r0 = row + c * channel_stride
+        r1 = r0 + channel_stride
+        r2 = r1 + channel_stride
+        r3 = r2 + channel_stride
+        for i in range(n):
+            x = r0[i]
+            y = r1[i]
+            x = y if y > x else x
+            z = r2[i]
+            w = r3[i]
+            z = w if w > z else z
+            x = z if z > x else x
+            b = best[i]
+            best[i] = x if x > b else b
+        c += 4
+    while c < nc:
+        r0 = row + c * channel_stride
+        for i in range(n):
+            x = r0[i]
+            b = best[i]
+            best[i] = x if x > b else b
+        c += 1
+
+
+cdef void _block_first_codes(const code_t* row, Py_ssize_t channel_stride, Py_ssize_t nc,
+                             Py_ssize_t n, const code_t* best, int32_t* arg) noexcept nogil:
+    """arg[i]: the first c with row[i + c * channel_stride] == best[i] (as
+    ``_block_first_f``)."""
+    cdef Py_ssize_t i
+    cdef int32_t c, k, m
+    cdef const code_t* r
+    memset(arg, 0, n * sizeof(int32_t))
+    c = <int32_t>nc
+    while c > 0:
+        c -= 1
+        r = row + c * channel_stride
+        for i in range(n):
+            k = arg[i]
+            m = -<int32_t>(r[i] == best[i])
+            arg[i] = (k & ~m) | (c & m)
+
+
+cdef int _codes_class_major(const code_t* cls0, Py_ssize_t n_anchors,
+                            Py_ssize_t channel_stride, Py_ssize_t nc, int64_t threshold,
+                            bint multi_label, Hits* hits) noexcept nogil:
+    """``_scan_class_major`` for codes."""
+    cdef code_t best[_BLOCK]
+    cdef int32_t kept[_BLOCK]
+    cdef int32_t arg[_BLOCK]
+    cdef Py_ssize_t start = 0, n, m, i, j, c
+    cdef const code_t* p
+    cdef code_t v, b
+    while start < n_anchors:
+        n = n_anchors - start
+        if n > _BLOCK:
+            n = _BLOCK
+        _block_max_codes(cls0 + start, channel_stride, nc, n, best)
+        m = 0
+        for i in range(n):
+            kept[m] = <int32_t>i
+            m += <int64_t>best[i] > threshold
+        if m == 0:
+            pass
+        elif multi_label:
+            for j in range(m):
+                i = kept[j]
+                if _reserve(hits, nc) < 0:
+                    return -1
+                p = cls0 + start + i
+                for c in range(nc):
+                    v = p[c * channel_stride]
+                    if <int64_t>v > threshold:
+                        _emit_code(hits, start + i, c, v)
+        else:
+            if _reserve(hits, m) < 0:
+                return -1
+            if m * _DENSE_RATIO > n:
+                _block_first_codes(cls0 + start, channel_stride, nc, n, best, arg)
+                for j in range(m):
+                    i = kept[j]
+                    _emit_code(hits, start + i, arg[i], best[i])
+            else:
+                for j in range(m):
+                    i = kept[j]
+                    b = best[i]
+                    p = cls0 + start + i
+                    c = 0
+                    while c < nc - 1 and not p[c * channel_stride] == b:
+                        c += 1
+                    _emit_code(hits, start + i, c, b)
+        start += n
+    return 0
+
+
+cdef code_t _max_contiguous(const code_t* row, Py_ssize_t nc) noexcept nogil:
+    """The largest of nc contiguous codes: a reduction the C compiler vectorises."""
+    cdef code_t m = row[0], v
+    cdef Py_ssize_t c
+    for c in range(1, nc):
+        v = row[c]
+        m = v if v > m else m
+    return m
+
+
+cdef int _codes_anchor_major(const code_t* data, Py_ssize_t n_anchors,
+                             Py_ssize_t anchor_stride, Py_ssize_t channel_stride,
+                             Py_ssize_t cls_offset, Py_ssize_t nc, int64_t threshold,
+                             bint multi_label, Hits* hits) noexcept nogil:
+    """Each anchor's largest code, then, for a kept anchor, its first class holding it (or
+    every class above the cut-off)."""
+    cdef Py_ssize_t a, c
+    cdef const code_t* row
+    cdef code_t m, v
+    for a in range(n_anchors):
+        row = data + a * anchor_stride + cls_offset * channel_stride
+        if channel_stride == 1:
+            m = _max_contiguous(row, nc)
+        else:
+            m = row[0]
+            for c in range(1, nc):
+                v = row[c * channel_stride]
+                m = v if v > m else m
+        if not <int64_t>m > threshold:
+            continue
+        if multi_label:
+            if _reserve(hits, nc) < 0:
+                return -1
+            for c in range(nc):
+                v = row[c * channel_stride]
+                if <int64_t>v > threshold:
+                    _emit_code(hits, a, c, v)
+        else:
+            if _reserve(hits, 1) < 0:
+                return -1
+            c = 0
+            while c < nc - 1 and not row[c * channel_stride] == m:
+                c += 1
+            _emit_code(hits, a, c, m)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
 # Entry points (with the GIL)
 # ---------------------------------------------------------------------------------------
 
@@ -501,10 +679,72 @@ cdef int _check_layout(Py_ssize_t size, Py_ssize_t n_anchors, Py_ssize_t anchor_
     return 0
 
 
-def decode_scan(const floating[::1] data not None, Py_ssize_t n_anchors,
+def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
+                threshold, multi_label, check_finite):
+    if data.dtype.kind in "iu":
+        if obj_offset >= 0:
+            raise ValueError("decode_scan: integer data takes no objectness (obj_offset=-1)")
+        return _scan_codes(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc,
+                           threshold, multi_label)
+    return _scan_floats(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc,
+                        obj_offset, threshold, multi_label, check_finite)
+
+
+def _scan_codes(const code_t[::1] data not None, Py_ssize_t n_anchors,
                 Py_ssize_t anchor_stride, Py_ssize_t channel_stride, Py_ssize_t cls_offset,
-                Py_ssize_t nc, Py_ssize_t obj_offset, double threshold, bint multi_label,
-                bint check_finite):
+                Py_ssize_t nc, threshold, bint multi_label):
+    cdef Hits hits
+    cdef int status = 0
+    # int64_t: a cut-off beyond any code (there is none in practice) still compares right.
+    cdef int64_t thr = max(-2 ** 63, min(int(threshold), 2 ** 63 - 1))
+    cdef const code_t* base = NULL
+    cdef Py_ssize_t k
+    cdef int64_t[::1] out_anchor
+    cdef int64_t[::1] out_cls
+    cdef code_t[::1] out_code
+    _check_layout(data.shape[0], n_anchors, anchor_stride, channel_stride, cls_offset, nc, -1)
+    hits.anchor = NULL
+    hits.cls = NULL
+    hits.score = NULL
+    hits.size = 0
+    hits.capacity = 0
+    hits.itemsize = sizeof(code_t)
+    if n_anchors > 0:
+        base = &data[0]
+    try:
+        with nogil:
+            if n_anchors == 0:
+                pass
+            elif anchor_stride == 1 and nc <= INT32_MAX:
+                status = _codes_class_major(base + cls_offset * channel_stride, n_anchors,
+                                            channel_stride, nc, thr, multi_label, &hits)
+            else:
+                status = _codes_anchor_major(base, n_anchors, anchor_stride, channel_stride,
+                                             cls_offset, nc, thr, multi_label, &hits)
+        if status < 0:
+            raise MemoryError("accel cython backend: out of memory in decode_scan")
+        k = hits.size
+        anchors = np.empty(k, dtype=np.int64)
+        classes = np.empty(k, dtype=np.int64)
+        codes = np.empty(k, dtype=np.int8 if <code_t>-1 < 0 else np.uint8)
+        if k > 0:
+            out_anchor = anchors
+            out_cls = classes
+            out_code = codes
+            memcpy(&out_anchor[0], hits.anchor, k * sizeof(int64_t))
+            memcpy(&out_cls[0], hits.cls, k * sizeof(int64_t))
+            memcpy(&out_code[0], hits.score, k * sizeof(code_t))
+        return anchors, classes, codes, -1
+    finally:
+        free(hits.anchor)
+        free(hits.cls)
+        free(hits.score)
+
+
+def _scan_floats(const floating[::1] data not None, Py_ssize_t n_anchors,
+                 Py_ssize_t anchor_stride, Py_ssize_t channel_stride, Py_ssize_t cls_offset,
+                 Py_ssize_t nc, Py_ssize_t obj_offset, double threshold, bint multi_label,
+                 bint check_finite):
     cdef Hits hits
     cdef Py_ssize_t first_bad = -1
     cdef int status = 0

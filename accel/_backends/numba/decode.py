@@ -31,6 +31,10 @@ dtype, and the reference's own comparison.
 round to nearest), allocated by the Python wrapper so that it is writable whatever Numba
 version types ``empty_like`` of a read-only array.
 
+int8 and uint8 data (codes) run the same loops, specialised for them, with an integer
+threshold (an int64: the comparison ``code > threshold`` widens the code, so a cut-off
+outside the codes' range, such as -129 for int8, means what it says).
+
 No ``fastmath`` (it would allow reordering, fusing and reciprocal division). Each kernel
 is compiled on its first call and cached on disk (``cache=True``), and releases the GIL
 (``nogil``). Scratch memory is per call: concurrent calls from several threads are safe.
@@ -347,12 +351,18 @@ def _scale_boxes(boxes, out, gain_x, gain_y, pad_x, pad_y, clip, width, height):
 
 def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
                 threshold, multi_label, check_finite):
+    if data.dtype.kind in "iu":
+        if obj_offset >= 0:
+            raise ValueError("decode_scan: integer data takes no objectness (obj_offset=-1)")
+        threshold, check_finite = int(threshold), False
+    else:
+        threshold = float(threshold)
     if obj_offset < 0 and anchor_stride == 1:
         result = _class_major(data, int(n_anchors), int(channel_stride), int(cls_offset),
-                              int(nc), float(threshold), bool(multi_label), bool(check_finite))
+                              int(nc), threshold, bool(multi_label), bool(check_finite))
     else:
         result = _anchor_major(data, int(n_anchors), int(anchor_stride), int(channel_stride),
-                               int(cls_offset), int(nc), int(obj_offset), float(threshold),
+                               int(cls_offset), int(nc), int(obj_offset), threshold,
                                bool(multi_label), bool(check_finite))
     return result[0], result[1], result[2], int(result[3])
 

@@ -5,6 +5,9 @@ strides; the full reduction is a ``max`` (the cheap pass), and the first ``argma
 the products with objectness are computed on the candidate rows only. ``check_finite``
 sums the rows it tests (a sum is not finite when a term is not) and tests exactly only
 the rows whose sum is not finite.
+
+int8 and uint8 data (codes) take the path without objectness, compared with the integer
+cut-off in their own dtype (``_above``): no widening copy of the class scores.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -34,8 +37,33 @@ def _first_non_finite(rows, candidates, totals):
     return -1
 
 
+def _above(values, threshold):
+    """``values > threshold`` for codes and an integer ``threshold`` that may lie outside
+    their dtype (lowest - 1 keeps every code): compared in the codes' own dtype, which
+    NumPy 2 requires of a Python int (it refuses one out of range)."""
+    info = np.iinfo(values.dtype)
+    if threshold < info.min:
+        return np.ones(values.shape, dtype=bool)
+    if threshold >= info.max:
+        return np.zeros(values.shape, dtype=bool)
+    return values > values.dtype.type(threshold)
+
+
 def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
                 threshold, multi_label, check_finite):
+    if data.dtype.kind in "iu":
+        if obj_offset >= 0:
+            raise ValueError("decode_scan: integer data takes no objectness (obj_offset=-1)")
+        scores = _channels(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc)
+        candidates = np.flatnonzero(_above(scores.max(axis=1), threshold))
+        rows = scores[candidates]
+        if multi_label:
+            row_index, classes = np.nonzero(_above(rows, threshold))
+            return (candidates[row_index].astype(np.int64), classes.astype(np.int64),
+                    rows[row_index, classes], -1)
+        classes = rows.argmax(axis=1)
+        return (candidates.astype(np.int64), classes.astype(np.int64),
+                rows[np.arange(rows.shape[0]), classes], -1)
     scores = _channels(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc)
     first_bad = -1
     if obj_offset >= 0:

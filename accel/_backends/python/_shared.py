@@ -5,12 +5,14 @@ from array import array
 import numpy as np
 
 TYPECODES = {np.dtype(np.float32): "f", np.dtype(np.float64): "d",
-             np.dtype(np.int32): "i", np.dtype(np.int64): "q"}
+             np.dtype(np.int32): "i", np.dtype(np.int64): "q",
+             np.dtype(np.int8): "b", np.dtype(np.uint8): "B"}
 
 
 def values(data):
-    """The elements of a native-endian float32, float64, int32 or int64 ``data``, flat and
-    row-major, as an ``array.array`` of Python floats (or ints), exactly the array's values.
+    """The elements of a native-endian float32, float64, int8, uint8, int32 or int64
+    ``data``, flat and row-major, as an ``array.array`` of Python floats (or ints), exactly
+    the array's values.
 
     A copy of the bytes through ``memoryview`` (``ndarray.tobytes()`` is slower under
     PyPy). Not ``ndarray.tolist()``: under PyPy that goes through cpyext one element at a

@@ -12,6 +12,10 @@ equal the float32 multiplication of the compiled backends.
 
 With ``check_finite`` the scan stops at the first anchor holding a NaN or infinity among
 the values it reads (the objectness, then the class scores when the objectness passes).
+
+int8 and uint8 data (quantized outputs) are scanned the same way, as Python ints against
+an integer cut-off: the largest code and the first class holding it, kept when it is
+``> threshold``. Codes have no objectness products and no NaN.
 """
 from array import array
 from math import isfinite
@@ -33,6 +37,10 @@ def _all_finite(row):
 
 def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
                 threshold, multi_label, check_finite):
+    integer = data.dtype.kind in "iu"
+    if integer and obj_offset >= 0:
+        raise ValueError("decode_scan: integer data takes no objectness (obj_offset=-1)")
+    check_finite = check_finite and not integer  # codes are always finite
     values = _values(data)
     n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset = plain_ints(
         (n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset))
