@@ -227,26 +227,27 @@ def _scan(scan, branch: Branch, image: int, first: int, nc: int, threshold: floa
                                              multi_label, check_finite)
     if first_bad >= 0:
         raise (_error_at(branch, image, name_batch, first_bad, first,
-                         _rows(branch, image, first, nc, [first_bad], False, False)[0])
+                         _rows(branch, image, first, nc, [first_bad], False, False)[:, 0])
                or backend_error(first_bad))
     return cells, classes, values
 
 
 def _rows(branch: Branch, image: int, first: int, count: int, cells, check_finite: bool,
           name_batch: bool) -> np.ndarray:
-    """Channels ``first .. first + count - 1`` of the given cells as float64 (K, count),
-    dequantized for an integer branch; with ``check_finite``, raises on the first cell (in
-    order) holding a non-finite one."""
+    """Channels ``first .. first + count - 1`` of the given cells as a C-contiguous float64
+    (count, K), one row per channel (the NumPy steps then reduce over rows, element by
+    element), dequantized for an integer branch; with ``check_finite``, raises on the
+    first cell (in order) holding a non-finite one."""
     array = branch.array[image]
     if branch.layout == "nchw":
-        rows = array.reshape(branch.channels, -1)[first:first + count, cells].T
+        rows = array.reshape(branch.channels, -1)[first:first + count, cells]
     else:
-        rows = array.reshape(-1, branch.channels)[cells, first:first + count]
+        rows = array.reshape(-1, branch.channels)[cells, first:first + count].T
     if branch.quant is not None:
-        return dequantize(rows, branch.quant).astype(np.float64)
-    rows = rows.astype(np.float64)
-    if check_finite and not probably_finite(rows):
-        for cell, values in zip(cells, rows):
+        rows = dequantize(rows, branch.quant)
+    rows = np.ascontiguousarray(rows, dtype=np.float64)
+    if branch.quant is None and check_finite and not probably_finite(rows):
+        for cell, values in zip(cells, rows.T):
             error = _error_at(branch, image, name_batch, cell, first, values)
             if error is not None:
                 raise error
@@ -319,21 +320,22 @@ def yolov8_head(levels, strides, conf_threshold, reg_max, layout, quant, sigmoid
     bins = np.arange(reg_max, dtype=np.float64)
 
     def decode(image, scan, multi_label, check_finite, name_batch):
-        parts = []
+        kept = []  # level by level (the order errors are found in), then one DFL for all
         for (box, box_first, cls, cls_first), stride in zip(layers, parsed.strides):
             cells, class_ids, values = _scan(scan, cls, image, cls_first, nc, gate, multi_label,
                                              check_finite, name_batch)
-            scores = values.astype(dtype) if sigmoid_applied else sigmoid(values).astype(dtype)
-            sides = _rows(box, image, box_first, box_channels, cells, check_finite,
-                          name_batch).reshape(-1, 4, reg_max)
-            weights = np.exp(sides - sides.max(axis=2, keepdims=True))
-            distances = (weights * bins).sum(axis=2) / weights.sum(axis=2)
-            x = cells % box.width + 0.5
-            y = cells // box.width + 0.5
-            boxes = np.stack([x - distances[:, 0], y - distances[:, 1],
-                              x + distances[:, 2], y + distances[:, 3]], axis=1) * stride
-            parts.append((boxes.astype(dtype), scores, class_ids))
-        return parts
+            sides = _rows(box, image, box_first, box_channels, cells, check_finite, name_batch)
+            centres = np.stack([cells % box.width + 0.5, cells // box.width + 0.5])
+            kept.append((class_ids, values, sides, centres, np.full(len(cells), stride)))
+        class_ids, values = (np.concatenate(part) for part in list(zip(*kept))[:2])
+        sides, centres, scale = (np.concatenate(part, axis=-1) for part in list(zip(*kept))[2:])
+        # (side, bin, cell): each reduction over bins runs in bin order, cell by cell
+        sides = sides.reshape(4, reg_max, -1)
+        weights = np.exp(sides - sides.max(axis=1, keepdims=True))
+        distances = (weights * bins[:, None]).sum(axis=1) / weights.sum(axis=1)
+        boxes = np.concatenate([centres - distances[:2], centres + distances[2:]]) * scale
+        scores = values.astype(dtype) if sigmoid_applied else sigmoid(values).astype(dtype)
+        return [(np.ascontiguousarray(boxes.T, dtype=dtype), scores, class_ids)]
 
     size = sum(level[0].cells for level in parsed.branches)
     return RawHead(parsed, nc, size, decode)
@@ -351,22 +353,22 @@ def _anchor_sizes(anchors, count: int) -> np.ndarray:
     return sizes
 
 
-# A box rule: (raw (K, 5 + nc) float64, y = their sigmoids, gx, gy, stride, anchor w, h,
+# A box rule: (raw (5 + nc, K) float64, y = their sigmoids, gx, gy, stride, anchor w, h,
 # the level's parameter) -> cx, cy, w, h float64 rows.
 BoxRule = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float, float, float],
                    Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
 
 def _yolov5_box(raw, y, gx, gy, stride, anchor_w, anchor_h, _):
-    return ((2.0 * y[:, 0] - 0.5 + gx) * stride, (2.0 * y[:, 1] - 0.5 + gy) * stride,
-            (2.0 * y[:, 2]) ** 2 * anchor_w, (2.0 * y[:, 3]) ** 2 * anchor_h)
+    return ((2.0 * y[0] - 0.5 + gx) * stride, (2.0 * y[1] - 0.5 + gy) * stride,
+            (2.0 * y[2]) ** 2 * anchor_w, (2.0 * y[3]) ** 2 * anchor_h)
 
 
 def _yolov3_box(raw, y, gx, gy, stride, anchor_w, anchor_h, k):
     with np.errstate(over="ignore"):  # exp(tw) of a huge tw is inf, as in Darknet
-        w, h = np.exp(raw[:, 2]) * anchor_w, np.exp(raw[:, 3]) * anchor_h
+        w, h = np.exp(raw[2]) * anchor_w, np.exp(raw[3]) * anchor_h
     shift = (k - 1.0) / 2.0
-    return ((y[:, 0] * k - shift + gx) * stride, (y[:, 1] * k - shift + gy) * stride, w, h)
+    return ((y[0] * k - shift + gx) * stride, (y[1] * k - shift + gy) * stride, w, h)
 
 
 def anchored_head(levels, anchors, strides, conf_threshold, layout, quant, sigmoid_applied,
@@ -404,19 +406,19 @@ def anchored_head(levels, anchors, strides, conf_threshold, layout, quant, sigmo
                               name_batch)[0]
                 raw = _rows(branch, image, offset, 5 + nc, cells, check_finite, name_batch)
                 y = raw if sigmoid_applied else sigmoid(raw)
-                products = y[:, 5:] * y[:, 4:5]
+                products = y[5:] * y[4]
                 if multi_label:
-                    rows, class_ids = np.nonzero(products > p)
+                    rows, class_ids = np.nonzero(products.T > p)
                 else:
-                    class_ids = products.argmax(axis=1)
-                    rows = np.flatnonzero(products[np.arange(len(cells)), class_ids] > p)
+                    class_ids = products.argmax(axis=0)
+                    rows = np.flatnonzero(products[class_ids, np.arange(len(cells))] > p)
                     class_ids = class_ids[rows]
                 cells = cells[rows]
-                box = box_rule(raw[rows], y[rows], cells % branch.width, cells // branch.width,
-                               stride, anchor_w, anchor_h, parameter)
+                box = box_rule(raw[:, rows], y[:, rows], cells % branch.width,
+                               cells // branch.width, stride, anchor_w, anchor_h, parameter)
                 with np.errstate(over="ignore"):  # YOLOv3's exp(tw) may exceed float32: inf
                     corners = corners_of(np.stack(box)).astype(dtype)
-                parts.append((corners, products[rows, class_ids].astype(dtype),
+                parts.append((corners, products[class_ids, rows].astype(dtype),
                               class_ids.astype(np.int64)))
         return parts
 

@@ -14,6 +14,7 @@ cut-off on codes (``code_cutoff``), computed from the 256-entry table of every c
 """
 from __future__ import annotations
 
+import functools
 import numbers
 from typing import NamedTuple
 
@@ -73,11 +74,15 @@ def quant_params(quant, name: str, dtype) -> Quant:
     return params
 
 
+@functools.lru_cache(maxsize=64)  # a model's few outputs, decoded frame after frame
 def dequantize_table(params: Quant) -> np.ndarray:
-    """float32 (256,): the value of every code, indexed by ``code - params.lowest``."""
+    """float32 (256,), read-only: the value of every code, indexed by ``code -
+    params.lowest``."""
     codes = np.arange(params.lowest, params.highest + 1, dtype=np.int32)
     with np.errstate(over="ignore"):
-        return (codes - np.int32(params.zero_point)).astype(np.float32) * params.scale
+        table = (codes - np.int32(params.zero_point)).astype(np.float32) * params.scale
+    table.flags.writeable = False
+    return table
 
 
 def dequantize(codes: np.ndarray, params: Quant) -> np.ndarray:

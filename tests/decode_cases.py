@@ -8,6 +8,7 @@ import numpy as np
 
 import accel
 from accel.compare import workloads as wl
+from accel._quant import quant_params, quantize
 from cases import reject
 
 INFO_1080P = accel._geometry.letterbox_geometry((1080, 1920), 320)
@@ -18,6 +19,10 @@ def _with(array, index, value):
     array = np.array(array)
     array.reshape(-1)[index] = value
     return array
+
+
+def _nhwc(array):
+    return np.ascontiguousarray(array.transpose(0, 2, 3, 1))
 
 
 def _at(array, index, value):
@@ -193,8 +198,16 @@ def sigmoided(levels, first=None, count=None):
     return out
 
 
+def quantized(levels, scale, zero_point, dtype):
+    """Levels quantized with one (scale, zero_point) each: ``(codes, quant)``."""
+    params = quant_params((scale, zero_point), "quant", dtype)
+    return [quantize(level, params) for level in levels], [(scale, zero_point)] * len(levels)
+
+
 def yolov8_raw_cases():
     levels = wl.yolov8_raw_levels(320, nc=20, seed=1)
+    int8, int8_quant = quantized(levels, 0.1, 5, np.int8)
+    rknn, rknn_quant = wl.rknn_yolov8_levels(320, nc=20, seed=1, dtype=np.uint8)
     small = wl.yolov8_raw_levels(64, nc=3, reg_max=8, seed=2)
     nhwc = [np.ascontiguousarray(level.transpose(0, 2, 3, 1)) for level in levels]
     split = split_levels(levels, score_sum=True)
@@ -215,6 +228,14 @@ def yolov8_raw_cases():
         "sigmoid-applied": dict(levels=sigmoided(levels, 64), sigmoid_applied=True,
                                 conf_threshold=0.3),
         "no-batch-axis": dict(levels=[level[0] for level in levels]),
+        "int8": dict(levels=int8, quant=int8_quant),
+        "int8-nhwc-threshold-0": dict(levels=[_nhwc(level) for level in int8], quant=int8_quant,
+                                      layout="nhwc", conf_threshold=0.0),
+        "uint8-split-rknn": dict(levels=rknn, quant=rknn_quant, sigmoid_applied=True),
+        "uint8-split-rknn-threshold-1": dict(levels=rknn, quant=rknn_quant,
+                                             sigmoid_applied=True, conf_threshold=1.0),
+        "int8-saturated": dict(levels=quantized(levels, 0.02, 0, np.int8)[0],
+                               quant=[(0.02, 0)] * 3),
         "reg-max-8-threshold-0": dict(levels=small, reg_max=8, conf_threshold=0.0),
         "reg-max-8-threshold-1": dict(levels=small, reg_max=8, conf_threshold=1.0),
         "float64": dict(levels=[level.astype(np.float64) for level in small], reg_max=8,
@@ -306,6 +327,11 @@ def yolov5_raw_cases():
             levels=[_at(nhwc[0], (0, by, bx, 25), np.nan), nhwc[1], nhwc[2]]),
         "realistic": dict(levels=levels),
         "nhwc": dict(levels=nhwc, layout="nhwc"),
+        "int8": dict(zip(("levels", "quant"), quantized(levels, 0.07, -3, np.int8))),
+        "uint8-sigmoid-applied-nhwc": dict(zip(("levels", "quant"), quantized(
+            [_nhwc(level) for level in sigmoided(levels)], 1 / 255, 0, np.uint8)),
+            sigmoid_applied=True, layout="nhwc"),
+        "sigmoid-applied": dict(levels=sigmoided(levels), sigmoid_applied=True),
         "anchors-as-pairs": dict(levels=levels, anchors=np.reshape(wl.YOLOV5_ANCHORS, (3, 3, 2))),
         "threshold-0.6": dict(levels=levels, conf_threshold=0.6),
         "classes-filter": dict(levels=levels, classes=list(range(0, 20, 2))),
@@ -338,6 +364,10 @@ def yolov3_raw_cases():
         "one-scale-for-all": dict(levels=levels, scale_x_y=1.1),
         "nhwc": dict(levels=nhwc, layout="nhwc"),
         "sigmoid-applied": dict(levels=darknet, sigmoid_applied=True),
+        "uint8": dict(zip(("levels", "quant"), quantized(levels, 0.06, 150, np.uint8))),
+        "int8-one-float-level": dict(levels=[quantized(levels[:1], 0.05, 0, np.int8)[0][0],
+                                             levels[1], levels[2]],
+                                     quant=[(0.05, 0), None, None]),
         "threshold-0.6": dict(levels=levels, conf_threshold=0.6),
         "threshold-0": dict(levels=[level[:, :, :3, :3] for level in levels],
                             strides=(8, 8, 8), conf_threshold=0.0),
@@ -411,6 +441,7 @@ def postprocess_cases():
                                                    wl.yolov8_raw_levels(320, nc=20, seed=4))]
     split8 = split_levels(raw8, score_sum=True)
     raw5 = wl.yolov5_raw_levels(320, nc=20, seed=3)
+    rknn, rknn_quant = wl.rknn_yolov8_levels(320, nc=20, seed=3)
     v8_raw = dict(format="yolov8-raw", strides=wl.STRIDES)
     v5_raw = dict(format="yolov5-raw", strides=wl.STRIDES, anchors=wl.YOLOV5_ANCHORS)
     v3_raw = dict(format="yolov3-raw", strides=wl.STRIDES, anchors=wl.YOLOV4_ANCHORS,
@@ -425,6 +456,11 @@ def postprocess_cases():
         "yolov5-raw-letterbox": dict(pred=raw5, letterbox=INFO_1080P, **v5_raw),
         "yolov5-raw-multi-label-max-det": dict(pred=raw5, multi_label=True, max_det=20, **v5_raw),
         "yolov3-raw": dict(pred=raw5, **v3_raw, max_nms=50),
+        "yolov8-raw-int8-split-batch": dict(
+            pred=[tuple(np.concatenate([a, a[:, ::-1]]) for a in level) for level in rknn],
+            quant=rknn_quant, sigmoid_applied=True, letterbox=INFO_1080P, **v8_raw),
+        "yolov5-raw-uint8": dict(zip(("pred", "quant"), quantized(raw5, 0.07, 128, np.uint8)),
+                                 **v5_raw),
         "yolov8-raw-nan-score-batch": non_finite("pred", (1, 70, 2, 3), named="pred[1]", pred=[
             raw8[0], _at(raw8[1], (1, 70, 2, 3), np.nan), raw8[2]], **v8_raw),
         "yolov8-raw-split-nan-score": non_finite("pred", (1, 6, 2, 3), named="pred[1][1]", pred=[

@@ -26,7 +26,7 @@ def _same(expected, actual):
     assert len(actual) == len(expected)
     for want, got in zip(expected, actual):
         assert (got.dtype, got.shape) == (want.dtype, want.shape)
-        assert got.tobytes() == want.tobytes()
+        assert got.tobytes() == want.tobytes() and got.flags.c_contiguous
 
 
 def _nhwc(array):
@@ -254,8 +254,9 @@ def test_threshold_on_a_step_of_logits(backend):
         assert len(got[1]) == {0.0: 256, 1.0: 0, 0.5: 127}.get(p, len(got[1]))
 
 
-@pytest.mark.parametrize("sigmoid_applied", [False, True])
-@pytest.mark.parametrize("dtype, zero_point", [(np.int8, -20), (np.uint8, 128)])
+@pytest.mark.parametrize("sigmoid_applied, dtype, zero_point", [
+    (False, np.int8, -20), (False, np.uint8, 128), (True, np.int8, -128), (True, np.uint8, 0),
+    (True, np.int8, -20)])
 def test_quantized_anchored_equal_dequantized(backend, sigmoid_applied, dtype, zero_point):
     """YOLOv5 and YOLOv3 levels: one (scale, zp) per level, logits or sigmoids."""
     levels = wl.yolov5_raw_levels(320, nc=20, seed=8)
