@@ -54,8 +54,9 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
                 kpt_shape: Tuple[int, int] = (17, 3), obb_nms: str = "fast",
                 strides: Optional[Sequence[float]] = None, anchors: Optional[ArrayLike] = None,
                 reg_max: Optional[int] = None, layout: Optional[str] = None,
-                quant: Optional[Sequence] = None, sigmoid_applied: bool = False,
+                sigmoid_applied: bool = False,
                 scale_x_y: Union[float, Sequence[float], None] = None,
+                quant: Optional[Sequence] = None,
                 backend: Optional[str] = None
                 ) -> Union[List[np.ndarray], List[Tuple[np.ndarray, np.ndarray]]]:
     """Detector output to final detections: decode, NMS, back to source pixels.
@@ -124,11 +125,11 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
     options = dict(conf_threshold=conf_threshold, iou_threshold=iou_threshold,
                    classes=classes, agnostic=agnostic, max_det=max_det, max_nms=max_nms,
                    check_finite=check_finite, anchor_axis=anchor_axis)
-    raw = dict(strides=strides, anchors=anchors, reg_max=reg_max, layout=layout, quant=quant,
+    raw = dict(strides=strides, anchors=anchors, reg_max=reg_max, layout=layout,
                sigmoid_applied=sigmoid_applied, scale_x_y=scale_x_y)
     if format in RAW_FORMATS:
-        return postprocess_raw(pred, format, raw, dict(options, multi_label=multi_label, nc=nc,
-                                                       protos=protos), letterbox, backend)
+        return postprocess_raw(pred, format, dict(raw, quant=quant), dict(
+            options, multi_label=multi_label, nc=nc, protos=protos), letterbox, backend)
     refuse_raw_options(format, **raw)
     if format in POSE:
         return _pose(pred, kpt_shape, nc, letterbox, backend, multi_label, options)
