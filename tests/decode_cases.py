@@ -611,5 +611,6 @@ ROWS = [
 
 FAMILY_CASES = {
     "yolov8": yolov8_cases, "yolov5": yolov5_cases, "yolov8_raw": yolov8_raw_cases,
-    "yolov5_raw": yolov5_raw_cases, "yolov3_raw": yolov3_raw_cases, "boxes": box_cases, "postprocess": postprocess_cases,
+    "yolov5_raw": yolov5_raw_cases, "yolov3_raw": yolov3_raw_cases, "boxes": box_cases,
+    "postprocess": postprocess_cases,
 }

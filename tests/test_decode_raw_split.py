@@ -355,3 +355,34 @@ def test_postprocess_raw_inputs_not_modified():
     for old, new in zip(before, split):
         for a, b in zip(old, new):
             assert a.tobytes() == b.tobytes()
+
+
+def test_numpy_rknn_peer_finds_the_same_detections():
+    """The benchmark's peer (a NumPy rendering of rknn_model_zoo's post-processing) does
+    the same work: the same detections, up to its float32 arithmetic (it keeps scores
+    >= 0.25, accel > 0.25: no class score of this input is exactly 0.25)."""
+    from accel.compare.peers import numpy_rknn_yolov8
+
+    levels, quant = wl.rknn_yolov8_levels(640, seed=1)
+    boxes, scores, classes = numpy_rknn_yolov8(levels, quant, wl.STRIDES, 0.25, 0.45)
+    got = accel.postprocess(levels, "yolov8-raw", strides=wl.STRIDES, quant=quant,
+                            sigmoid_applied=True, iou_threshold=0.45)[0]
+    assert len(got) > 20
+
+    def ordered(rows):
+        return rows[np.lexsort((rows[:, 0], -rows[:, 4], rows[:, 5]))]
+
+    peer = ordered(np.concatenate([boxes, scores[:, None], classes[:, None]], axis=1))
+    np.testing.assert_allclose(ordered(got.astype(np.float64)), peer, rtol=1e-5, atol=1e-3)
+
+
+def test_rejected_inputs_not_modified():
+    levels, quant = wl.rknn_yolov8_levels(320, nc=20, seed=4)
+    before = [tuple(a.copy() for a in level) for level in levels]
+    for bad in (dict(quant=None), dict(quant=[(q[0], (0.0, 0)) for q in quant]),
+                dict(quant=quant, strides=(32, 16, 8))):
+        with pytest.raises((TypeError, ValueError)):
+            accel.decode_yolov8_raw(levels, **dict(dict(strides=wl.STRIDES), **bad))
+    for old, new in zip(before, levels):
+        for a, b in zip(old, new):
+            assert a.tobytes() == b.tobytes()

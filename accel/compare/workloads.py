@@ -95,7 +95,8 @@ MASK_AREA = 120 * 120  # target pixels per instance in the process_masks workloa
 STRIDES = (8, 16, 32)
 YOLOV5_ANCHORS = ((10, 13, 16, 30, 33, 23), (30, 61, 62, 45, 59, 119), (116, 90, 156, 198, 373, 326))
 # Darknet yolov4.cfg: the anchors each [yolo] layer's mask selects, and its scale_x_y.
-YOLOV4_ANCHORS = ((12, 16, 19, 36, 40, 28), (36, 75, 76, 55, 72, 146), (142, 110, 192, 243, 459, 401))
+YOLOV4_ANCHORS = ((12, 16, 19, 36, 40, 28), (36, 75, 76, 55, 72, 146),
+                  (142, 110, 192, 243, 459, 401))
 YOLOV4_SCALE_X_Y = (1.2, 1.1, 1.05)
 DECODE_INPUTS = (320, 640, 1280)
 STRIDE_SIDES = (320, 640, 1024, 1280)  # input sides whose anchor counts name a model size  # model input sides; the size is the anchor (cell) count
