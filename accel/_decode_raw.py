@@ -26,6 +26,10 @@ if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
     from numpy.typing import ArrayLike
 
 
+Level = Union["ArrayLike", Tuple["ArrayLike", ...]]  # one array, or separate branches
+QuantEntry = Optional[Tuple[float, int]]
+
+
 class Branch(NamedTuple):
     """One checked output array of a level (one image or a batch)."""
 
@@ -110,8 +114,8 @@ def _fit_one_input(levels: List[List[Branch]], strides: List[float], name: str,
     """Every level's grid must come from one input size: each side times its stride within
     one stride of a common size (a grid is the input divided by the stride, rounded up or
     down)."""
-    for axis, side in (("H", 3), ("W", 4)):
-        sizes = [(level[0][side] * s, s) for level, s in zip(levels, strides)]
+    for axis, side in (("H", "height"), ("W", "width")):
+        sizes = [(getattr(level[0], side) * s, s) for level, s in zip(levels, strides)]
         if max(n - s for n, s in sizes) >= min(n + s for n, s in sizes):
             shapes = ", ".join("%s %d x %d at stride %g" % (level[0].label, level[0].height,
                                                              level[0].width, s)
@@ -131,6 +135,13 @@ class Levels(NamedTuple):
     name: str
 
 
+def _branches(level) -> bool:
+    """Whether a level is given as separate branches: a tuple, or a list of arrays (the
+    slice of a runtime's list of outputs)."""
+    return isinstance(level, tuple) or (
+        isinstance(level, list) and all(isinstance(a, np.ndarray) for a in level))
+
+
 def parse_levels(levels, strides, layout: str, quant, name: str, split: bool) -> Levels:
     """Checked levels (``split``: a level may be a tuple of branches, YOLOv8 only)."""
     layout = check.choice(layout, "layout", LAYOUTS)
@@ -148,12 +159,12 @@ def parse_levels(levels, strides, layout: str, quant, name: str, split: bool) ->
     parsed = []
     for i, (level, entry) in enumerate(zip(levels, entries)):
         label = "%s[%d]" % (name, i)
-        if not isinstance(level, tuple):
+        if not _branches(level):
             parsed.append([_branch(level, label, layout, entry, "quant[%d]" % i)])
             continue
         if not split:
-            raise TypeError("%s is a tuple, but this format's levels are one array each"
-                            % label)
+            raise TypeError("%s is a tuple of arrays, but this format's levels are one array "
+                            "each" % label)
         if len(level) not in (2, 3):
             raise ValueError("%s must be one array, or a tuple (box, cls) or (box, cls, "
                              "score_sum) of separate branches, got a tuple of %d"
@@ -435,7 +446,7 @@ def yolov5_head(levels, anchors, strides, conf_threshold, layout, quant, sigmoid
 def yolov3_head(levels, anchors, strides, conf_threshold, scale_x_y, layout, quant,
                 sigmoid_applied, name: str = "levels") -> RawHead:
     count = _count(levels)
-    values = scale_x_y if isinstance(scale_x_y, (list, tuple, np.ndarray)) else [scale_x_y] * count
+    values = [scale_x_y] * count if np.ndim(scale_x_y) == 0 else list(scale_x_y)
     if len(values) != count:
         raise ValueError("scale_x_y must be one number or one per level (%d levels), got %r"
                          % (count, scale_x_y))
@@ -457,9 +468,6 @@ def _decode(kernel: str, head: RawHead, classes, multi_label, check_finite, back
     return concatenate(head.decode(0, scan, bool(multi_label), bool(check_finite), False),
                        head.levels.dtype, mask)
 
-
-Level = Union["ArrayLike", Tuple["ArrayLike", ...]]
-QuantEntry = Optional[Tuple[float, int]]
 
 
 def decode_yolov8_raw(levels: Sequence[Level], strides: Sequence[float],
@@ -490,13 +498,13 @@ def decode_yolov8_raw(levels: Sequence[Level], strides: Sequence[float],
     Args:
         levels: list with one entry per level, each either one array (1, 4*reg_max + nc,
             H, W) for ``layout="nchw"`` or (1, H, W, 4*reg_max + nc) for ``"nhwc"``, or a
-            tuple of separate branches ``(box, cls)`` or ``(box, cls, score_sum)``: box
+            tuple (or list) of separate arrays ``(box, cls)`` or ``(box, cls, score_sum)``: box
             (1, 4*reg_max, H, W), cls (1, nc, H, W), score_sum (1, 1, H, W) (or their
             NHWC forms; the layout is the same for every array). The batch axis may be
             left out. rknn_model_zoo's YOLOv8 export gives per stride ``box (1, 64, H,
             W)``, ``cls (1, 80, H, W)`` with the sigmoid applied (pass
             ``sigmoid_applied=True``) and a ``score_sum``: group its outputs by three,
-            ``[tuple(outputs[3*i:3*i+3]) for i in range(3)]``. score_sum (a clipped sum of
+            ``[outputs[3*i:3*i+3] for i in range(3)]``. score_sum (a clipped sum of
             class scores, for a pre-filter) is never read: after its own rounding it does
             not provably keep every cell the class threshold keeps; only its shape (one
             channel, the level's grid) is checked. Each array is float (float16 becomes

@@ -41,7 +41,8 @@ def test_split_equals_concatenated(backend, multi_label):
     want = accel.decode_yolov8_raw(LEVELS_V8, wl.STRIDES, multi_label=multi_label,
                                    backend=backend)
     assert len(want[0]) > 20
-    for split in (split_levels(LEVELS_V8), split_levels(LEVELS_V8, score_sum=True)):
+    lists = [list(level) for level in split_levels(LEVELS_V8, score_sum=True)]  # outputs[0:3]
+    for split in (split_levels(LEVELS_V8), split_levels(LEVELS_V8, score_sum=True), lists):
         _same(want, accel.decode_yolov8_raw(split, wl.STRIDES, multi_label=multi_label,
                                             backend=backend))
 
