@@ -61,8 +61,9 @@ def postprocess_raw(levels, format: str, raw: dict, options: dict, letterbox,
     from ._postprocess import _letterbox_infos, select_detections  # it imports this module
 
     for name, why in (("nc", " (the levels give the class count)"), ("anchor_axis", ""),
-                      ("protos", " (a detection format)")):
-        _refuse(format, name, options[name], why)
+                      ("protos", " (a detection format)"),
+                      ("box_scale", " (raw levels decode to input pixels)")):
+        _refuse(format, name, options.get(name), why)
     if raw["strides"] is None:
         raise ValueError("format=%r needs strides=, one per level (8, 16, 32 for a 640 model)"
                          % format)
