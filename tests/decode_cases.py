@@ -8,7 +8,7 @@ import numpy as np
 
 import accel
 from accel.compare import workloads as wl
-from accel._quant import quant_params, quantize
+from accel import _quant
 from cases import reject
 
 INFO_1080P = accel._geometry.letterbox_geometry((1080, 1920), 320)
@@ -200,8 +200,8 @@ def sigmoided(levels, first=None, count=None):
 
 def quantized(levels, scale, zero_point, dtype):
     """Levels quantized with one (scale, zero_point) each: ``(codes, quant)``."""
-    params = quant_params((scale, zero_point), "quant", dtype)
-    return [quantize(level, params) for level in levels], [(scale, zero_point)] * len(levels)
+    params = _quant.quant_params((scale, zero_point), "quant", dtype)
+    return [_quant.quantize(level, params) for level in levels], [(scale, zero_point)] * len(levels)
 
 
 def yolov8_raw_cases():
