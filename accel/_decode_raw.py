@@ -256,7 +256,7 @@ def _rows(branch: Branch, image: int, first: int, count: int, cells, check_finit
         rows = array.reshape(-1, branch.channels)[cells, first:first + count].T
     if branch.quant is not None:
         rows = dequantize(rows, branch.quant)
-    rows = np.ascontiguousarray(rows, dtype=np.float64)
+    rows = rows.astype(np.float64, order="C")
     if branch.quant is None and check_finite and not probably_finite(rows):
         for cell, values in zip(cells, rows.T):
             error = _error_at(branch, image, name_batch, cell, first, values)
@@ -364,10 +364,9 @@ def _anchor_sizes(anchors, count: int) -> np.ndarray:
     return sizes
 
 
-# A box rule: (raw (5 + nc, K) float64, y = their sigmoids, gx, gy, stride, anchor w, h,
-# the level's parameter) -> cx, cy, w, h float64 rows.
-BoxRule = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float, float, float],
-                   Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+# A box rule: (raw (5 + nc, K) float64, y = their sigmoids, then per candidate gx, gy,
+# stride, anchor w, anchor h, its level's parameter) -> cx, cy, w, h float64 rows.
+BoxRule = Callable[..., Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
 
 def _yolov5_box(raw, y, gx, gy, stride, anchor_w, anchor_h, _):
@@ -376,10 +375,9 @@ def _yolov5_box(raw, y, gx, gy, stride, anchor_w, anchor_h, _):
 
 
 def _yolov3_box(raw, y, gx, gy, stride, anchor_w, anchor_h, k):
-    with np.errstate(over="ignore"):  # exp(tw) of a huge tw is inf, as in Darknet
-        w, h = np.exp(raw[2]) * anchor_w, np.exp(raw[3]) * anchor_h
     shift = (k - 1.0) / 2.0
-    return ((y[0] * k - shift + gx) * stride, (y[1] * k - shift + gy) * stride, w, h)
+    return ((y[0] * k - shift + gx) * stride, (y[1] * k - shift + gy) * stride,
+            np.exp(raw[2]) * anchor_w, np.exp(raw[3]) * anchor_h)
 
 
 def anchored_head(levels, anchors, strides, conf_threshold, layout, quant, sigmoid_applied,
@@ -404,43 +402,50 @@ def anchored_head(levels, anchors, strides, conf_threshold, layout, quant, sigmo
     p, gate = _probability(conf_threshold, sigmoid_applied)
     sigmoid_applied = bool(sigmoid_applied)
     dtype = parsed.dtype
-    per_level = [(branch, stride, level_sizes.tolist(), parameter) for (branch,), stride,
-                 level_sizes, parameter in zip(parsed.branches, parsed.strides, sizes,
-                                               level_parameters)]
+    branches = [branch for (branch,) in parsed.branches]
+    # per (level, anchor), in decoding order: grid width, stride, anchor w, h, parameter
+    anchor_table = np.array([(branch.width, stride, anchor_w, anchor_h, parameter)
+                             for branch, stride, level_sizes, parameter in zip(
+                                 branches, parsed.strides, sizes.tolist(), level_parameters)
+                             for anchor_w, anchor_h in level_sizes]).T
 
     def decode(image, scan, multi_label, check_finite, name_batch):
-        parts = []
-        for branch, stride, level_sizes, parameter in per_level:
-            for k, (anchor_w, anchor_h) in enumerate(level_sizes):
-                offset = k * (5 + nc)
-                cells = _scan(scan, branch, image, offset + 4, 1, gate, False, check_finite,
+        # Candidates level by level, anchor by anchor (the order errors are found in),
+        # then one pass of arithmetic over all of them, in that order.
+        kept, cells, counts = [], [], []
+        for branch in branches:
+            for offset in range(0, na * (5 + nc), 5 + nc):
+                found = _scan(scan, branch, image, offset + 4, 1, gate, False, check_finite,
                               name_batch)[0]
-                raw = _rows(branch, image, offset, 5 + nc, cells, check_finite, name_batch)
-                y = raw if sigmoid_applied else sigmoid(raw)
-                products = y[5:] * y[4]
-                if multi_label:
-                    rows, class_ids = np.nonzero(products.T > p)
-                else:
-                    class_ids = products.argmax(axis=0)
-                    rows = np.flatnonzero(products[class_ids, np.arange(len(cells))] > p)
-                    class_ids = class_ids[rows]
-                cells = cells[rows]
-                box = box_rule(raw[:, rows], y[:, rows], cells % branch.width,
-                               cells // branch.width, stride, anchor_w, anchor_h, parameter)
-                with np.errstate(over="ignore"):  # YOLOv3's exp(tw) may exceed float32: inf
-                    corners = corners_of(np.stack(box)).astype(dtype)
-                parts.append((corners, products[class_ids, rows].astype(dtype),
-                              class_ids.astype(np.int64)))
-        return parts
+                kept.append(_rows(branch, image, offset, 5 + nc, found, check_finite,
+                                  name_batch))
+                cells.append(found)
+                counts.append(len(found))
+        raw, cells = np.concatenate(kept, axis=1), np.concatenate(cells)
+        width, stride, anchor_w, anchor_h, parameter = np.repeat(anchor_table, counts, axis=1)
+        where = (cells % width, cells // width, stride, anchor_w, anchor_h, parameter)
+        y = raw if sigmoid_applied else sigmoid(raw)
+        products = y[5:] * y[4]
+        if multi_label:
+            rows, class_ids = np.nonzero(products.T > p)
+        else:
+            class_ids = products.T.argmax(axis=1)  # NumPy: faster than axis=0
+            rows = np.flatnonzero(products[class_ids, np.arange(len(class_ids))] > p)
+            class_ids = class_ids[rows]
+        with np.errstate(over="ignore"):  # YOLOv3's exp(tw) may exceed float32: inf
+            corners = corners_of(np.stack(box_rule(raw[:, rows], y[:, rows],
+                                                   *(part[rows] for part in where))))
+            return [(corners.astype(dtype), products[class_ids, rows].astype(dtype),
+                     class_ids.astype(np.int64))]
 
-    size = sum(branch.cells for (branch,) in parsed.branches) * na
+    size = sum(branch.cells for branch in branches) * na
     return RawHead(parsed, nc, size, decode)
 
 
 def yolov5_head(levels, anchors, strides, conf_threshold, layout, quant, sigmoid_applied,
                 name: str = "levels") -> RawHead:
     return anchored_head(levels, anchors, strides, conf_threshold, layout, quant,
-                         sigmoid_applied, _yolov5_box, [None] * _count(levels), name)
+                         sigmoid_applied, _yolov5_box, [0.0] * _count(levels), name)
 
 
 def yolov3_head(levels, anchors, strides, conf_threshold, scale_x_y, layout, quant,
