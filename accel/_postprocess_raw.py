@@ -11,12 +11,14 @@ letterbox.
 Which exports each format serves:
 
 - ``"yolov8-raw"``: ultralytics YOLOv8 / YOLO11 detection heads cut before the DFL
-  decoding, one (1, 64 + nc, H, W) output per stride (ncnn, TFLite, Hailo, MNN exports
-  with the post-processing stripped), or split per stride into box (1, 64, H, W), class
+  decoding, one (1, 64 + nc, H, W) output per stride (ncnn, TFLite, MNN exports with
+  the post-processing stripped), or split per stride into box (1, 64, H, W), class
   (1, nc, H, W) and optionally score_sum (1, 1, H, W) outputs (rknn_model_zoo's
   YOLOv8 / YOLO11 exports, with ``sigmoid_applied=True``: its class branch holds
-  probabilities; int8 on the NPU, with one (scale, zero_point) per output);
-  ``layout="nhwc"`` for runtimes that return NHWC (TFLite, RV1106 RKNN).
+  probabilities; int8 on the NPU, with one (scale, zero_point) per output; other NPU
+  toolchains that split the head the same way); ``layout="nhwc"`` for runtimes that
+  return NHWC (TFLite, RV1106 RKNN). int8/uint8 only: 16-bit quantized outputs must be
+  dequantized first.
 - ``"yolov5-raw"``: YOLOv5 (and YOLOv7) Detect heads without their grid decoding, one
   (1, na * (5 + nc), H, W) output per stride: ncnn and TFLite raw exports (logits),
   rknn_model_zoo's YOLOv5 / YOLOv7 exports (the sigmoid applied in the model:
