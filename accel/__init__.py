@@ -32,7 +32,7 @@ from ._decode_tasks import decode_yolov8_obb, decode_yolov8_pose
 from ._geometry import LetterboxInfo
 from ._masks import process_masks
 from ._nms import batched_nms, nms, soft_nms
-from ._rotated import batched_nms_rotated, nms_rotated
+from ._rotated import batched_nms_rotated, fast_nms_rotated, nms_rotated
 from ._pipeline import Pipeline
 from ._postprocess import postprocess
 from ._preprocess import letterbox, preprocess, to_tensor
@@ -69,6 +69,7 @@ __all__ = [
     "batched_nms_rotated",
     "decode_yolov8_obb",
     "decode_yolov8_pose",
+    "fast_nms_rotated",
     "nms_rotated",
     "decode_yolov5",
     "decode_yolov3_raw",

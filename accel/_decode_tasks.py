@@ -58,9 +58,15 @@ def decode_yolov8_obb(pred: ArrayLike, conf_threshold: float = 0.25, *, nc: Opti
         ``(rboxes (N, 5) cx, cy, w, h, angle, scores (N,), class_ids int64 (N,))`` in the
         output's dtype, anchors in increasing order.
     """
+    return obb_rows(pred, conf_threshold, nc, classes, check_finite, anchor_axis, backend)
+
+
+def obb_rows(pred, conf_threshold, nc, classes, check_finite, anchor_axis, backend, where=None):
+    """``decode_yolov8_obb``; ``where``: what a non-finite value's error calls ``pred``
+    (``("pred", (b,))`` for image b of a batch)."""
     boxes, scores, class_ids, angle = _decode_rows(pred, conf_threshold, 1, nc, classes,
                                                    check_finite, anchor_axis, backend, "obb",
-                                                   "the angle channel")
+                                                   "the angle channel", where)
     return regularize(np.concatenate([boxes, angle], axis=1)), scores, class_ids
 
 
@@ -117,7 +123,7 @@ def scale_rboxes(rboxes: np.ndarray, info: LetterboxInfo) -> np.ndarray:
 
 
 def _decode_rows(pred, conf_threshold, extra, nc, classes, check_finite, anchor_axis, backend,
-                 task, what):
+                 task, what, where=None):
     """``(cx, cy, w, h (K, 4), scores, class_ids, extra channels (K, extra))`` of the kept
     anchors of a YOLOv8-style output with ``extra`` channels after the classes
     (single-label, as ultralytics decodes pose and OBB heads)."""
@@ -130,5 +136,5 @@ def _decode_rows(pred, conf_threshold, extra, nc, classes, check_finite, anchor_
     mask = check.class_ids(classes, nc_value)
     scan = implementation("decode_yolov8_%s" % task, n_anchors, backend)
     return decode_image(image, YOLOV8, last, nc_value, threshold, False, mask, scan,
-                        bool(check_finite), ("pred", (0,) if given.ndim == 3 else ()),
-                        corners=False)
+                        bool(check_finite),
+                        where or ("pred", (0,) if given.ndim == 3 else ()), corners=False)

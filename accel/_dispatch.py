@@ -27,6 +27,7 @@ KERNELS = (
     "decode_yolov3_raw", "scale_boxes",
     "postprocess", "process_masks",
     "decode_yolov8_pose", "decode_yolov8_obb", "nms_rotated", "batched_nms_rotated",
+    "fast_nms_rotated",
 )
 # The backend functions each kernel calls (by default, the one of its own name): the
 # decoders share one scan, and postprocess composes a backend's scan, NMS and scale_boxes.
@@ -38,7 +39,7 @@ BACKEND_FUNCTIONS = {
     "decode_yolov3_raw": ("decode_scan",),
     "decode_yolov8_pose": ("decode_scan",),
     "decode_yolov8_obb": ("decode_scan",),
-    "postprocess": ("decode_scan", "nms", "batched_nms", "scale_boxes"),
+    "postprocess": ("decode_scan", "nms", "batched_nms", "scale_boxes", "fast_nms_rotated"),
 }
 ENV_VAR = "ACCEL_BACKEND"
 

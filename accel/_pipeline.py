@@ -1,7 +1,8 @@
 """``Pipeline``: preprocess, a model call and postprocess for a stream of frames.
 
-Each frame is letterboxed into a float32 (1, C, H, W) tensor taken from a small pool
-that the pipeline owns (``preprocess(..., out=tensor)``), the tensor is handed to the
+Each frame is letterboxed into a float32 (1, C, H, W) tensor (or the dtype and layout
+the model takes: ``dtype``, ``layout``, ``quant``) taken from a small pool that the
+pipeline owns (``preprocess(..., out=tensor)``), the tensor is handed to the
 model call, and the pool gets it back as soon as that call returns: a tensor is never
 written while a model call may still read it, and in steady state no frame allocates a
 new one (a fresh 4.9 MB tensor per frame costs hundreds of minor page faults).
@@ -24,7 +25,7 @@ from . import _validate as check
 from ._decode_common import FORMATS
 from ._geometry import LetterboxInfo, shape_pair
 from ._postprocess import postprocess
-from ._preprocess import preprocess
+from ._preprocess import _tensor_params, preprocess
 
 if TYPE_CHECKING:  # annotations only: neither is imported at run time by `import accel`
     from concurrent.futures import Future
@@ -32,15 +33,20 @@ if TYPE_CHECKING:  # annotations only: neither is imported at run time by `impor
 
 # postprocess's keyword options, which a Pipeline passes through (it gives letterbox).
 POSTPROCESS_OPTIONS = tuple(name for name in (postprocess.__kwdefaults__ or {}) if name != "letterbox")
+# preprocess's options that choose the model's input tensor, passed through likewise.
+PREPROCESS_OPTIONS = ("dtype", "layout", "quant")
 _KEPT_TENSORS = 8  # free tensors kept per channel count; more concurrent callers allocate
 
 
 class _TensorPool:
-    """Free float32 (1, C, H, W) tensors, taken by one frame from its preprocess until
-    its model call returns. LIFO, so the tensor taken is the one whose pages are warm."""
+    """Free input tensors ((1, C, H, W) or (1, H, W, C)), taken by one frame from its
+    preprocess until its model call returns. LIFO, so the tensor taken is the one whose
+    pages are warm."""
 
-    def __init__(self, height: int, width: int) -> None:
+    def __init__(self, height: int, width: int, dtype=np.float32, layout: str = "nchw") -> None:
         self._size = (height, width)
+        self._dtype = dtype
+        self._nhwc = layout == "nhwc"
         self._free: Dict[int, List[np.ndarray]] = {}
         self._lock = threading.Lock()
         self.allocated = 0  # tensors created so far (the pool's high-water mark)
@@ -51,11 +57,12 @@ class _TensorPool:
             if free:
                 return free.pop()
             self.allocated += 1
-        return np.empty((1, channels) + self._size, dtype=np.float32)
+        shape = (1,) + self._size + (channels,) if self._nhwc else (1, channels) + self._size
+        return np.empty(shape, dtype=self._dtype)
 
     def give(self, tensor: np.ndarray) -> None:
         with self._lock:
-            free = self._free.setdefault(tensor.shape[1], [])
+            free = self._free.setdefault(tensor.shape[3 if self._nhwc else 1], [])
             if len(free) < _KEPT_TENSORS:
                 free.append(tensor)
 
@@ -83,9 +90,9 @@ def _check_options(format: str, options: Dict[str, Any]) -> None:
     unknown = sorted(set(options) - set(POSTPROCESS_OPTIONS))
     if unknown:
         extra = " (the pipeline passes each frame's own letterbox)" if "letterbox" in unknown else ""
-        raise TypeError("Pipeline got unknown postprocess option%s %s%s; valid: %s"
+        raise TypeError("Pipeline got unknown option%s %s%s; valid: %s"
                         % ("s" if len(unknown) > 1 else "", ", ".join(unknown), extra,
-                           ", ".join(POSTPROCESS_OPTIONS)))
+                           ", ".join(PREPROCESS_OPTIONS + POSTPROCESS_OPTIONS)))
     nc = options.get("nc")
     if nc is not None:
         if isinstance(nc, bool) or not isinstance(nc, (int, np.integer)):
@@ -112,7 +119,8 @@ class Pipeline:
 
     Args:
         infer: the model call, ``infer(tensor) -> output``: ``tensor`` is a float32
-            (1, C, H, W) array (RGB, /255, letterboxed with 114) and ``output`` what
+            (1, C, H, W) array (RGB, /255, letterboxed with 114; ``dtype``, ``layout``
+            and ``quant`` change that, as for ``preprocess``) and ``output`` what
             ``postprocess`` takes for one image, e.g.
             ``lambda x: session.run(None, {"images": x})[0]`` with an onnxruntime
             session. It must not keep ``tensor`` after returning (the pipeline writes the
@@ -123,7 +131,10 @@ class Pipeline:
             ``.copy()``.
         imgsz: the model's input size, an int or (height, width).
         format: ``"yolov8"``, ``"yolo11"`` or ``"yolov5"``, as for ``postprocess``.
-        **postprocess_options: every keyword option of ``postprocess`` but
+        **postprocess_options: ``dtype``, ``layout`` and ``quant``, the input tensor's
+            as ``preprocess`` takes them (e.g. ``dtype=np.uint8, layout="nhwc"`` for a
+            model taking the letterboxed pixels, or ``dtype=np.int8, quant=(1 / 255,
+            -128)``); and every keyword option of ``postprocess`` but
             ``letterbox`` (``conf_threshold``, ``iou_threshold``, ``classes``,
             ``max_det``, ``nc``, ...), passed on for every frame; ``backend`` applies
             to the preprocessing too.
@@ -140,11 +151,15 @@ class Pipeline:
                             % (type(infer).__name__,))
         self._size = _imgsz(imgsz)
         self._format = check.choice(format, "format", FORMATS)
-        _check_options(self._format, postprocess_options)
+        options = dict(postprocess_options)
+        self._tensor = {name: options.pop(name) for name in PREPROCESS_OPTIONS if name in options}
+        _check_options(self._format, options)
+        self._backend: Optional[str] = options.get("backend")
+        tensor = _tensor_params(3, True, None, None, self._tensor.get("dtype", np.float32),
+                                self._tensor.get("layout", "nchw"), self._tensor.get("quant"))
         self._infer = infer
-        self._options = dict(postprocess_options)
-        self._backend: Optional[str] = postprocess_options.get("backend")
-        self._tensors = _TensorPool(*self._size)
+        self._options = options
+        self._tensors = _TensorPool(*self._size, dtype=tensor.dtype, layout=tensor.layout)
 
     @property
     def imgsz(self) -> Tuple[int, int]:
@@ -164,7 +179,7 @@ class Pipeline:
     def __repr__(self) -> str:
         return "Pipeline(%r, imgsz=%r, format=%r%s)" % (
             self._infer, self._size, self._format,
-            "".join(", %s=%r" % item for item in self._options.items()))
+            "".join(", %s=%r" % item for item in {**self._tensor, **self._options}.items()))
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """The detections of one frame, (K, 6 + E) in frame pixels (x1, y1, x2, y2,
@@ -202,7 +217,8 @@ class Pipeline:
         image = check.image_array(frame)[0]
         tensor = self._tensors.take(image.shape[2])
         try:
-            _, info = preprocess(image, self._size, out=tensor, backend=self._backend)
+            _, info = preprocess(image, self._size, out=tensor, backend=self._backend,
+                                 **self._tensor)
             output = self._infer(tensor)
         finally:
             self._tensors.give(tensor)

@@ -16,11 +16,10 @@ from ._decode_heads import (YOLOV5, YOLOV8, anchors_last, channel_count, classes
                             decode_image)
 from ._dispatch import backend_module
 from ._geometry import LetterboxInfo, inverse_mapping
-from ._decode_tasks import (decode_yolov8_obb, keypoint_shape, keypoint_text, scale_keypoints,
-                            scale_rboxes)
+from ._decode_tasks import keypoint_shape, keypoint_text, obb_rows, scale_keypoints, scale_rboxes
 from ._masks import process_masks
 from ._postprocess_raw import RAW_FORMATS, postprocess_raw, refuse_raw_options
-from ._rotated import batched_nms_rotated, fast_nms_probiou, nms_rotated
+from ._rotated import batched_nms_rotated, fast_nms, nms_rotated
 
 if TYPE_CHECKING:  # annotations only: numpy.typing is not imported at run time
     from numpy.typing import ArrayLike
@@ -98,12 +97,12 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
 
     Oriented boxes (``"yolov8-obb"``, ``"yolo11-obb"``; output ``(B, 4 + nc + 1, A)``):
     per image ``decode_yolov8_obb`` (single-label, regularised boxes), the ``max_nms``
-    best, then ``obb_nms="fast"``: ultralytics' own OBB NMS (probiou, non-greedy: a box
-    is dropped when any higher-scored box, suppressed or not, has probiou >= the
-    threshold; classes apart by its ``class * 7680`` centre shift unless ``agnostic``),
-    or ``"greedy"``: ``batched_nms_rotated`` / ``nms_rotated`` with ``iou="probiou"``
-    (``nms``'s rules). Then ``max_det``, and centres and sizes through the letterbox
-    (``(c - pad) / r``, sizes ``/ r``; angles unchanged).
+    best, then ``obb_nms="fast"``: ultralytics' own OBB NMS, ``fast_nms_rotated``
+    (probiou, non-greedy: a box is dropped when any higher-scored box, suppressed or
+    not, has probiou > the threshold; classes apart by its ``class * 7680`` centre shift
+    unless ``agnostic``), or ``"greedy"``: ``batched_nms_rotated`` / ``nms_rotated``
+    with ``iou="probiou"`` (``nms``'s rules). Then ``max_det``, and centres and sizes
+    through the letterbox (``(c - pad) / r``, sizes ``/ r``; angles unchanged).
 
     Raw heads (``"yolov8-raw"``/``"yolo11-raw"``, ``"yolov5-raw"``, ``"yolov3-raw"``):
     ``pred`` is the list of levels ``decode_yolov8_raw`` / ``decode_yolov5_raw`` /
@@ -274,18 +273,19 @@ def _obb(pred, nc, letterbox, backend, obb_nms, options):
     max_det = check.count_or_default(options["max_det"], "max_det", 2 ** 62)
     max_nms = check.count_or_default(options["max_nms"], "max_nms", 2 ** 62)
     infos = _letterbox_infos(letterbox, array.shape[0])
+    batch_axis = np.ndim(pred) == 3  # the error's index names it only when the caller's does
     results = []
-    for image, info in zip(array, infos):
-        rboxes, scores, class_ids = decode_yolov8_obb(
-            image, options["conf_threshold"], nc=nc, classes=options["classes"],
-            check_finite=options["check_finite"], anchor_axis=options["anchor_axis"],
-            backend=backend)
+    for b, (image, info) in enumerate(zip(array, infos)):
+        rboxes, scores, class_ids = obb_rows(
+            image, options["conf_threshold"], nc, options["classes"], options["check_finite"],
+            options["anchor_axis"], backend, ("pred", (b,) if batch_axis else ()))
         if scores.shape[0] > max_nms:
             best = np.sort(np.argsort(-scores, kind="stable")[:max_nms])
             rboxes, scores, class_ids = rboxes[best], scores[best], class_ids[best]
         ids = None if options["agnostic"] else class_ids
-        if obb_nms == "fast":
-            keep = fast_nms_probiou(rboxes, scores.astype(np.float64), ids, iou)[:max_det]
+        if obb_nms == "fast":  # the decoder's arrays need no second validation
+            keep = fast_nms(rboxes.astype(np.float64), check.readonly(scores.astype(np.float64)),
+                            ids, iou, -math.inf, min(max_det, scores.shape[0]), backend)
         elif ids is None:
             keep = nms_rotated(rboxes, scores, iou, iou="probiou", max_output=max_det,
                                backend=backend)

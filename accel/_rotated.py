@@ -1,4 +1,5 @@
-"""Public rotated NMS: ``nms_rotated`` and ``batched_nms_rotated`` over (cx, cy, w, h, angle)."""
+"""Public rotated NMS over (cx, cy, w, h, angle): greedy ``nms_rotated`` and
+``batched_nms_rotated``, and ultralytics' non-greedy ``fast_nms_rotated``."""
 from __future__ import annotations
 
 import math
@@ -80,6 +81,65 @@ def batched_nms_rotated(rboxes: ArrayLike, scores: ArrayLike, classes: ArrayLike
         geometry(rboxes, kind), scores, classes, IOU_KINDS.index(kind), threshold, floor, limit)
 
 
+CLASS_OFFSET = 7680.0  # ultralytics' max_wh: classes apart by this much on both axes
+
+
+def fast_nms_rotated(rboxes: ArrayLike, scores: ArrayLike, iou_threshold: float, *,
+                     classes: Optional[ArrayLike] = None,
+                     score_threshold: Optional[float] = None,
+                     max_output: Optional[int] = None,
+                     backend: Optional[str] = None) -> np.ndarray:
+    """ultralytics' OBB NMS ("fast NMS" over probiou, ``TorchNMS.fast_nms`` with
+    ``batch_probiou``), non-greedy: boxes by decreasing score (equal scores: lower index
+    first); a box is dropped iff some box before it, kept **or dropped**, has a probiou
+    strictly greater than ``iou_threshold`` with it. So a chain A > B > C where A drops
+    B and only B overlaps C also drops C (greedy NMS keeps it): fast NMS never keeps
+    more than greedy probiou NMS.
+
+    probiou as ``nms_rotated(..., iou="probiou")``, in float64 (ultralytics computes in
+    the tensors' dtype, float32 for a model output: a pair within float32 rounding of
+    the threshold may be decided differently). Boxes of zero width or height are allowed:
+    two zero-size boxes have probiou ~0.9996 wherever they are, as in ultralytics.
+
+    Args:
+        rboxes: (N, 5) cx, cy, w, h, angle in radians; finite, ``w, h >= 0``; any real
+            dtype (computed in float64).
+        scores: (N,) real.
+        iou_threshold: in [0, 1].
+        classes: (N,) integer class ids, or None (class-agnostic). As ultralytics makes
+            its NMS class-aware, each centre is shifted by ``class * 7680`` on both axes
+            first (in float64): boxes of different classes then rarely suppress each
+            other, but can (two zero-size boxes always do).
+        score_threshold: boxes with ``score <=`` it are dropped first (and suppress
+            nothing).
+        max_output: keep at most this many (the first ones: a box's fate depends only
+            on the boxes before it).
+
+    Returns:
+        int64 indices of the kept boxes by decreasing score.
+    """
+    boxes = rboxes_array(rboxes)
+    n = boxes.shape[0]
+    scores = check.scores_array(scores, n)
+    if classes is not None:
+        classes = check.classes_array(classes, n)
+    threshold, floor, limit = _options(iou_threshold, score_threshold, max_output, n)
+    return fast_nms(boxes, scores, classes, threshold, floor, limit, backend)
+
+
+def fast_nms(boxes, scores, classes, threshold, floor, limit, backend):
+    """``fast_nms_rotated`` on validated arrays: ``boxes`` float64 (N, 5) (not modified),
+    ``scores`` float64 (N,) read-only, ``classes`` int64 (N,) or None; values as given
+    (a NaN row suppresses nothing and is kept unless another suppresses it)."""
+    if classes is not None:
+        shift = classes.astype(np.float64) * CLASS_OFFSET
+        boxes = boxes.copy()
+        boxes[:, 0] += shift
+        boxes[:, 1] += shift
+    return implementation("fast_nms_rotated", boxes.shape[0], backend)(
+        geometry(boxes, "probiou"), scores, threshold, floor, limit)
+
+
 def _kind(value) -> str:
     return check.choice(value, "iou", IOU_KINDS)
 
@@ -120,7 +180,14 @@ def corners(rboxes: np.ndarray) -> np.ndarray:
 
 
 def geometry(rboxes: np.ndarray, kind: str) -> np.ndarray:
-    """What the backends' IoU reads per box (boundary in ``accel._backends``)."""
+    """What the backends' IoU reads per box (boundary in ``accel._backends``). A size
+    whose square overflows gives inf or NaN terms without a warning: the backends then
+    compute what the reference computes with them (for probiou, NaN: no suppression)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return check.readonly(_geometry(rboxes, kind))
+
+
+def _geometry(rboxes: np.ndarray, kind: str) -> np.ndarray:
     n = rboxes.shape[0]
     w, h = rboxes[:, 2], rboxes[:, 3]
     if kind == "polygon":
@@ -139,42 +206,4 @@ def geometry(rboxes: np.ndarray, kind: str) -> np.ndarray:
         out[:, 3] = a * sin2 + b * cos2
         out[:, 4] = (a - b) * cos * sin
         out[:, 5] = np.maximum(out[:, 2] * out[:, 3] - out[:, 4] * out[:, 4], 0.0)
-    return check.readonly(out)
-
-
-def probiou_matrix(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """probiou of every (row, column) pair of two probiou geometry arrays (N, 6), (M, 6):
-    the backends' formula (``accel._backends.python.rotated.probiou``), vectorised."""
-    eps = 1e-7
-    x1, y1, a1, b1, c1, d1 = (rows[:, i, None] for i in range(6))
-    x2, y2, a2, b2, c2, d2 = (cols[None, :, i] for i in range(6))
-    a, b, c = a1 + a2, b1 + b2, c1 + c2
-    spread = np.maximum(a * b - c * c, 0.0)
-    denominator = spread + eps
-    dy, dx = y1 - y2, x1 - x2
-    t1 = (a * (dy * dy) + b * (dx * dx)) / denominator * 0.25
-    t2 = (c * (x2 - x1) * (y1 - y2)) / denominator * 0.5
-    t3 = np.log(spread / (4.0 * np.sqrt(d1 * d2) + eps) + eps) * 0.5
-    distance = np.clip(t1 + t2 + t3, eps, 100.0)
-    return 1.0 - np.sqrt(1.0 - np.exp(-distance) + eps)
-
-
-def fast_nms_probiou(rboxes: np.ndarray, scores: np.ndarray, classes: Optional[np.ndarray],
-                     iou_threshold: float, block: int = 256) -> np.ndarray:
-    """ultralytics' OBB NMS ("fast NMS"): boxes by decreasing score (ties: lower index);
-    box j is kept iff no box before it, kept or not, has probiou >= ``iou_threshold`` with
-    it. Class-aware as ultralytics makes it: centres shifted by ``class * 7680``. Returns
-    the kept indices in score order. Memory: ``block`` columns of the matrix at a time."""
-    order = np.argsort(-scores, kind="stable")
-    boxes = rboxes[order].astype(np.float64)
-    if classes is not None:
-        boxes[:, :2] += classes[order, None].astype(np.float64) * 7680.0
-    g = geometry(boxes, "probiou")
-    n = len(order)
-    suppressed = np.zeros(n, dtype=bool)
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        ious = probiou_matrix(g[:stop], g[start:stop])  # rows 0..stop-1, columns start..stop-1
-        earlier = np.arange(stop)[:, None] < np.arange(start, stop)[None, :]
-        suppressed[start:stop] = ((ious >= iou_threshold) & earlier).any(axis=0)
-    return order[~suppressed]
+    return out

@@ -4,7 +4,7 @@ The dispatcher and a tuning profile choose a backend by the size of a call's inp
 kernel family counts it in the unit its cost grows with:
 
 - ``boxes``: ``nms``, ``batched_nms``, ``soft_nms``, ``scale_boxes``, ``nms_rotated``,
-  ``batched_nms_rotated`` (N, the rows given);
+  ``batched_nms_rotated``, ``fast_nms_rotated`` (N, the rows given);
 - ``anchors``: the decoders and ``postprocess`` (A, the detector output's anchor axis:
   one per grid cell for YOLOv8/11, three for YOLOv5; 8400 at a 640 px YOLOv8 input);
 - ``pixels``: ``letterbox``, ``to_tensor``, ``preprocess`` (h * w of the image given,
@@ -27,7 +27,7 @@ UNIT = {
     "decode_yolov8_raw": ANCHORS, "decode_yolov5_raw": ANCHORS, "decode_yolov3_raw": ANCHORS,
     "scale_boxes": BOXES, "postprocess": ANCHORS, "process_masks": PIXELS,
     "decode_yolov8_pose": ANCHORS, "decode_yolov8_obb": ANCHORS,
-    "nms_rotated": BOXES, "batched_nms_rotated": BOXES,
+    "nms_rotated": BOXES, "batched_nms_rotated": BOXES, "fast_nms_rotated": BOXES,
 }
 
 # One input per kernel as a real-time pipeline meets it: a 1080p camera frame letterboxed
@@ -45,6 +45,7 @@ REALISTIC = {
     "process_masks": 30 * 120 * 120,  # 30 instances of about 120 x 120 pixels each
     "decode_yolov8_pose": 8400, "decode_yolov8_obb": 21504,  # OBB models run at 1024 px
     "nms_rotated": 2000, "batched_nms_rotated": 2000,  # aerial scenes: many small boxes
+    "fast_nms_rotated": 2000,
 }
 
 # Frames named in descriptions (w, h): a pixel count alone is hard to recognise.

@@ -1,20 +1,20 @@
-"""Rotated NMS, the pose and oriented-box decoders and their postprocess, every backend
-and the peers (pytest-benchmark).
+"""Rotated NMS, ultralytics' fast NMS, and the pose and oriented-box postprocess, every
+backend and the peers (pytest-benchmark).
 
     python -m pytest benchmarks/test_bench_rotated.py --benchmark-group-by=group \\
         --benchmark-columns=min,median,rounds
 
-Peers: powerboxes' Rust ``rotated_nms`` and a shapely greedy loop (polygon IoU), where
-installed. ultralytics' torch paths are not rendered here (torch is not a test
-dependency); ``test_obb_postprocess`` and ``test_pose_postprocess`` give accel's side.
-Nothing here asserts a time.
+Peers: powerboxes' Rust ``rotated_nms`` and a shapely greedy loop (polygon IoU), and
+ultralytics' own code on one torch thread (its ``TorchNMS.fast_nms`` with
+``batch_probiou``; its pose and OBB postprocess as its predictors run it), where
+installed. A peer's answer is checked against accel's before it is timed
+(``same_detections``: float32 against float64 rounding). Nothing here asserts a time.
 """
-import numpy as np
 import pytest
 
 import accel
-from accel.compare.peers import powerboxes_rotated, shapely_rotated
-from accel.compare.workloads import SIZES, obb_output, pose_output, workload
+from accel.compare.peers import PEERS, powerboxes_rotated, same_detections, shapely_rotated
+from accel.compare.workloads import SIZES, postprocess_workload, workload
 
 
 @pytest.mark.parametrize("size", SIZES["nms_rotated"])
@@ -49,18 +49,50 @@ def test_nms_rotated_peer(benchmark, peer, size):
     benchmark(call)
 
 
-def test_obb_postprocess(benchmark, backend):
-    """1024 px aerial scene, ultralytics' fast NMS (the default) and the letterbox."""
-    pred = obb_output(1024)
-    info = accel.letterbox(np.zeros((2048, 2048, 3), np.uint8), 1024)[1]
-    benchmark.group = "postprocess yolov8-obb 1024 px"
-    if backend == "python":
-        pytest.skip("the pure-Python scan of 21504 anchors: seconds")
-    benchmark(accel.postprocess, pred, "yolov8-obb", letterbox=info, backend=backend)
+@pytest.mark.parametrize("size", SIZES["fast_nms_rotated"])
+def test_fast_nms_rotated(benchmark, backend, size):
+    work = workload("fast_nms_rotated", size)
+    if backend == "python" and size > 200:
+        pytest.skip("the pure-Python reference's quadratic loop takes seconds per call here")
+    benchmark.group = "fast_nms_rotated " + work.label
+    benchmark(work.call, backend)
 
 
-def test_pose_postprocess(benchmark, backend):
-    pred = pose_output(640)
-    info = accel.letterbox(np.zeros((1080, 1920, 3), np.uint8), 640)[1]
-    benchmark.group = "postprocess yolov8-pose 640 px"
-    benchmark(accel.postprocess, pred, "yolov8-pose", letterbox=info, backend=backend)
+def _peer(name, work):
+    try:
+        call = PEERS[name](work)
+    except ImportError as exc:
+        pytest.skip("peer not installed: %s" % (exc,))
+    return call
+
+
+@pytest.mark.parametrize("size", SIZES["fast_nms_rotated"])
+def test_fast_nms_rotated_ultralytics(benchmark, size):
+    work = workload("fast_nms_rotated", size)
+    call = _peer("ultralytics-obb", work)
+    assert (call() == work.call(None)).all()
+    benchmark.group = "fast_nms_rotated " + work.label
+    benchmark(call)
+
+
+POSTPROCESS = [("yolov8-obb", "ultralytics-obb"), ("yolov8-pose", "ultralytics-pose")]
+
+
+@pytest.mark.parametrize("format", [f for f, _ in POSTPROCESS])
+def test_postprocess(benchmark, backend, format):
+    """OBB: a 1024 px aerial tile, ultralytics' fast NMS (the default); pose: a crowd of
+    30 at 640 px from a 1080p frame. Both through the letterbox."""
+    work = postprocess_workload(format)
+    if backend == "python" and format == "yolov8-obb":
+        pytest.skip("the pure-Python scan of 21504 anchors and quadratic fast NMS: seconds")
+    benchmark.group = "postprocess " + work.label
+    benchmark(work.call, backend)
+
+
+@pytest.mark.parametrize("format, peer", POSTPROCESS)
+def test_postprocess_ultralytics(benchmark, format, peer):
+    work = postprocess_workload(format)
+    call = _peer(peer, work)
+    assert same_detections(work.call(None), call())
+    benchmark.group = "postprocess " + work.label
+    benchmark(call)

@@ -9,6 +9,7 @@
               + ((yw[y][1] * (T(yrows[y][1]) >> 4)) >> 16)
        pixel  = (D + 2) >> 2
        value  = ((float)pixel - mean[k]) * scale[k]        (two float32 roundings, no FMA)
+                or table[256 * k + pixel]                 (float16, int8, uint8 tensors)
 
    Build with -ffp-contract=off (or any flags that keep float32 operations separate and
    in float32). No intrinsics: the inner loops are simple loops over contiguous data that
@@ -19,7 +20,9 @@
    is computed, or reused from the previous output row (rows are visited in increasing
    order, so a source row shared by consecutive output rows is computed once), then
    blended vertically into one uint8 row, then converted straight into the output planes
-   (or copied into the letterboxed image), with the padding written around it.
+   or pixels (an "emitter" per call: float32 arithmetic or table lookups, either layout;
+   an identity uint8 table only reorders bytes), or copied into the letterboxed image,
+   with the padding written around it.
    A horizontal pass first gathers the source pixels it needs into contiguous scratch rows
    (scalar: one 8-byte load for the two neighbouring pixels of a column, or two 4-byte
    loads), then multiplies and adds in 16-bit vector lanes. Three-channel pixels take four
@@ -237,11 +240,239 @@ static void emit(const tensor_map *tm, const uint8_t *px, int64_t n, int64_t k,
         convert_lane(px, n, k, tm->map[p], planes[p], tm->plane_mean[p], tm->plane_scale[p]);
 }
 
-static void fill_floats(float *ACCEL_RESTRICT d, int64_t n, float v)
+/* ------------------------------------------------------------------------------------ */
+/* Any tensor: an emitter writes rows of pixels (k lanes each) into the output, in either
+   layout, as float32 values (the arithmetic above) or as entries of a per-channel table
+   of 1- or 2-byte elements (accel._preprocess builds it: float16, int8, uint8 tensors). */
+
+#define MAX_ELEMENT 4          /* bytes of the widest element, a float32 */
+
+typedef struct {
+    int64_t c;
+    int64_t width;             /* 0: float32 arithmetic; 1 or 2: table entries */
+    int64_t element;           /* bytes per output element: 4, 1 or 2 */
+    int nhwc;
+    int identity;              /* width 1 and every table row is 0..255: pixels copied */
+    int32_t map[4];            /* output channel p reads lane map[p] */
+    tensor_map tm;             /* float32 */
+    const uint8_t *t8[4];      /* per output channel: its table row */
+    const uint16_t *t16[4];
+    uint8_t *ordered;          /* nhwc float32: a row of pixels in output order */
+    float *row_mean;           /* ... and mean and scale expanded to one per element */
+    float *row_scale;
+    void *block;
+} emitter;
+
+/* Checks the channel map and the width (0 if either is outside the contract), allocates
+   the scratch of up to max_n pixels per row (-1 if that fails), returns 1. */
+static int emitter_init(emitter *em, int64_t c, const int32_t *map, const float *mean,
+                        const float *scale, const void *table, int64_t width, int64_t nhwc,
+                        int64_t max_n)
+{
+    int64_t p, v, i;
+    em->block = NULL;
+    if (width != 0 && width != 1 && width != 2)
+        return 0;
+    if (width != 0 && table == NULL)
+        return 0;
+    if (!make_tensor_map(&em->tm, c, map, mean, scale))
+        return 0;
+    em->c = c;
+    em->width = width;
+    em->element = width ? width : 4;
+    em->nhwc = nhwc != 0;
+    em->identity = width == 1;
+    for (p = 0; p < c; p++) {
+        em->map[p] = map[p];
+        em->t8[p] = table ? (const uint8_t *)table + 256 * p : NULL;
+        em->t16[p] = table ? (const uint16_t *)table + 256 * p : NULL;
+        for (v = 0; v < 256 && em->identity; v++)
+            em->identity = em->t8[p][v] == v;
+    }
+    if (em->nhwc && width == 0) {
+        size_t n = (size_t)(max_n * c);
+        char *block = (char *)malloc(2 * n * sizeof(float) + n + SLACK);
+        if (block == NULL)
+            return -1;
+        em->block = block;
+        em->row_mean = (float *)block;
+        em->row_scale = em->row_mean + n;
+        em->ordered = (uint8_t *)(em->row_scale + n);
+        for (i = 0; i < (int64_t)n; i++) {
+            em->row_mean[i] = mean[i % c];
+            em->row_scale[i] = scale[i % c];
+        }
+    }
+    return 1;
+}
+
+/* The output element of channel p for pixel value v, as bytes (e must hold 4). */
+static void emitter_value(const emitter *em, int64_t p, uint8_t v, uint8_t *e)
+{
+    if (em->width == 0) {
+        float f = (float)v - em->tm.plane_mean[p];
+        f = f * em->tm.plane_scale[p];
+        memcpy(e, &f, 4);
+    } else if (em->width == 1) {
+        e[0] = em->t8[p][v];
+    } else {
+        memcpy(e, &em->t16[p][v], 2);
+    }
+}
+
+/* n pixels of k lanes to n pixels of c bytes in output channel order, d[x * c + j] =
+   px[x * k + map[j]]. A 4-lane pixel is one uint32 on little-endian targets, stored 4
+   bytes at a time (the 4th byte of a 3-channel pixel is overwritten by the next pixel;
+   the last one stores 3). The orders swap_rb gives are special-cased: the identity is a
+   copy, and 3 channels reversed is a byte swap (one instruction; a general shuffle of
+   the bytes, with shifts by the map, measured 3.5x slower than the copy). */
+static void order_pixels(const int32_t *map, int64_t c, const uint8_t *ACCEL_RESTRICT px,
+                         int64_t n, int64_t k, uint8_t *ACCEL_RESTRICT d)
+{
+    int64_t x, j;
+    if (n <= 0)
+        return;
+    if (k == c && map[0] == 0 && (c == 1 || (map[1] == 1 && map[2] == 2 && (c == 3 || map[3] == 3)))) {
+        memcpy(d, px, (size_t)(n * c));
+        return;
+    }
+#if ACCEL_LITTLE_ENDIAN
+    if (k == 4 && c == 3) {
+        if (map[0] == 0 && map[1] == 1 && map[2] == 2) {
+            for (x = 0; x < n - 1; x++)
+                memcpy(d + 3 * x, px + 4 * x, 4);
+        } else if (map[0] == 2 && map[1] == 1 && map[2] == 0) {
+            for (x = 0; x < n - 1; x++) {
+                uint32_t p, q;
+                memcpy(&p, px + 4 * x, 4);
+                q = (p >> 24) | ((p >> 8) & 0xFF00u) | ((p << 8) & 0xFF0000u) | (p << 24);
+                q >>= 8;  /* bytes 2, 1, 0 */
+                memcpy(d + 3 * x, &q, 4);
+            }
+        } else {
+            const uint32_t s0 = 8u * (uint32_t)map[0], s1 = 8u * (uint32_t)map[1];
+            const uint32_t s2 = 8u * (uint32_t)map[2];
+            for (x = 0; x < n - 1; x++) {
+                uint32_t p, q;
+                memcpy(&p, px + 4 * x, 4);
+                q = ((p >> s0) & 255u) | (((p >> s1) & 255u) << 8) | (((p >> s2) & 255u) << 16);
+                memcpy(d + 3 * x, &q, 4);
+            }
+        }
+        for (j = 0; j < 3; j++)
+            d[3 * x + j] = px[4 * x + map[j]];
+        return;
+    }
+    if (k == 4 && c == 4) {
+        const uint32_t s0 = 8u * (uint32_t)map[0], s1 = 8u * (uint32_t)map[1];
+        const uint32_t s2 = 8u * (uint32_t)map[2], s3 = 8u * (uint32_t)map[3];
+        for (x = 0; x < n; x++) {
+            uint32_t p, q;
+            memcpy(&p, px + 4 * x, 4);
+            q = ((p >> s0) & 255u) | (((p >> s1) & 255u) << 8) | (((p >> s2) & 255u) << 16)
+                | (((p >> s3) & 255u) << 24);
+            memcpy(d + 4 * x, &q, 4);
+        }
+        return;
+    }
+#endif
+    for (x = 0; x < n; x++)
+        for (j = 0; j < c; j++)
+            d[c * x + j] = px[k * x + map[j]];
+}
+
+static void convert_ordered(const uint8_t *ACCEL_RESTRICT o, int64_t n,
+                            const float *ACCEL_RESTRICT m, const float *ACCEL_RESTRICT s,
+                            float *ACCEL_RESTRICT d)
 {
     int64_t i;
-    for (i = 0; i < n; i++)
-        d[i] = v;
+    for (i = 0; i < n; i++) {
+        float v = (float)o[i] - m[i];
+        d[i] = v * s[i];
+    }
+}
+
+/* Table lookups for one element width: into planes (nchw), or into interleaved pixels
+   (nhwc). Lookups are scalar loads: nothing here vectorises without gathers. */
+#define ACCEL_LOOKUPS(T, SUFFIX, TABLES)                                                  \
+static void lookup_planes_##SUFFIX(const emitter *em, const uint8_t *ACCEL_RESTRICT px,   \
+                                   int64_t n, int64_t k, uint8_t *dst, int64_t plane)    \
+{                                                                                         \
+    int64_t p, x;                                                                         \
+    for (p = 0; p < em->c; p++) {                                                         \
+        const T *ACCEL_RESTRICT t = em->TABLES[p];                                        \
+        const uint8_t *ACCEL_RESTRICT s = px + em->map[p];                                \
+        T *ACCEL_RESTRICT d = (T *)(dst + p * plane);                                     \
+        for (x = 0; x < n; x++)                                                           \
+            d[x] = t[s[k * x]];                                                           \
+    }                                                                                     \
+}                                                                                         \
+static void lookup_pixels_##SUFFIX(const emitter *em, const uint8_t *ACCEL_RESTRICT px,   \
+                                   int64_t n, int64_t k, uint8_t *dst)                    \
+{                                                                                         \
+    int64_t x, j, c = em->c;                                                              \
+    T *ACCEL_RESTRICT d = (T *)dst;                                                       \
+    if (c == 3) {                                                                         \
+        const T *ACCEL_RESTRICT t0 = em->TABLES[0];                                       \
+        const T *ACCEL_RESTRICT t1 = em->TABLES[1];                                       \
+        const T *ACCEL_RESTRICT t2 = em->TABLES[2];                                       \
+        const uint8_t *s0 = px + em->map[0], *s1 = px + em->map[1], *s2 = px + em->map[2]; \
+        for (x = 0; x < n; x++) {                                                         \
+            d[3 * x] = t0[s0[k * x]];                                                     \
+            d[3 * x + 1] = t1[s1[k * x]];                                                 \
+            d[3 * x + 2] = t2[s2[k * x]];                                                 \
+        }                                                                                 \
+        return;                                                                           \
+    }                                                                                     \
+    for (x = 0; x < n; x++)                                                               \
+        for (j = 0; j < c; j++)                                                           \
+            d[c * x + j] = em->TABLES[j][px[k * x + em->map[j]]];                         \
+}
+
+ACCEL_LOOKUPS(uint8_t, 8, t8)
+ACCEL_LOOKUPS(uint16_t, 16, t16)
+
+/* n pixels of k lanes into the output at dst: nchw, plane p's first element is at
+   dst + p * plane (bytes); nhwc, dst is the first pixel's first element. */
+static void emit_row(const emitter *em, const uint8_t *px, int64_t n, int64_t k, uint8_t *dst,
+                     int64_t plane)
+{
+    int64_t p;
+    if (!em->nhwc) {
+        if (em->width == 1) {
+            lookup_planes_8(em, px, n, k, dst, plane);
+        } else if (em->width == 2) {
+            lookup_planes_16(em, px, n, k, dst, plane);
+        } else {
+            float *planes[4];
+            for (p = 0; p < em->c; p++)
+                planes[p] = (float *)(dst + p * plane);
+            emit(&em->tm, px, n, k, planes);
+        }
+    } else if (em->identity) {
+        order_pixels(em->map, em->c, px, n, k, dst);
+    } else if (em->width == 1) {
+        lookup_pixels_8(em, px, n, k, dst);
+    } else if (em->width == 2) {
+        lookup_pixels_16(em, px, n, k, dst);
+    } else {
+        order_pixels(em->map, em->c, px, n, k, em->ordered);
+        convert_ordered(em->ordered, n * em->c, em->row_mean, em->row_scale, (float *)dst);
+    }
+}
+
+/* count copies of a size-byte pattern at d (doubling copies). */
+static void fill_pattern(uint8_t *d, int64_t count, const uint8_t *pattern, int64_t size)
+{
+    int64_t total = count * size, done;
+    if (total <= 0)
+        return;
+    memcpy(d, pattern, (size_t)size);
+    for (done = size; done < total;) {
+        int64_t m = (done < total - done) ? done : total - done;
+        memcpy(d + done, d, (size_t)m);
+        done += m;
+    }
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -611,78 +842,95 @@ int accel_letterbox(const uint8_t *src, int64_t h, int64_t w, int64_t c,
     return STATUS_OK;
 }
 
-int accel_to_tensor(const uint8_t *src, int64_t h, int64_t w, int64_t c, float *out,
-                    const int32_t *channel_map, const float *mean, const float *scale)
+int accel_to_tensor(const uint8_t *src, int64_t h, int64_t w, int64_t c, void *out,
+                    const int32_t *channel_map, const float *mean, const float *scale,
+                    const void *table, int64_t width, int64_t nhwc)
 {
-    tensor_map tm;
-    float *planes[4];
+    emitter em;
     uint8_t wide[4 * TO_TENSOR_CHUNK];
-    int64_t n = h * w, start, p;
+    uint8_t *o = (uint8_t *)out;
+    int64_t n = h * w, k = (c == 3) ? 4 : c, start, status;
 
     if ((c != 1 && c != 3 && c != 4) || h < 0 || w < 0)
         return STATUS_BAD_ARGUMENTS;
-    if (!make_tensor_map(&tm, c, channel_map, mean, scale))
-        return STATUS_BAD_ARGUMENTS;
-    if (c != 3) {
-        for (p = 0; p < c; p++)
-            planes[p] = out + p * n;
-        emit(&tm, src, n, c, planes);
-        return STATUS_OK;
-    }
-    /* three channels: widen chunks of pixels to four lanes, then convert */
+    status = emitter_init(&em, c, channel_map, mean, scale, table, width, nhwc, TO_TENSOR_CHUNK);
+    if (status <= 0)
+        return status ? STATUS_NO_MEMORY : STATUS_BAD_ARGUMENTS;
+    /* chunks of pixels, three channels widened to four lanes first */
     for (start = 0; start < n; start += TO_TENSOR_CHUNK) {
         int64_t m = (n - start < TO_TENSOR_CHUNK) ? n - start : TO_TENSOR_CHUNK;
-        int64_t whole = (start + m == n) ? m - 1 : m;  /* the image's last pixel: 3 bytes */
-        const uint8_t *s = src + 3 * start;
-        int64_t j;
-        for (j = 0; j < whole; j++)
-            memcpy(wide + 4 * j, s + 3 * j, 4);
-        for (; j < m; j++)
-            memcpy(wide + 4 * j, s + 3 * j, 3);
-        for (p = 0; p < 3; p++)
-            planes[p] = out + p * n + start;
-        emit(&tm, wide, m, 4, planes);
+        const uint8_t *px = src + c * start;
+        uint8_t *dst = o + (em.nhwc ? c * start : start) * em.element;
+        if (c == 3) {
+            int64_t whole = (start + m == n) ? m - 1 : m;  /* the image's last pixel: 3 bytes */
+            int64_t j;
+            for (j = 0; j < whole; j++)
+                memcpy(wide + 4 * j, px + 3 * j, 4);
+            for (; j < m; j++)
+                memcpy(wide + 4 * j, px + 3 * j, 3);
+            px = wide;
+        }
+        emit_row(&em, px, m, k, dst, n * em.element);
     }
+    free(em.block);
     return STATUS_OK;
 }
 
 int accel_preprocess(const uint8_t *src, int64_t h, int64_t w, int64_t c,
-                     float *out, int64_t out_h, int64_t out_w,
+                     void *out, int64_t out_h, int64_t out_w,
                      const int32_t *xcols, const int32_t *xw, int64_t new_w,
                      const int32_t *yrows, const int32_t *yw, int64_t new_h,
                      int64_t top, int64_t left, const uint8_t *pad,
-                     const int32_t *channel_map, const float *mean, const float *scale)
+                     const int32_t *channel_map, const float *mean, const float *scale,
+                     const void *table, int64_t width, int64_t nhwc)
 {
     resizer rz;
-    tensor_map tm;
-    float pad_value[4];
-    float *planes[4];
-    int64_t plane_size = out_h * out_w, right = out_w - left - new_w, bottom, y, p;
+    emitter em;
+    uint8_t pad_value[4 * MAX_ELEMENT];  /* the padding pixel, output channel by channel */
+    uint8_t *o = (uint8_t *)out;
+    int64_t right = out_w - left - new_w, bottom, y, p, e, status;
 
     if (!check_geometry(h, w, c, out_h, out_w, xcols, xw, new_w, yrows, yw, new_h, top, left))
         return STATUS_BAD_ARGUMENTS;
-    if (!make_tensor_map(&tm, c, channel_map, mean, scale))
-        return STATUS_BAD_ARGUMENTS;
-    if (!resizer_init(&rz, src, h, w, c, xcols, xw, new_w, yrows, yw))
+    status = emitter_init(&em, c, channel_map, mean, scale, table, width, nhwc, new_w);
+    if (status <= 0)
+        return status ? STATUS_NO_MEMORY : STATUS_BAD_ARGUMENTS;
+    if (!resizer_init(&rz, src, h, w, c, xcols, xw, new_w, yrows, yw)) {
+        free(em.block);
         return STATUS_NO_MEMORY;
+    }
     bottom = out_h - top - new_h;
-    for (p = 0; p < c; p++) {
-        float v = (float)pad[channel_map[p]] - mean[p];
-        pad_value[p] = v * scale[p];
-        fill_floats(out + p * plane_size, top * out_w, pad_value[p]);
-    }
-    for (y = 0; y < new_h; y++) {
-        const uint8_t *px = resized_row(&rz, y);
-        for (p = 0; p < c; p++) {
-            float *row = out + p * plane_size + (top + y) * out_w;
-            fill_floats(row, left, pad_value[p]);
-            fill_floats(row + left + new_w, right, pad_value[p]);
-            planes[p] = row + left;
-        }
-        emit(&tm, px, new_w, rz.k, planes);
-    }
+    e = em.element;
     for (p = 0; p < c; p++)
-        fill_floats(out + p * plane_size + (top + new_h) * out_w, bottom * out_w, pad_value[p]);
+        emitter_value(&em, p, pad[channel_map[p]], pad_value + p * e);
+    if (!em.nhwc) {
+        int64_t plane = out_h * out_w * e, row = out_w * e;
+        for (p = 0; p < c; p++)
+            fill_pattern(o + p * plane, top * out_w, pad_value + p * e, e);
+        for (y = 0; y < new_h; y++) {
+            const uint8_t *px = resized_row(&rz, y);
+            uint8_t *d = o + (top + y) * row;
+            for (p = 0; p < c; p++) {
+                fill_pattern(d + p * plane, left, pad_value + p * e, e);
+                fill_pattern(d + p * plane + (left + new_w) * e, right, pad_value + p * e, e);
+            }
+            emit_row(&em, px, new_w, rz.k, d + left * e, plane);
+        }
+        for (p = 0; p < c; p++)
+            fill_pattern(o + p * plane + (top + new_h) * row, bottom * out_w, pad_value + p * e, e);
+    } else {
+        int64_t pixel = c * e, row = out_w * pixel;
+        fill_pattern(o, top * out_w, pad_value, pixel);
+        for (y = 0; y < new_h; y++) {
+            const uint8_t *px = resized_row(&rz, y);
+            uint8_t *d = o + (top + y) * row;
+            fill_pattern(d, left, pad_value, pixel);
+            fill_pattern(d + (left + new_w) * pixel, right, pad_value, pixel);
+            emit_row(&em, px, new_w, rz.k, d + left * pixel, 0);
+        }
+        fill_pattern(o + (top + new_h) * row, bottom * out_w, pad_value, pixel);
+    }
     free(rz.block);
+    free(em.block);
     return STATUS_OK;
 }

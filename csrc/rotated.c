@@ -1,4 +1,5 @@
-/* accel C kernels: greedy rotated NMS (plain and class-aware), polygon and probiou IoU.
+/* accel C kernels: greedy rotated NMS (plain and class-aware), polygon and probiou IoU;
+   ultralytics' fast NMS over probiou.
 
    A port of the pure-Python reference, accel/_backends/python/rotated.py, with identical
    results: the same candidate order, the same float64 IoU operations in the same order
@@ -16,6 +17,16 @@
    squares in the circle test then cannot overflow); beyond, every kept box is tested.
    probiou has no such filter (its IoU is never exactly 0): each candidate is tested
    against every kept box of its class.
+
+   Fast NMS tests a candidate against every earlier candidate, kept or not, that the
+   bounds of accel/_backends/__init__.py ("fast_nms_rotated") cannot rule out: a box's
+   square cx +- rho lists it, before the loop, in the cells it covers of an unbounded
+   grid (cells twice the mean square, hashed into buckets: class offsets spread the
+   boxes along a diagonal 7680 px per class, which a grid over the extent would lump
+   into a few cells), each bucket's list in visiting order; irregular boxes and squares
+   over MAX_CELLS_PER_BOX cells go to a list every candidate reads. A pair read gets the
+   reference's t1 + t2, and the log, exp and sqrt only when that plus the pair's t3
+   bound is below the distance cut.
 
    Plain C99, no Python API: the function runs without the GIL. Build with
    -ffp-contract=off (setup.py does) so that no multiply-add is fused into an FMA, which
@@ -522,6 +533,281 @@ static int64_t greedy_polygon(work_t *work, const double *geo, const item_t *can
                     return -1;
     }
     return nkept;
+}
+
+/* ---------------------------------------------------------------- fast NMS */
+
+#define REGULAR_D 1e-5 /* the bounds of a "regular" box: see accel/_backends */
+#define CONDITION 1e8
+#define SANE 1e150
+
+/* The reference's probiou(k, i) > thr of rows p (earlier) and q, without the log, exp
+   and sqrt when t1 + t2 + t3_floor >= cut proves it false. */
+static int fast_overlaps(const double *p, const double *q, double thr, double cut,
+                         double t3_floor)
+{
+    const double x1 = p[0], y1 = p[1], x2 = q[0], y2 = q[1];
+    const double a = p[2] + q[2];
+    const double b = p[3] + q[3];
+    const double c = p[4] + q[4];
+    double spread = a * b - c * c, denominator, dy, dx, t1, t2, t12, t3, distance;
+    if (spread < 0.0)
+        spread = 0.0;
+    denominator = spread + PROBIOU_EPS;
+    dy = y1 - y2;
+    dx = x1 - x2;
+    t1 = (a * (dy * dy) + b * (dx * dx)) / denominator * 0.25;
+    t2 = (c * (x2 - x1) * (y1 - y2)) / denominator * 0.5;
+    t12 = t1 + t2;
+    if (t12 + t3_floor >= cut)
+        return 0;
+    t3 = log(spread / (4.0 * sqrt(p[5] * q[5]) + PROBIOU_EPS) + PROBIOU_EPS) * 0.5;
+    distance = t12 + t3;
+    if (distance < PROBIOU_EPS)
+        distance = PROBIOU_EPS;
+    else if (distance > 100.0)
+        distance = 100.0;
+    return 1.0 - sqrt(1.0 - exp(-distance) + PROBIOU_EPS) > thr;
+}
+
+typedef struct {
+    double lo_x, hi_x, lo_y, hi_y;
+    int64_t x0, x1, y0, y1;
+    int regular, wide;
+} fast_box_t;
+
+/* Cells per axis at most: cell indices times the hash multipliers stay below 2^63. */
+#define HASH_SPAN 1073741824.0
+
+static int64_t fast_cell(double offset, double side)
+{
+    const double v = offset / side;
+    return v > 0.0 ? (int64_t)v : 0;
+}
+
+static int64_t fast_bucket(int64_t cx, int64_t cy, int64_t mask)
+{
+    int64_t h = (cx * 73856093) ^ (cy * 19349663);
+    return (h ^ (h >> 20)) & mask;
+}
+
+/* Fast NMS over the m candidates' rows geo (6 each, visiting order; cand[r].index the
+   box of row r). boxes and seen hold m entries. Returns the kept count or -1. */
+static int64_t fast_probiou(const double *geo, const item_t *cand, int64_t m, double thr,
+                            int64_t max_output, fast_box_t *boxes, int64_t *seen,
+                            int64_t *keep_out)
+{
+    const double bound = -log(1.0 + PROBIOU_EPS - (1.0 - thr) * (1.0 - thr));
+    const double t3_any = 0.5 * log(PROBIOU_EPS) - 1e-9;
+    double cut, t3_regular, scale, side, smallest = HUGE_VAL, width = 0.0;
+    double min_x = HUGE_VAL, min_y = HUGE_VAL, max_x = -HUGE_VAL, max_y = -HUGE_VAL;
+    int64_t r, k, e, count = 0, nwide = 0, nkept = 0, nbuckets = 64, total, cx, cy;
+    int64_t *starts = NULL, *fill = NULL, *entries = NULL, *wide = NULL;
+
+    if (!(bound > 0.0)) { /* no distance gives a probiou above the threshold */
+        for (r = 0; r < m && r < max_output; r++)
+            keep_out[r] = cand[r].index;
+        return r;
+    }
+    cut = bound + 1e-6 * (1.0 + bound);
+    for (r = 0; r < m; r++) {
+        const double *q = geo + PROBIOU_COLUMNS * r;
+        const double trace = q[2] + q[3];
+        fast_box_t *box = &boxes[r];
+        box->regular = fabs(q[0]) <= SANE && fabs(q[1]) <= SANE && fabs(q[4]) < HUGE_VAL &&
+                       q[5] >= REGULAR_D && q[5] < HUGE_VAL &&
+                       q[5] * CONDITION >= trace * trace;
+        if (box->regular && q[5] < smallest)
+            smallest = q[5];
+    }
+    t3_regular = t3_any;
+    if (smallest < HUGE_VAL) {
+        const double p4 = 4.0 * smallest;
+        t3_regular = 0.5 * log(p4 / (p4 + PROBIOU_EPS) + PROBIOU_EPS) - 1e-6;
+    }
+    scale = (cut - t3_regular) * (1.0 + 1e-5);
+    for (r = 0; r < m; r++) {
+        const double *q = geo + PROBIOU_COLUMNS * r;
+        const double trace = q[2] + q[3];
+        fast_box_t *box = &boxes[r];
+        double rho, pad_x, pad_y;
+        if (!box->regular)
+            continue;
+        rho = 2.0 * sqrt(scale * (trace + PROBIOU_EPS * trace / q[5]));
+        pad_x = (fabs(q[0]) + rho) * 1e-9;
+        pad_y = (fabs(q[1]) + rho) * 1e-9;
+        box->lo_x = q[0] - rho - pad_x;
+        box->hi_x = q[0] + rho + pad_x;
+        box->lo_y = q[1] - rho - pad_y;
+        box->hi_y = q[1] + rho + pad_y;
+        width += box->hi_x - box->lo_x;
+        count++;
+        if (box->lo_x < min_x)
+            min_x = box->lo_x;
+        if (box->hi_x > max_x)
+            max_x = box->hi_x;
+        if (box->lo_y < min_y)
+            min_y = box->lo_y;
+        if (box->hi_y > max_y)
+            max_y = box->hi_y;
+    }
+    /* The cell side: twice the mean square, at least the span over HASH_SPAN. */
+    side = count > 0 ? 2.0 * width / (double)count : 0.0;
+    if (!(side > 0.0) || !(side < HUGE_VAL))
+        side = HUGE_VAL;
+    else {
+        if ((max_x - min_x) / side > HASH_SPAN)
+            side = (max_x - min_x) / HASH_SPAN;
+        if ((max_y - min_y) / side > HASH_SPAN)
+            side = (max_y - min_y) / HASH_SPAN;
+    }
+    while (nbuckets < 2 * m)
+        nbuckets *= 2;
+
+    /* Each bucket's list (compressed rows), in visiting order; the wide list. */
+    starts = (int64_t *)calloc((size_t)nbuckets + 1, sizeof(int64_t));
+    fill = (int64_t *)malloc((size_t)nbuckets * sizeof(int64_t));
+    wide = (int64_t *)malloc((size_t)m * sizeof(int64_t));
+    if (starts == NULL || fill == NULL || wide == NULL)
+        goto fail;
+    for (r = 0; r < m; r++) {
+        fast_box_t *box = &boxes[r];
+        box->wide = 1;
+        if (box->regular) {
+            box->x0 = fast_cell(box->lo_x - min_x, side);
+            box->x1 = fast_cell(box->hi_x - min_x, side);
+            box->y0 = fast_cell(box->lo_y - min_y, side);
+            box->y1 = fast_cell(box->hi_y - min_y, side);
+            if ((box->x1 - box->x0 + 1) * (box->y1 - box->y0 + 1) <= MAX_CELLS_PER_BOX) {
+                box->wide = 0;
+                for (cy = box->y0; cy <= box->y1; cy++)
+                    for (cx = box->x0; cx <= box->x1; cx++)
+                        starts[fast_bucket(cx, cy, nbuckets - 1) + 1]++;
+            }
+        }
+        if (box->wide)
+            wide[nwide++] = r;
+    }
+    for (k = 0; k < nbuckets; k++) {
+        starts[k + 1] += starts[k];
+        fill[k] = starts[k];
+    }
+    total = starts[nbuckets];
+    entries = (int64_t *)malloc((size_t)(total > 0 ? total : 1) * sizeof(int64_t));
+    if (entries == NULL)
+        goto fail;
+    for (r = 0; r < m; r++) {
+        const fast_box_t *box = &boxes[r];
+        if (box->wide)
+            continue;
+        for (cy = box->y0; cy <= box->y1; cy++)
+            for (cx = box->x0; cx <= box->x1; cx++)
+                entries[fill[fast_bucket(cx, cy, nbuckets - 1)]++] = r;
+    }
+
+    for (r = 0; r < m; r++)
+        seen[r] = -1;
+    for (r = 0; r < m; r++) {
+        const double *q = geo + PROBIOU_COLUMNS * r;
+        const fast_box_t *box = &boxes[r];
+        int suppressed = 0;
+        if (box->wide) { /* every earlier box */
+            for (k = 0; k < r && !suppressed; k++)
+                suppressed = fast_overlaps(geo + PROBIOU_COLUMNS * k, q, thr, cut,
+                                           boxes[k].regular && box->regular ? t3_regular
+                                                                            : t3_any);
+        } else {
+            for (k = 0; k < nwide && wide[k] < r && !suppressed; k++)
+                suppressed = fast_overlaps(geo + PROBIOU_COLUMNS * wide[k], q, thr, cut,
+                                           boxes[wide[k]].regular ? t3_regular : t3_any);
+            for (cy = box->y0; cy <= box->y1 && !suppressed; cy++) {
+                for (cx = box->x0; cx <= box->x1 && !suppressed; cx++) {
+                    const int64_t bucket = fast_bucket(cx, cy, nbuckets - 1);
+                    for (e = starts[bucket]; e < starts[bucket + 1]; e++) {
+                        const int64_t other = entries[e];
+                        if (other >= r)
+                            break;
+                        if (seen[other] == r)
+                            continue;
+                        seen[other] = r;
+                        if (fast_overlaps(geo + PROBIOU_COLUMNS * other, q, thr, cut,
+                                          t3_regular)) {
+                            suppressed = 1;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if (suppressed)
+            continue;
+        keep_out[nkept++] = cand[r].index;
+        if (nkept == max_output)
+            break;
+    }
+    free(starts);
+    free(fill);
+    free(entries);
+    free(wide);
+    return nkept;
+
+fail:
+    free(starts);
+    free(fill);
+    free(entries);
+    free(wide);
+    return -1;
+}
+
+int64_t accel_fast_nms_rotated(const double *geometry, const double *scores, int64_t n,
+                               double iou_threshold, double score_threshold,
+                               int64_t max_output, int64_t *keep_out)
+{
+    item_t *order = NULL, *tmp = NULL;
+    double *cand_geo = NULL;
+    fast_box_t *boxes = NULL;
+    int64_t *seen = NULL;
+    int64_t ncand = 0, i, result = -1;
+
+    if (n <= 0 || max_output <= 0)
+        return 0;
+    if (!CHECK_SIZE(n, item_t) || !CHECK_SIZE(n, fast_box_t) || n > INT64_MAX / 6 ||
+        !CHECK_SIZE(PROBIOU_COLUMNS * n, double))
+        return -1;
+    order = (item_t *)malloc((size_t)n * sizeof(item_t));
+    if (order == NULL)
+        goto done;
+    for (i = 0; i < n; i++) {
+        if (scores[i] > score_threshold) {
+            order[ncand].key = score_key(scores[i]);
+            order[ncand].index = i;
+            ncand++;
+        }
+    }
+    if (ncand == 0) {
+        result = 0;
+        goto done;
+    }
+    tmp = (item_t *)malloc((size_t)ncand * sizeof(item_t));
+    cand_geo = (double *)malloc((size_t)(ncand * PROBIOU_COLUMNS) * sizeof(double));
+    boxes = (fast_box_t *)malloc((size_t)ncand * sizeof(fast_box_t));
+    seen = (int64_t *)malloc((size_t)ncand * sizeof(int64_t));
+    if (tmp == NULL || cand_geo == NULL || boxes == NULL || seen == NULL)
+        goto done;
+    radix_sort(order, tmp, (size_t)ncand);
+    for (i = 0; i < ncand; i++)
+        memcpy(cand_geo + PROBIOU_COLUMNS * i, geometry + PROBIOU_COLUMNS * order[i].index,
+               PROBIOU_COLUMNS * sizeof(double));
+    result = fast_probiou(cand_geo, order, ncand, iou_threshold, max_output, boxes, seen,
+                          keep_out);
+
+done:
+    free(order);
+    free(tmp);
+    free(cand_geo);
+    free(boxes);
+    free(seen);
+    return result;
 }
 
 /* ---------------------------------------------------------------- entry point */

@@ -20,3 +20,13 @@
 int64_t accel_nms_rotated(const double *geometry, const double *scores,
                           const int64_t *classes, int64_t n, int kind, double iou_threshold,
                           double score_threshold, int64_t max_output, int64_t *keep_out);
+
+/* ultralytics' fast NMS over probiou (kind 1 geometry, n rows of 6, class offsets already
+   in the centres): the boxes with score > score_threshold by decreasing score, ties by
+   increasing index; a box is kept unless an earlier box, kept or not, has probiou >
+   iou_threshold with it. Stops after max_output kept boxes (max_output <= 0 keeps none).
+   Writes the kept indices in keep order to keep_out and returns their count, or -1 if
+   memory ran out. */
+int64_t accel_fast_nms_rotated(const double *geometry, const double *scores, int64_t n,
+                               double iou_threshold, double score_threshold,
+                               int64_t max_output, int64_t *keep_out);

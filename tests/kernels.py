@@ -84,7 +84,7 @@ def _image_options(case):
 
 
 def _tensor_options(case):
-    return {k: case[k] for k in ("swap_rb", "scale", "mean", "dtype") if k in case}
+    return {k: case[k] for k in ("swap_rb", "scale", "mean", "dtype", "layout", "quant") if k in case}
 
 
 def _letterbox(case, backend):
@@ -159,6 +159,18 @@ def image_cases():
                                    scale=(1 / 57.375, 1 / 57.12, 1 / 58.395)),
         "float16": dict(img=frame, dtype=np.float16, mean=127.5, scale=1 / 127.5),
         "target-1x1": dict(img=frame, new_shape=1),
+        "nhwc": dict(img=frame, layout="nhwc"),
+        "nhwc-rgba-float16": dict(img=img(30, 50, 4), new_shape=(24, 40), layout="nhwc",
+                                  dtype=np.float16, mean=(1, 2, 3, 4), scale=0.5),
+        "uint8-pixels": dict(img=frame, dtype=np.uint8),
+        "uint8-pixels-nhwc-grey": dict(img=img(30, 50, 0), new_shape=32, dtype=np.uint8,
+                                       layout="nhwc"),
+        "uint8-pixels-nhwc-same-size": dict(img=img(64, 64), new_shape=64, dtype=np.uint8,
+                                            layout="nhwc", swap_rb=False),
+        "uint8-quantized-nhwc": dict(img=frame, dtype=np.uint8, quant=(1 / 255, 0), layout="nhwc"),
+        "int8-quantized": dict(img=frame, dtype=np.int8, quant=(1 / 255, -128)),
+        "int8-saturating-nhwc-upscale": dict(img=img(5, 7), new_shape=(48, 40), dtype=np.int8,
+                                             quant=(0.002, 5), layout="nhwc"),
         # Rejected by the public layer, before any backend runs.
         "float-image": reject(TypeError, "img", "uint8", img=frame.astype(np.float32)),
         "nested-lists": reject(TypeError, "img", "numpy", img=frame[:4, :4].tolist()),
@@ -178,6 +190,12 @@ def image_cases():
         "swap-rb-text": reject(TypeError, "swap_rb", img=frame, swap_rb="yes"),
         "bad-dtype": reject(TypeError, "dtype", img=frame, dtype=np.float64),
         "integer-dtype": reject(TypeError, "dtype", img=frame, dtype=np.int8),
+        "quant-for-float": reject(TypeError, "quant", img=frame, quant=(1 / 255, 0)),
+        "quant-zero-point-out-of-range": reject(ValueError, "quant", img=frame, dtype=np.int8,
+                                                quant=(0.1, 200)),
+        "pixels-with-mean": reject(ValueError, "mean", img=frame, dtype=np.uint8, mean=0.5),
+        "pixels-with-scale": reject(ValueError, "scale", img=frame, dtype=np.uint8, scale=1.0),
+        "layout-unknown": reject(ValueError, "layout", img=frame, layout="chw"),
     }
     return sorted(cases.items())
 
@@ -386,6 +404,8 @@ FAMILIES = {
     **{name: Family(cases) for name, cases in decode_cases.FAMILY_CASES.items()},
     "masks": Family(mask_cases.cases, mask_cases.realistic),
     "rotated": Family(rotated_cases.rotated_cases, rotated_cases.rotated_realistic),
+    "fast": Family(rotated_cases.fast_cases, rotated_cases.fast_realistic,
+                   rotated_cases.fast_inputs),
     "pose": Family(rotated_cases.pose_cases),
     "obb": Family(rotated_cases.obb_cases),
 }

@@ -3,8 +3,10 @@
 The conformance suite (kernels.py) proves that every backend returns the reference's
 answer. Here the reference is checked: polygon IoU against shapely, probiou against a
 float64 rendering of ultralytics' ``batch_probiou``, greedy NMS against a brute-force
-loop, the decoders against NumPy renderings of ultralytics' code paths, and the OBB
-postprocess against ultralytics' non-greedy NMS.
+loop, fast NMS against the full probiou matrix (every backend, and the bounds its
+compiled forms prune with), the decoders against NumPy renderings of ultralytics' code
+paths, and the pose, OBB and detection postprocess against ultralytics itself where it
+is installed.
 """
 import math
 
@@ -12,10 +14,13 @@ import numpy as np
 import pytest
 
 import accel
+from accel._backends.numpy import rotated as numpy_rotated
 from accel._backends.python._shared import values
 from accel._backends.python.rotated import polygon_iou, probiou
 from accel._rotated import corners, geometry
-from accel.compare.workloads import obb_output, pose_output, rotated_candidates
+from accel.compare import peers
+from accel.compare.workloads import (obb_output, pose_output, postprocess_workload,
+                                     rotated_candidates)
 
 
 def _pair_iou(a, b, kind="polygon"):
@@ -165,16 +170,17 @@ def test_obb_decode_is_ultralytics_rows_regularized():
 
 
 def _ultralytics_obb_nms(rboxes, scores, classes, threshold):
-    """ultralytics ``nms_rotated(..., use_triu=True)`` after its class offset: the full
-    probiou matrix, upper triangle, a box kept iff no earlier box has probiou >= the
-    threshold with it."""
+    """ultralytics ``TorchNMS.fast_nms(..., iou_func=batch_probiou)`` after its class
+    offset: the full probiou matrix, upper triangle, a box kept iff no earlier box has
+    probiou > the threshold with it (``(ious > iou_threshold).sum(0) <= 0``; before
+    ultralytics 8.3.190, ``nms_rotated`` dropped it at >=)."""
     order = np.argsort(-scores, kind="stable")
     boxes = rboxes[order].astype(np.float64)
     boxes[:, :2] += classes[order, None] * 7680.0
     n = len(boxes)
     ious = np.array([[ultralytics_probiou(boxes[i], boxes[j]) if i < j else 0.0
                       for j in range(n)] for i in range(n)])
-    return order[(ious >= threshold).sum(axis=0) <= 0]
+    return order[(ious > threshold).sum(axis=0) <= 0]
 
 
 def test_obb_postprocess_matches_ultralytics_fast_nms():
@@ -225,3 +231,204 @@ def test_rotated_refusals_name_the_argument():
         accel.nms_rotated(boxes[:1], [0.9], 0.5, iou="exact")
     with pytest.raises(ValueError, match="obb_nms"):
         accel.postprocess(obb_output(256, nc=3, objects=5), "yolov8-obb", obb_nms="slow")
+
+
+# Fast NMS against the full matrix.
+
+def full_matrix_fast_nms(rboxes, scores, threshold, classes=None):
+    """Fast NMS as ultralytics writes it: every probiou of the upper triangle (the
+    reference's formula, vectorised), a box dropped iff its column has one above the
+    threshold."""
+    boxes = np.array(rboxes, dtype=np.float64).reshape(-1, 5)
+    if classes is not None:
+        boxes[:, :2] += np.asarray(classes, dtype=np.float64)[:, None] * 7680.0
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+    g = geometry(boxes, "probiou")[order]
+    rows, columns = np.triu_indices(len(order), 1)
+    with np.errstate(all="ignore"):
+        hit = numpy_rotated._probiou_pairs(g, rows, columns) > threshold
+    dropped = np.zeros(len(order), dtype=bool)
+    dropped[columns[hit]] = True
+    return order[~dropped]
+
+
+def _fast_matrix_cases():
+    rng = np.random.default_rng(11)
+    cases = []
+    for n, side in ((60, 100), (400, 300), (1500, 1024)):
+        boxes, scores = rotated_candidates(n, image_size=side, seed=n)
+        for threshold in (0.0, 0.05, 0.3, 0.7, 0.95):
+            cases.append(("clustered-%d-%g" % (n, threshold), boxes, scores, threshold, None))
+        cases.append(("clustered-%d-classes" % n, boxes, scores, 0.5,
+                      rng.integers(0, 5, n)))
+    # Shapes the pruning must survive: needles along their long axis (where the bound is
+    # tightest), a zero-size swarm, segments, tiny, huge and far boxes, in one scene.
+    needles = np.array([[i * 30.0 + rng.uniform(0, 25), 50, 40, 40 / 10 ** rng.integers(0, 5),
+                         rng.choice([0.0, 1e-3])] for i in range(40)])
+    swarm = np.column_stack([rng.uniform(-1e4, 1e4, (30, 2)), np.zeros((30, 2)),
+                             rng.uniform(0, 3, 30)])
+    mixed = np.concatenate([needles, swarm, [[0, 0, 8, 0, 0.0], [1e3, 0, 8, 0, 0.0],
+                                             [5, 5, 1e-3, 1e-3, 0.0], [1e200, 0, 4, 4, 0.0],
+                                             [30, 30, 1e160, 3, 0.5], [6, 5, 3, 2, 0.2]]])
+    for threshold in (0.0, 0.2, 0.7, 0.999):
+        cases.append(("mixed-%g" % threshold, mixed, rng.uniform(0, 1, len(mixed)), threshold,
+                      None))
+    return cases
+
+
+FAST_MATRIX_CASES = _fast_matrix_cases()
+
+
+@pytest.mark.parametrize("name, rboxes, scores, threshold, classes", FAST_MATRIX_CASES,
+                         ids=[c[0] for c in FAST_MATRIX_CASES])
+def test_fast_nms_matches_the_full_matrix(backend, name, rboxes, scores, threshold, classes):
+    if backend == "python" and len(scores) > 400:
+        pytest.skip("the pure-Python reference's quadratic loop: seconds here (the "
+                    "conformance suite compares it with every backend)")
+    expected = full_matrix_fast_nms(rboxes, scores, threshold, classes)
+    kept = accel.fast_nms_rotated(rboxes, scores, threshold, classes=classes, backend=backend)
+    np.testing.assert_array_equal(kept, expected)
+    assert kept.dtype == np.int64
+    np.testing.assert_array_equal(
+        accel.fast_nms_rotated(rboxes, scores, threshold, classes=classes, max_output=5,
+                               backend=backend), expected[:5])
+
+
+def test_fast_nms_matches_the_full_matrix_on_the_aerial_scene(candidate):
+    pred = obb_output(1024)
+    rboxes, scores, classes = accel.decode_yolov8_obb(pred, 0.25)
+    for threshold, ids in ((0.7, classes), (0.3, None), (0.1, classes)):
+        expected = full_matrix_fast_nms(rboxes, scores, threshold, ids)
+        np.testing.assert_array_equal(
+            accel.fast_nms_rotated(rboxes, scores, threshold, classes=ids, backend=candidate),
+            expected)
+    assert 100 < len(expected) < len(scores)  # the scene suppresses, and keeps
+
+
+def test_fast_nms_bounds_hold_where_they_are_tightest():
+    """The bounds the compiled backends skip pairs with (accel._backends): beyond
+    ``rho_a + rho_b``, or with ``t1 + t2`` plus the ``t3`` bound past the cut, the
+    reference's probiou is <= the threshold. Pairs at 1 to 1.001 times that distance,
+    in every direction, from round boxes to needles of aspect near 1e4 (the most a
+    regular box may have) and boxes near the smallest regular area."""
+    rng = np.random.default_rng(3)
+    checked = 0
+    for threshold in (0.0, 1e-6, 0.1, 0.5, 0.9, 0.9995):
+        cut = numpy_rotated._distance_cut(threshold)
+        for _ in range(300):
+            size = 10 ** rng.uniform(-0.5, 3)
+            aspect = 10 ** rng.uniform(0, 3.99)
+            pair = np.array([[0.0, 0.0, size, size / aspect, rng.uniform(0, math.pi)],
+                             [0.0, 0.0, size * rng.uniform(0.5, 2), size / aspect,
+                              rng.uniform(0, math.pi)]])
+            g = geometry(pair, "probiou")
+            regular, rho = numpy_rotated._reaches(g, cut)
+            if not regular.all():  # compared with every box: no bound to check
+                continue
+            direction = rng.uniform(0, 2 * math.pi)
+            for stretch in (1.0 + 1e-12, 1.0 + 1e-4, 1.001):
+                reach = (rho[0] + rho[1]) * stretch
+                moved = pair.copy()
+                moved[1, :2] = reach * math.cos(direction), reach * math.sin(direction)
+                gm = values(geometry(moved, "probiou"))
+                assert probiou(gm, 0, 1) <= threshold
+                checked += 1
+    assert checked > 6 * 300 * 3 * 0.6
+
+
+def test_fast_nms_is_not_greedy(backend):
+    """A drops B, B alone overlaps C: fast NMS drops C too (B counts though dropped)."""
+    boxes = [[0, 0, 10, 4, 0.0], [4, 0, 10, 4, 0.0], [8, 0, 10, 4, 0.0]]
+    scores = [0.9, 0.8, 0.7]
+    ious = [_pair_iou(boxes[i], boxes[j], "probiou") for i, j in ((0, 1), (1, 2), (0, 2))]
+    assert ious[0] > 0.5 and ious[1] > 0.5 and ious[2] < 0.5
+    np.testing.assert_array_equal(accel.fast_nms_rotated(boxes, scores, 0.5, backend=backend), [0])
+    np.testing.assert_array_equal(
+        accel.nms_rotated(boxes, scores, 0.5, iou="probiou", backend=backend), [0, 2])
+
+
+def test_fast_nms_threshold_is_strict(backend):
+    """ultralytics' ``ious > iou_threshold``: identical boxes at exactly their probiou
+    stay; just below it, the first drops the rest. Two zero-size boxes anywhere score
+    that same ~0.99955 (probiou's eps terms)."""
+    square = [10.0, 10.0, 4.0, 4.0, 0.3]
+    same = _pair_iou(square, square, "probiou")
+    assert 0.9995 < same < 0.9996
+    assert _pair_iou([0, 0, 0, 0, 0.0], [1e4, -7, 0, 0, 1.0], "probiou") == same
+    if backend == "numpy":
+        pytest.skip("NumPy's log, exp and sqrt may round the last bit otherwise than libm "
+                    "(the contract allows it): an exact tie is not portable to it")
+    boxes, scores = [square] * 3, [0.9, 0.8, 0.7]
+    np.testing.assert_array_equal(accel.fast_nms_rotated(boxes, scores, same, backend=backend),
+                                  [0, 1, 2])
+    np.testing.assert_array_equal(
+        accel.fast_nms_rotated(boxes, scores, np.nextafter(same, 0), backend=backend), [0])
+
+
+def test_fast_nms_classes_are_ultralytics_offsets(backend):
+    boxes, scores = rotated_candidates(120, image_size=200, seed=9)
+    classes = np.random.default_rng(9).integers(0, 4, 120)
+    shifted = boxes.astype(np.float64)
+    shifted[:, :2] += classes[:, None] * 7680.0
+    np.testing.assert_array_equal(
+        accel.fast_nms_rotated(boxes, scores, 0.3, classes=classes, backend=backend),
+        accel.fast_nms_rotated(shifted, scores, 0.3, backend=backend))
+    # Two zero-size boxes overlap whatever their classes, as in ultralytics.
+    np.testing.assert_array_equal(
+        accel.fast_nms_rotated([[0, 0, 0, 0, 0.0]] * 2, [0.9, 0.8], 0.5, classes=[0, 3],
+                               backend=backend), [0])
+
+
+def test_obb_batch_error_names_the_image():
+    pred = np.repeat(obb_output(256, nc=3, objects=5), 3, axis=0)
+    pred[2, 5, 7] = np.nan  # a class score of image 2
+    with pytest.raises(ValueError, match=r"at index \(2, 5, 7\)"):
+        accel.postprocess(pred, "yolov8-obb")
+
+
+# Against ultralytics itself (optional: torch and ultralytics are not dependencies).
+
+def _ultralytics_peer(name):
+    pytest.importorskip("torch", reason="ultralytics' postprocess needs torch (optional)")
+    pytest.importorskip("ultralytics", reason="ultralytics not installed (optional)")
+    return peers.PEERS[name]
+
+
+@pytest.mark.parametrize("format, peer", [("yolov8-obb", "ultralytics-obb"),
+                                          ("yolov8-pose", "ultralytics-pose"),
+                                          ("yolov8", "ultralytics")])
+def test_postprocess_matches_ultralytics(format, peer):
+    """accel.postprocess against ultralytics' non_max_suppression and letterbox inverse
+    (its predictor's code), on the realistic head outputs the benchmarks use: the same
+    detections in the same order, coordinates within float32 rounding (ultralytics
+    unletterboxes in float32), rotated boxes as rectangles (ultralytics 8.4 leaves the
+    head's w, h, angle as they come)."""
+    call = _ultralytics_peer(peer)
+    work = postprocess_workload(format)
+    expected = work.call(None)
+    actual = call(work)()
+    assert peers.same_detections(expected, actual)
+    detections = expected[0][0] if isinstance(expected[0], tuple) else expected[0]
+    assert len(detections) >= 100  # a busy scene, not a trivial agreement
+
+
+def test_fast_nms_matches_ultralytics_kernel():
+    call = _ultralytics_peer("ultralytics-obb")
+    from accel.compare.workloads import workload
+    work = workload("fast_nms_rotated", 2000)
+    np.testing.assert_array_equal(work.call(None), call(work)())
+
+
+def test_same_detections_compares_rectangles_not_spellings():
+    row = np.array([[100.0, 50.0, 30.0, 10.0, 0.2, 0.9, 3.0]], dtype=np.float32)
+    turned = row.copy()
+    turned[0, 2:5] = 10.0, 30.0, 0.2 + math.pi / 2
+    flipped = row.copy()
+    flipped[0, 4] = 0.2 - math.pi
+    assert peers.same_detections([row], [turned]) and peers.same_detections([row], [flipped])
+    moved, wider, other_class = row.copy(), row.copy(), row.copy()
+    moved[0, 0] += 0.1
+    wider[0, 2] += 0.1
+    other_class[0, 6] = 2
+    for changed in (moved, wider, other_class, np.concatenate([row, row])):
+        assert not peers.same_detections([row], [changed])

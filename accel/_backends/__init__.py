@@ -75,14 +75,27 @@ NMS family (contracts and IoU in ``accel._nms``):
 Preprocessing family (formulas in ``accel._preprocess``):
 
 ``letterbox(src, out, xcols, xw, yrows, yw, top, left, pad) -> None``
-``to_tensor(src, out, channel_map, mean, scale) -> None``
-``preprocess(src, out, xcols, xw, yrows, yw, top, left, pad, channel_map, mean, scale) -> None``
+``to_tensor(src, out, channel_map, mean, scale, table, layout) -> None``
+``preprocess(src, out, xcols, xw, yrows, yw, top, left, pad, channel_map, mean, scale, table,
+layout) -> None``
 
-    ``src`` uint8 (h, w, C). ``letterbox`` fills ``out`` uint8 (H, W, C); ``to_tensor``
-    and ``preprocess`` fill ``out`` float32 (C, H, W). The resized image lands at rows
-    ``top:top+len(yrows)``, columns ``left:left+len(xcols)``; every other pixel is
-    ``pad`` (uint8, one per channel). Resize tables int32: ``xcols``/``xw`` (W', 2),
-    ``yrows``/``yw`` (H', 2); ``channel_map`` int32 (C,), ``mean``/``scale`` float32 (C,).
+    ``src`` uint8 (h, w, C). ``letterbox`` fills ``out`` uint8 (H, W, C). The resized
+    image lands at rows ``top:top+len(yrows)``, columns ``left:left+len(xcols)``; every
+    other pixel is ``pad`` (uint8, one per channel). Resize tables int32: ``xcols``/``xw``
+    (W', 2), ``yrows``/``yw`` (H', 2); ``channel_map`` int32 (C,), ``mean``/``scale``
+    float32 (C,).
+
+    ``to_tensor`` and ``preprocess`` fill ``out``, (C, H, W) when ``layout`` is
+    ``"nchw"``, (H, W, C) when it is ``"nhwc"``. Output channel ``c`` reads the (resized
+    or padding) pixel ``px`` of input channel ``channel_map[c]``, and holds:
+
+    - ``table`` None: ``out`` float32, ``(float32(px) - mean[c]) * scale[c]`` (two
+      float32 roundings, no FMA);
+    - else ``table`` (C, 256), uint8 or uint16, read-only, C-contiguous: ``out`` has its
+      dtype and holds ``table[c, px]`` (``mean`` and ``scale`` are not used). The public
+      layer passes float16 and int8 tensors and their tables as uint16 and uint8: a
+      backend copies entries and never needs the dtype. A uint8 table whose every row is
+      ``0..255`` (the pixels themselves) may take a copy-only path.
 
 Decoding family (contracts in ``accel._decode_common``):
 
@@ -155,6 +168,38 @@ max_output) -> int64 (K,)``
     - ``kind == 1`` (probiou), (N, 6): ``cx, cy, a, b, c, d`` (covariance terms and
       ``d = max(a*b - c*c, 0)``); IoU as ``probiou`` in the reference (log, exp, sqrt:
       may differ in the last bit between libm and NumPy).
+
+``fast_nms_rotated(geometry, scores, iou_threshold, score_threshold, max_output) -> int64 (K,)``
+
+    ultralytics' fast NMS: the candidates (``score > score_threshold``) by decreasing
+    score, ties by index; a candidate is kept unless an earlier candidate, kept or not,
+    has ``probiou(earlier, candidate) > iou_threshold``; stop at ``max_output`` kept.
+    ``geometry`` is the probiou geometry (N, 6) above, class offsets already added to
+    the centres by the public layer; ``scores`` float64 (N,). The reference tests every
+    earlier candidate. A compiled backend may skip a pair only when it proves, from
+    bounds that hold in floating point, that the pair's computed probiou is
+    ``<= iou_threshold``; it computes every other pair as the reference does (so the
+    result is the reference's, up to libm against NumPy as for ``kind == 1``). The
+    bounds every compiled backend uses:
+
+    - ``D_cut = D_thr + 1e-6 * (1 + D_thr)``, ``D_thr = -log(1 + eps - (1 - t)^2)``
+      (``t = iou_threshold``, ``eps = 1e-7``): every clamped distance ``>= D_cut`` gives
+      a probiou below ``t`` by far more than rounding. ``D_thr <= 0``: nothing is
+      suppressed.
+    - ``t3 >= 0.5 * log(eps) - 1e-9`` for every pair, and, for a pair of "regular" boxes,
+      ``t3 >= 0.5 * log(p / (p + eps) + eps) - 1e-6`` with ``p = 4 * min d`` over the
+      regular boxes (Minkowski: ``det(S1 + S2) >= 4 sqrt(det S1 det S2)``). A box is
+      regular when its values and centre are finite, ``|cx|, |cy| <= 1e150``,
+      ``d >= 1e-5`` and ``d * 1e8 >= (a + b)^2`` (aspect ratio under about 1e4, which
+      bounds the rounding of the cancelling sums below).
+    - A pair whose computed ``t1 + t2`` (the reference's operations) plus its ``t3``
+      bound is ``>= D_cut`` is skipped before the log, exp and sqrt.
+    - Two regular boxes are skipped unseen when their centres are more than ``rho_k +
+      rho_i`` apart: ``rho = 2 sqrt(C * s)``, ``s = (a + b) + eps * (a + b) / d``, ``C =
+      (D_cut - t3 bound) * (1 + 1e-5)``. (``t1 + t2 >= |dxy|^2 L / (4 (L H + eps))`` with
+      ``L`` the sum of the two ``d / (a + b)``, lower bounds of the smallest eigenvalues,
+      and ``H`` the sum of the traces; the 1e-5 covers rounding.) Irregular boxes are
+      compared with every other box.
 """
 from typing import Dict, List, Tuple
 
@@ -169,9 +214,10 @@ BOUNDARY: Dict[str, Tuple[str, Tuple[str, ...]]] = {
                          "score_threshold", "max_output")),
     "letterbox": ("preprocess", ("src", "out", "xcols", "xw", "yrows", "yw", "top", "left",
                                  "pad")),
-    "to_tensor": ("preprocess", ("src", "out", "channel_map", "mean", "scale")),
+    "to_tensor": ("preprocess", ("src", "out", "channel_map", "mean", "scale", "table",
+                                 "layout")),
     "preprocess": ("preprocess", ("src", "out", "xcols", "xw", "yrows", "yw", "top", "left",
-                                  "pad", "channel_map", "mean", "scale")),
+                                  "pad", "channel_map", "mean", "scale", "table", "layout")),
     "decode_scan": ("decode", ("data", "n_anchors", "anchor_stride", "channel_stride",
                                "cls_offset", "nc", "obj_offset", "threshold", "multi_label",
                                "check_finite")),
@@ -182,6 +228,8 @@ BOUNDARY: Dict[str, Tuple[str, Tuple[str, ...]]] = {
                                 "max_output")),
     "batched_nms_rotated": ("rotated", ("geometry", "scores", "classes", "kind", "iou_threshold",
                                         "score_threshold", "max_output")),
+    "fast_nms_rotated": ("rotated", ("geometry", "scores", "iou_threshold", "score_threshold",
+                                     "max_output")),
 }
 FAMILIES = tuple(dict.fromkeys(family for family, _ in BOUNDARY.values()))
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import _dispatch, _profile, _sizes
 from . import display
-from .peers import PEERS
+from .peers import PEERS, same_detections
 from .timing import Timing, measure, thread_throughput
 from .tuning import save as save_profile
 from .workloads import QUICK_SIZES, SIZES, TITLES, Workload, workload
@@ -44,7 +44,10 @@ def agree(kernel: str, expected, actual, peer: bool = False) -> bool:
     """The conformance rule: identical indices; soft-NMS scores within 1e-12 relative;
     every other array bit-identical. A mask peer computes in float32 (a matmul, a
     resize), so its pixels may flip where the logit is within rounding of 0: it agrees
-    when at most 0.5% of the pixels that are on in either answer differ."""
+    when at most 0.5% of the pixels that are on in either answer differ. A postprocess
+    peer (ultralytics' torch code) unletterboxes in float32: ``peers.same_detections``."""
+    if kernel == "postprocess" and peer:
+        return same_detections(expected, actual)
     if kernel == "process_masks" and peer:
         differ = int(np.count_nonzero(expected != actual)) if expected.shape == actual.shape else -1
         return 0 <= differ <= 0.005 * max(1, int(np.count_nonzero(expected | actual)))
@@ -121,7 +124,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="also time the libraries a user would otherwise call, when "
                         "installed: OpenCV (cv2.dnn.NMSBoxes, NMSBoxesBatched), "
                         "torchvision (ops.nms, ops.batched_nms), onnxruntime "
-                        "(NonMaxSuppression), each checked for agreement like a backend")
+                        "(NonMaxSuppression), ultralytics (its postprocess and OBB fast "
+                        "NMS, one torch thread), each checked for agreement like a backend")
     parser.add_argument("--full", action="store_true",
                         help="tables with every figure: median ±half-IQR and speed-ups over "
                         "pure Python and NumPy (wide)")

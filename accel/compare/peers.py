@@ -6,6 +6,7 @@ so its answer is checked like a backend's. Converting the inputs to the peer's l
 (tensors, x/y/w/h boxes, an ONNX batch) happens inside the call, as it would in a user's
 pipeline. None of these is a dependency of accel; a missing one is listed, not fatal.
 """
+import os
 from typing import Callable, Dict, Optional
 
 import numpy as np
@@ -368,8 +369,182 @@ def shapely_rotated(work: Workload) -> Optional[Callable]:
     return greedy
 
 
+def _ultralytics_modules():
+    """ultralytics' own code, offline (``YOLO_OFFLINE=1``: no network at import), on one
+    torch thread, with torchvision imported as ultralytics' data pipeline imports it
+    (its ``non_max_suppression`` then calls ``torchvision.ops.nms``; without torchvision
+    it falls back to its own Python loop, several times slower)."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    import torch  # type: ignore
+
+    try:
+        import torchvision  # type: ignore  # noqa: F401
+    except ImportError:
+        pass
+    from ultralytics.utils import nms, ops  # type: ignore
+
+    torch.set_num_threads(1)  # accel's kernels are single-threaded: compare like with like
+    return torch, nms, ops
+
+
+def _postprocess_options(work: Workload, formats):
+    """(pred, options) of a postprocess workload in ``formats``, else None. The options
+    are accel.postprocess's defaults, which are ultralytics' predictor defaults."""
+    if work.kernel != "postprocess" or work.args[1] not in formats:
+        return None
+    options = dict(conf_threshold=0.25, iou_threshold=0.7, max_det=300)
+    options.update({k: v for k, v in work.kwargs.items() if k in options})
+    return work.args[0], options, work.kwargs.get("letterbox")
+
+
+def ultralytics(work: Workload) -> Optional[Callable]:
+    """ultralytics' detection postprocess, its own code: ``non_max_suppression`` then
+    ``scale_boxes`` through the letterbox, as ``DetectionPredictor`` runs them."""
+    found = _postprocess_options(work, ("yolov8", "yolo11"))
+    if found is None:
+        return None
+    pred, o, info = found
+    torch, nms, ops = _ultralytics_modules()
+
+    def run():
+        out = nms.non_max_suppression(torch.from_numpy(pred), o["conf_threshold"],
+                                      o["iou_threshold"], max_det=o["max_det"])
+        if info is not None:
+            for det in out:
+                det[:, :4] = ops.scale_boxes(info.dst_shape, det[:, :4], info.src_shape)
+        return [det.numpy() for det in out]
+    return run
+
+
+def ultralytics_pose(work: Workload) -> Optional[Callable]:
+    """ultralytics' pose postprocess, its own code as ``PosePredictor`` runs it:
+    ``non_max_suppression(nc=1)``, ``scale_boxes`` and ``scale_coords`` through the
+    letterbox; accel's format, (detections (K, 6), keypoints (K, 17, 3)) per image."""
+    found = _postprocess_options(work, ("yolov8-pose", "yolo11-pose"))
+    if found is None:
+        return None
+    pred, o, info = found
+    torch, nms, ops = _ultralytics_modules()
+
+    def run():
+        out = nms.non_max_suppression(torch.from_numpy(pred), o["conf_threshold"],
+                                      o["iou_threshold"], max_det=o["max_det"], nc=1)
+        pairs = []
+        for det in out:
+            points = det[:, 6:].view(det.shape[0], 17, 3)
+            if info is not None:
+                det[:, :4] = ops.scale_boxes(info.dst_shape, det[:, :4], info.src_shape)
+                points = ops.scale_coords(info.dst_shape, points, info.src_shape)
+            pairs.append((det[:, :6].numpy(), points.numpy()))
+        return pairs
+    return run
+
+
+def ultralytics_obb(work: Workload) -> Optional[Callable]:
+    """ultralytics' OBB code. ``fast_nms_rotated``: its ``TorchNMS.fast_nms`` with
+    ``batch_probiou`` after its class offset, as ``non_max_suppression(rotated=True)``
+    calls it. ``postprocess`` of ``yolov8-obb``: ``non_max_suppression(rotated=True)``
+    and ``scale_boxes(..., xywh=True)`` through the letterbox, as ``OBBPredictor`` runs
+    them; accel's format, (K, 7) cx, cy, w, h, angle, score, class. The boxes are the
+    head's own (w, h, angle): ultralytics 8.4 no longer regularises them (earlier
+    versions made ``w >= h`` and the angle ``[0, pi)``, as accel's decoder does), so
+    ``same_detections`` compares rectangles, not their (w, h, angle) spelling."""
+    if work.kernel == "fast_nms_rotated":
+        torch, nms, _ = _ultralytics_modules()
+        from ultralytics.utils.metrics import batch_probiou  # type: ignore
+
+        boxes, scores, iou = work.args
+        classes = work.kwargs.get("classes")
+
+        def fast():
+            b, s = torch.from_numpy(boxes), torch.from_numpy(scores)
+            if classes is not None:
+                shift = torch.from_numpy(classes).to(b.dtype)[:, None] * 7680
+                b = torch.cat((b[:, :2] + shift, b[:, 2:]), dim=-1)
+            return nms.TorchNMS.fast_nms(b, s, iou, iou_func=batch_probiou).numpy()
+        return fast
+    found = _postprocess_options(work, ("yolov8-obb", "yolo11-obb"))
+    if found is None:
+        return None
+    pred, o, info = found
+    torch, nms, ops = _ultralytics_modules()
+    nc = pred.shape[1] - 5
+
+    def run():
+        out = nms.non_max_suppression(torch.from_numpy(pred), o["conf_threshold"],
+                                      o["iou_threshold"], max_det=o["max_det"], nc=nc,
+                                      rotated=True)
+        results = []
+        for det in out:
+            rboxes = torch.cat([det[:, :4], det[:, -1:]], dim=-1)
+            if info is not None:
+                rboxes[:, :4] = ops.scale_boxes(info.dst_shape, rboxes[:, :4], info.src_shape,
+                                                xywh=True)
+            results.append(torch.cat([rboxes, det[:, 4:6]], dim=-1).numpy())
+        return results
+    return run
+
+
+def _canonical(rows: np.ndarray) -> np.ndarray:
+    """Row order by decreasing score, then class, x, y: equal scores may come in any
+    order from a peer's (unstable) sort."""
+    score, cls = rows[:, -2 if rows.shape[1] == 7 else 4], rows[:, -1 if rows.shape[1] == 7 else 5]
+    return np.lexsort((rows[:, 1], rows[:, 0], cls, -score.astype(np.float64)))
+
+
+def _rectangles(rows: np.ndarray) -> np.ndarray:
+    """cx, cy and the covariance terms (a, b, c) of rotated boxes: the same for every
+    (w, h, angle) spelling of one rectangle (w and h swapped with a quarter turn, or the
+    angle moved by pi)."""
+    cx, cy, w, h, angle = (rows[:, i].astype(np.float64) for i in range(5))
+    a, b, cos, sin = w * w / 12, h * h / 12, np.cos(angle), np.sin(angle)
+    return np.stack([cx, cy, a * cos * cos + b * sin * sin, a * sin * sin + b * cos * cos,
+                     (a - b) * cos * sin], axis=1)
+
+
+def same_detections(expected, actual) -> bool:
+    """Whether a peer's postprocess answer is accel's up to float32 against float64
+    rounding: per image, the same rows (scores and classes equal, in the same order up
+    to equal scores), coordinates within 1e-5 relative or 1e-3 px; rotated boxes as
+    rectangles (centres, then covariances within 1e-5 of the largest term); keypoints'
+    visibilities equal."""
+    if not isinstance(actual, (list, tuple)) or len(actual) != len(expected):
+        return False
+    for mine, theirs in zip(expected, actual):
+        points = None
+        if isinstance(mine, tuple):
+            (mine, points), (theirs, their_points) = mine, theirs
+        mine, theirs = np.asarray(mine), np.asarray(theirs)
+        if mine.shape != theirs.shape:
+            return False
+        a, b = _canonical(mine), _canonical(theirs)
+        mine, theirs = mine[a], theirs[b]
+        if not np.array_equal(mine[:, -2:] if mine.shape[1] == 7 else mine[:, 4:6],
+                              theirs[:, -2:] if theirs.shape[1] == 7 else theirs[:, 4:6]):
+            return False
+        if mine.shape[1] == 7:
+            mine, theirs = _rectangles(mine), _rectangles(theirs)
+            scale = np.abs(mine[:, 2:]).max(axis=1, keepdims=True) + 1e-12
+            if not np.allclose(mine[:, 2:] / scale, theirs[:, 2:] / scale, rtol=0, atol=1e-5):
+                return False
+            mine, theirs = mine[:, :2], theirs[:, :2]
+        else:
+            mine, theirs = mine[:, :4], theirs[:, :4]
+        if not np.allclose(mine, theirs, rtol=1e-5, atol=1e-3):
+            return False
+        if points is not None:
+            points, their_points = np.asarray(points)[a], np.asarray(their_points)[b]
+            if not (points.shape == their_points.shape
+                    and np.allclose(points[..., :2], their_points[..., :2], rtol=1e-5, atol=1e-3)
+                    and np.array_equal(points[..., 2:], their_points[..., 2:])):
+                return False
+    return True
+
+
 PEERS: Dict[str, Callable] = {"opencv": opencv, "numpy-pipeline": numpy_pipeline,
                               "torchvision": torchvision, "onnxruntime": onnxruntime,
                               "powerboxes": powerboxes, "opencv-masks": opencv_masks,
                               "ultralytics-masks": ultralytics_masks,
-                              "powerboxes-rotated": powerboxes_rotated, "shapely": shapely_rotated}
+                              "powerboxes-rotated": powerboxes_rotated, "shapely": shapely_rotated,
+                              "ultralytics": ultralytics, "ultralytics-pose": ultralytics_pose,
+                              "ultralytics-obb": ultralytics_obb}

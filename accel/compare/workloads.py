@@ -91,6 +91,7 @@ class Workload(NamedTuple):
 
 IOU_THRESHOLD = 0.45
 ROTATED_IOU = 0.3  # aerial models: small, dense objects
+FAST_NMS_IOU = 0.7  # ultralytics' OBB predictor default (its fast NMS)
 MASK_AREA = 120 * 120  # target pixels per instance in the process_masks workload
 STRIDES = (8, 16, 32)
 YOLOV5_ANCHORS = ((10, 13, 16, 30, 33, 23), (30, 61, 62, 45, 59, 119), (116, 90, 156, 198, 373, 326))
@@ -131,6 +132,7 @@ SIZES = {
     "decode_yolov8_obb": (anchor_count(640), anchor_count(1024)),
     "nms_rotated": (200, 2000),
     "batched_nms_rotated": (200, 2000),
+    "fast_nms_rotated": (200, 2000),
 }
 # --quick keeps two sizes per kernel (a plot needs a slope), always the realistic one:
 # the run's recommendation is made there.
@@ -157,6 +159,7 @@ TITLES = {
     "decode_yolov8_obb": "model input side, anchors; aerial scene, 15 classes",
     "nms_rotated": "rotated boxes, aerial clusters, polygon IoU 0.3",
     "batched_nms_rotated": "rotated boxes, 15 classes, polygon IoU 0.3",
+    "fast_nms_rotated": "rotated boxes, 15 classes, ultralytics' fast NMS, probiou 0.7",
 }
 
 
@@ -449,6 +452,12 @@ def workload(kernel: str, size: int, seed: int = 0) -> Workload:
         classes = np.random.default_rng(seed).integers(0, 15, size)
         return Workload(kernel, size, label + ", 15 classes", (boxes, scores, classes, ROTATED_IOU),
                         {"iou": "polygon"}, label)
+    if kernel == "fast_nms_rotated":
+        boxes, scores = rotated_candidates(size, seed=seed)
+        classes = np.random.default_rng(seed).integers(0, 15, size)
+        label = "N=%d" % size
+        return Workload(kernel, size, label + ", 15 classes", (boxes, scores, FAST_NMS_IOU),
+                        {"classes": classes}, label)
     if kernel in ("decode_yolov8_pose", "decode_yolov8_obb"):
         side = _input_side(size, 1)
         pred = pose_output(side, seed=seed) if kernel.endswith("pose") else obb_output(side, seed=seed)
@@ -576,3 +585,23 @@ _DECODERS: Dict[str, Tuple[Callable[[int, int], tuple], Dict[str, Any]]] = {
     "postprocess": (lambda side, seed: (yolov8_output(side, seed=seed), "yolov8"),
                     {"letterbox": None}),
 }
+
+
+def postprocess_workload(format: str, seed: int = 0) -> Workload:
+    """accel.postprocess on a task head's output, as its predictor runs it: ``"yolov8"``
+    and ``"yolov8-pose"`` at 640 from a 1080p frame, ``"yolov8-obb"`` (15 classes, 600
+    small objects) at 1024 from a 2048 x 2048 aerial tile. Not a compare workload (one
+    kernel, one size unit: ``postprocess`` is measured on detection outputs); the
+    benchmarks and the ultralytics peers use it."""
+    if format == "yolov8-obb":
+        side, frame, pred = 1024, (2048, 2048), obb_output(1024, seed=seed)
+    elif format == "yolov8-pose":
+        side, frame, pred = 640, FRAMES[1080], pose_output(640, seed=seed)
+    elif format == "yolov8":
+        side, frame, pred = 640, FRAMES[1080], yolov8_output(640, seed=seed)
+    else:
+        raise ValueError("no postprocess workload for format %r" % (format,))
+    info = letterbox_geometry(frame, side)
+    anchors = anchor_count(side)
+    label = "%s, %d px from %dx%d" % (format, side, frame[1], frame[0])
+    return Workload("postprocess", anchors, label, (pred, format), {"letterbox": info}, label)

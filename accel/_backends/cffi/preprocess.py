@@ -52,25 +52,49 @@ def letterbox(src, out, xcols, xw, yrows, yw, top, left, pad):
         int(top), int(left), _u8(pad)))
 
 
-def to_tensor(src, out, channel_map, mean, scale):
-    height, width, channels = src.shape
-    require(out.shape == (channels, height, width) and channel_map.shape == (channels,)
-             and mean.shape == (channels,) and scale.shape == (channels,))
-    _check(lib.accel_to_tensor(
-        _u8(src), height, width, channels,
-        ffi.from_buffer("float[]", out, require_writable=True),
-        _i32(channel_map), _f32(mean), _f32(scale)))
+def _tensor_args(out, channels, mean, scale, table, layout):
+    """The C tensor arguments: writable out, float32 mean and scale, the table (NULL for
+    float32) with its element width, and the layout flag."""
+    if table is None:
+        require(out.dtype.itemsize == 4)
+        table_pointer, width = ffi.NULL, 0
+    else:
+        width = table.dtype.itemsize
+        require(table.shape == (channels, 256) and width in (1, 2)
+                 and out.dtype.itemsize == width)
+        table_pointer = _u8(table)
+    require(mean.shape == (channels,) and scale.shape == (channels,)
+            and layout in ("nchw", "nhwc"))
+    return (ffi.from_buffer("uint8_t[]", out, require_writable=True), _f32(mean), _f32(scale),
+            table_pointer, width, int(layout == "nhwc"))
 
 
-def preprocess(src, out, xcols, xw, yrows, yw, top, left, pad, channel_map, mean, scale):
+def _planes(out, layout):
+    """(channels, height, width) of a tensor in ``layout``."""
+    return out.shape if layout == "nchw" else (out.shape[2], out.shape[0], out.shape[1])
+
+
+def to_tensor(src, out, channel_map, mean, scale, table, layout):
     height, width, channels = src.shape
-    require(out.shape[0] == channels and pad.shape == (channels,)
-             and channel_map.shape == (channels,) and mean.shape == (channels,)
-             and scale.shape == (channels,) and _tables_fit(xcols, xw, yrows, yw))
+    require(_planes(out, layout) == (channels, height, width)
+            and channel_map.shape == (channels,))
+    buffer, mean, scale, table, element, nhwc = _tensor_args(out, channels, mean, scale,
+                                                             table, layout)
+    _check(lib.accel_to_tensor(_u8(src), height, width, channels, buffer, _i32(channel_map),
+                               mean, scale, table, element, nhwc))
+
+
+def preprocess(src, out, xcols, xw, yrows, yw, top, left, pad, channel_map, mean, scale, table,
+               layout):
+    height, width, channels = src.shape
+    out_channels, out_height, out_width = _planes(out, layout)
+    require(out_channels == channels and pad.shape == (channels,)
+            and channel_map.shape == (channels,) and _tables_fit(xcols, xw, yrows, yw))
+    buffer, mean, scale, table, element, nhwc = _tensor_args(out, channels, mean, scale,
+                                                             table, layout)
     _check(lib.accel_preprocess(
-        _u8(src), height, width, channels,
-        ffi.from_buffer("float[]", out, require_writable=True), out.shape[1], out.shape[2],
+        _u8(src), height, width, channels, buffer, out_height, out_width,
         _i32(xcols), _i32(xw), xcols.shape[0],
         _i32(yrows), _i32(yw), yrows.shape[0],
         int(top), int(left), _u8(pad),
-        _i32(channel_map), _f32(mean), _f32(scale)))
+        _i32(channel_map), mean, scale, table, element, nhwc))

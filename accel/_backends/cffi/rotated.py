@@ -1,12 +1,13 @@
-"""C backend through cffi: the rotated NMS kernel of ``csrc/rotated.c``.
+"""C backend through cffi: the rotated NMS kernels of ``csrc/rotated.c``.
 
 A port of the pure-Python reference (same candidate order, same float64 IoU operations in
 the same order, same greedy decisions), so polygon results are identical, and probiou
 results too as long as C and Python call the same libm; see the comments of
 csrc/rotated.c for what it does differently for speed (a conservative grid over the
-boxes' circles). The GIL is released during the C call. The arrays are checked here, so
-the C code can trust their sizes: ``geometry`` float64 C-contiguous (N, 12) for polygon or
-(N, 6) for probiou, ``scores`` float64 (N,), ``classes`` int64 (N,).
+boxes' circles; for fast NMS, bounds that rule pairs out). The GIL is released during
+the C call. The arrays are checked here, so the C code can trust their sizes:
+``geometry`` float64 C-contiguous (N, 12) for polygon or (N, 6) for probiou, ``scores``
+float64 (N,), ``classes`` int64 (N,).
 """
 import numpy as np
 
@@ -54,3 +55,22 @@ def batched_nms_rotated(geometry, scores, classes, kind, iou_threshold, score_th
                         max_output):
     return _greedy(geometry, scores, classes, kind, iou_threshold, score_threshold,
                    max_output)
+
+
+def fast_nms_rotated(geometry, scores, iou_threshold, score_threshold, max_output):
+    require(_contiguous(geometry, np.float64, 2) and _contiguous(scores, np.float64, 1))
+    n = scores.shape[0]
+    require(geometry.shape == (n, COLUMNS[1]))
+    keep = np.empty(n, dtype=np.int64)
+    count = lib.accel_fast_nms_rotated(
+        ffi.from_buffer("double[]", geometry),
+        ffi.from_buffer("double[]", scores),
+        n,
+        float(iou_threshold),
+        float(score_threshold),
+        int(max_output),
+        ffi.from_buffer("int64_t[]", keep, require_writable=True),
+    )
+    if count < 0:
+        raise out_of_memory()
+    return keep if count == n else keep[:count].copy()

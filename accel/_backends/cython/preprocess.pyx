@@ -32,7 +32,12 @@ Same boundary, same integer and float32 arithmetic as the pure-Python reference
   the row's ``(2048, 0)``: identity size and exact 3x, 5x... downscales, e.g. 1080p to
   640) the formula gives back that pixel exactly, so the row is a plain gather.
 * Float conversion ``(float)px - mean[c]`` then ``* scale[c]``, two float32 operations
-  (the build disables FMA contraction).
+  (the build disables FMA contraction). Other tensors (float16, int8, uint8) look each
+  element up in the per-channel table of 1- or 2-byte entries the public layer built,
+  into planes (nchw) or interleaved pixels (nhwc); an nhwc float32 row is first put in
+  output channel order, then converted in one contiguous loop. An identity uint8 table
+  only reorders bytes (3 channels reversed: a byte swap per pixel), and a copied row of
+  a 1080p-to-640 resize goes straight from the source into an nhwc uint8 tensor.
 
 The packed loads and stores assume a little-endian CPU; other byte orders take byte-wise
 loops with the same results. A 3-channel pixel is read as 4 bytes only where the 4th
@@ -237,10 +242,251 @@ cdef void _emit(const uint8_t* px, Py_ssize_t n, Py_ssize_t channels, Py_ssize_t
             _convert_lane(px + cmap[c], n, k, mean[c], scale[c], d + c * plane)
 
 
-cdef inline void _fill_f32(float* d, Py_ssize_t n, float v) noexcept nogil:
+# ---------------------------------------------------------------------------------------
+# Any tensor (no GIL): rows of pixels into either layout, as float32 values (above) or as
+# entries of a per-channel table of 1- or 2-byte elements (float16, int8 and uint8
+# tensors; accel._preprocess builds the table)
+# ---------------------------------------------------------------------------------------
+
+ctypedef fused entry_t:
+    uint8_t
+    uint16_t
+
+
+ctypedef struct Emitter:
+    Py_ssize_t channels
+    int width              # 0: float32 arithmetic; 1 or 2: table entries of that size
+    Py_ssize_t element     # bytes per output element: 4, 1 or 2
+    bint nhwc
+    bint identity          # width 1 and every table row is 0..255: pixels copied
+    int32_t cmap[4]        # output channel c reads lane cmap[c]
+    const float* mean
+    const float* scale
+    const uint8_t* t8      # the table, 256 entries per output channel
+    const uint16_t* t16
+    float* row_mean        # nhwc float32: mean and scale expanded to one per element,
+    float* row_scale
+    uint8_t* ordered       # ... and a row of pixels in output order
+
+
+cdef int _emitter_init(Emitter* em, Py_ssize_t C, const int32_t* cmap, const float* mean,
+                       const float* scale, const void* table, int width, bint nhwc,
+                       Py_ssize_t max_n) except -1:
+    cdef Py_ssize_t c, v, i, n = max_n * C
+    em.channels = C
+    em.width = width
+    em.element = width if width else 4
+    em.nhwc = nhwc
+    em.identity = width == 1
+    em.mean = mean
+    em.scale = scale
+    em.t8 = <const uint8_t*>table
+    em.t16 = <const uint16_t*>table
+    em.row_mean = NULL
+    for c in range(C):
+        em.cmap[c] = cmap[c]
+        if em.identity:
+            for v in range(256):
+                if em.t8[256 * c + v] != v:
+                    em.identity = False
+                    break
+    if nhwc and width == 0:
+        em.row_mean = <float*>malloc(2 * n * sizeof(float) + n + _SLACK)
+        if em.row_mean == NULL:
+            raise MemoryError()
+        em.row_scale = em.row_mean + n
+        em.ordered = <uint8_t*>(em.row_scale + n)
+        for i in range(n):
+            em.row_mean[i] = mean[i % C]
+            em.row_scale[i] = scale[i % C]
+    return 0
+
+
+cdef void _emitter_free(Emitter* em) noexcept:
+    free(em.row_mean)
+    em.row_mean = NULL
+
+
+cdef void _element(const Emitter* em, Py_ssize_t c, uint8_t px, uint8_t* e) noexcept nogil:
+    """The output element of channel c for pixel value px, as its bytes."""
+    cdef float f
+    if em.width == 0:
+        f = _convert(px, em.mean[c], em.scale[c])
+        memcpy(e, &f, 4)
+    elif em.width == 1:
+        e[0] = em.t8[256 * c + px]
+    else:
+        memcpy(e, &em.t16[256 * c + px], 2)
+
+
+cdef void _order_pixels(const int32_t* cmap, Py_ssize_t C, const uint8_t* px, Py_ssize_t n,
+                        Py_ssize_t k, uint8_t* d) noexcept nogil:
+    """d[x * C + j] = px[x * k + cmap[j]]: pixels of k lanes to C bytes in output order.
+
+    A 4-lane pixel is one uint32 (little-endian), stored 4 bytes at a time (a 3-channel
+    pixel's 4th byte is overwritten by the next; the last stores 3). The orders swap_rb
+    gives are special-cased: the identity is a copy and 3 channels reversed a byte swap
+    (one instruction; shifts by the map measured 3.5x slower than the copy).
+    """
+    cdef Py_ssize_t x, j
+    cdef uint32_t p, q, s0, s1, s2, s3
+    if n <= 0:
+        return
+    if k == C and cmap[0] == 0 and (C == 1 or (cmap[1] == 1 and cmap[2] == 2
+                                                and (C == 3 or cmap[3] == 3))):
+        memcpy(d, px, n * C)
+        return
+    if _LITTLE_ENDIAN and k == 4 and C == 3:
+        if cmap[0] == 0 and cmap[1] == 1 and cmap[2] == 2:
+            for x in range(n - 1):
+                memcpy(d + 3 * x, px + 4 * x, 4)
+        elif cmap[0] == 2 and cmap[1] == 1 and cmap[2] == 0:
+            for x in range(n - 1):
+                memcpy(&p, px + 4 * x, 4)
+                q = (p >> 24) | ((p >> 8) & 0xFF00u) | ((p << 8) & 0xFF0000u) | (p << 24)
+                q = q >> 8  # bytes 2, 1, 0
+                memcpy(d + 3 * x, &q, 4)
+        else:
+            s0 = 8 * cmap[0]
+            s1 = 8 * cmap[1]
+            s2 = 8 * cmap[2]
+            for x in range(n - 1):
+                memcpy(&p, px + 4 * x, 4)
+                q = ((p >> s0) & 0xFFu) | (((p >> s1) & 0xFFu) << 8) | (((p >> s2) & 0xFFu) << 16)
+                memcpy(d + 3 * x, &q, 4)
+        x = n - 1
+        for j in range(3):
+            d[3 * x + j] = px[4 * x + cmap[j]]
+    elif _LITTLE_ENDIAN and k == 4 and C == 4:
+        s0 = 8 * cmap[0]
+        s1 = 8 * cmap[1]
+        s2 = 8 * cmap[2]
+        s3 = 8 * cmap[3]
+        for x in range(n):
+            memcpy(&p, px + 4 * x, 4)
+            q = (((p >> s0) & 0xFFu) | (((p >> s1) & 0xFFu) << 8)
+                 | (((p >> s2) & 0xFFu) << 16) | (((p >> s3) & 0xFFu) << 24))
+            memcpy(d + 4 * x, &q, 4)
+    else:
+        for x in range(n):
+            for j in range(C):
+                d[C * x + j] = px[k * x + cmap[j]]
+
+
+cdef void _convert_ordered(const uint8_t* o, Py_ssize_t n, const float* m, const float* s,
+                           float* d) noexcept nogil:
     cdef Py_ssize_t i
+    cdef float v
     for i in range(n):
-        d[i] = v
+        v = <float>o[i] - m[i]
+        d[i] = v * s[i]
+
+
+cdef void _lookup_planes(const entry_t* table, const int32_t* cmap, Py_ssize_t C,
+                         const uint8_t* px, Py_ssize_t n, Py_ssize_t k, uint8_t* dst,
+                         Py_ssize_t plane) noexcept nogil:
+    """Plane c (at dst + c * plane bytes) gets table[c, px[x * k + cmap[c]]]."""
+    cdef Py_ssize_t c, x
+    cdef const entry_t* t
+    cdef const uint8_t* s
+    cdef entry_t* d
+    for c in range(C):
+        t = table + 256 * c
+        s = px + cmap[c]
+        d = <entry_t*>(dst + c * plane)
+        for x in range(n):
+            d[x] = t[s[k * x]]
+
+
+cdef void _lookup_pixels(const entry_t* table, const int32_t* cmap, Py_ssize_t C,
+                         const uint8_t* px, Py_ssize_t n, Py_ssize_t k,
+                         uint8_t* dst) noexcept nogil:
+    """Interleaved pixels: element c of pixel x gets table[c, px[x * k + cmap[c]]]."""
+    cdef Py_ssize_t c, x
+    cdef entry_t* d = <entry_t*>dst
+    cdef const entry_t* t0 = table
+    cdef const entry_t* t1 = table + 256
+    cdef const entry_t* t2 = table + 512
+    cdef const uint8_t* s0 = px + cmap[0]
+    cdef const uint8_t* s1
+    cdef const uint8_t* s2
+    if C == 3:
+        s1 = px + cmap[1]
+        s2 = px + cmap[2]
+        for x in range(n):
+            d[3 * x] = t0[s0[k * x]]
+            d[3 * x + 1] = t1[s1[k * x]]
+            d[3 * x + 2] = t2[s2[k * x]]
+    else:
+        for x in range(n):
+            for c in range(C):
+                d[C * x + c] = table[256 * c + px[k * x + cmap[c]]]
+
+
+cdef void _emit_row(const Emitter* em, const uint8_t* px, Py_ssize_t n, Py_ssize_t k,
+                    uint8_t* dst, Py_ssize_t plane) noexcept nogil:
+    """n pixels of k lanes into the tensor at dst: nchw, plane c starts at dst + c * plane
+    (bytes); nhwc, dst is the first pixel's first element."""
+    if not em.nhwc:
+        if em.width == 0:
+            _emit(px, n, em.channels, k, em.cmap, em.mean, em.scale, <float*>dst, plane // 4)
+        elif em.width == 1:
+            _lookup_planes(em.t8, em.cmap, em.channels, px, n, k, dst, plane)
+        else:
+            _lookup_planes(em.t16, em.cmap, em.channels, px, n, k, dst, plane)
+    elif em.identity:
+        _order_pixels(em.cmap, em.channels, px, n, k, dst)
+    elif em.width == 1:
+        _lookup_pixels(em.t8, em.cmap, em.channels, px, n, k, dst)
+    elif em.width == 2:
+        _lookup_pixels(em.t16, em.cmap, em.channels, px, n, k, dst)
+    else:
+        _order_pixels(em.cmap, em.channels, px, n, k, em.ordered)
+        _convert_ordered(em.ordered, n * em.channels, em.row_mean, em.row_scale, <float*>dst)
+
+
+cdef void _fill_pattern(uint8_t* d, Py_ssize_t count, const uint8_t* pattern,
+                        Py_ssize_t size) noexcept nogil:
+    """count copies of a size-byte pattern at d, by doubling copies."""
+    cdef Py_ssize_t total = count * size, done, m
+    if total <= 0:
+        return
+    memcpy(d, pattern, size)
+    done = size
+    while done < total:
+        m = done if done < total - done else total - done
+        memcpy(d + done, d, m)
+        done += m
+
+
+cdef uint8_t* _tensor_pointer(object out, object table) except NULL:
+    """The first byte of ``out`` (C-contiguous, 3-D, of the table's element type, or
+    float32 without a table: checked). The caller keeps ``out`` alive."""
+    cdef float[:, :, ::1] f32
+    cdef uint16_t[:, :, ::1] u16
+    cdef uint8_t[:, :, ::1] u8
+    if table is None:
+        f32 = out
+        return <uint8_t*>&f32[0, 0, 0]
+    if table.itemsize == 2:
+        u16 = out
+        return <uint8_t*>&u16[0, 0, 0]
+    u8 = out
+    return &u8[0, 0, 0]
+
+
+cdef const void* _table_pointer(object table, Py_ssize_t channels) except? NULL:
+    cdef const uint16_t[:, ::1] t16
+    cdef const uint8_t[:, ::1] t8
+    if table is None:
+        return NULL
+    if table.shape != (channels, 256) or table.itemsize not in (1, 2):
+        raise ValueError("table must be (C, 256) of 1- or 2-byte entries")
+    if table.itemsize == 2:
+        t16 = table
+        return &t16[0, 0]
+    t8 = table
+    return &t8[0, 0]
 
 
 # ---------------------------------------------------------------------------------------
@@ -539,6 +785,49 @@ cdef const uint8_t* _resized_row(Resize* rs, Py_ssize_t r0, Py_ssize_t r1, uint1
     return rs.px
 
 
+cdef bint _direct_row(Resize* rs, const Emitter* em, Py_ssize_t r, uint16_t b0, uint16_t b1,
+                      uint8_t* d) noexcept nogil:
+    """Write a copied row (weights (2048, 0) on both axes) of 3-channel pixels straight
+    from source row r into an nhwc uint8 tensor row, when the pixels are the output
+    (identity table, channels in order or reversed); False when that does not apply.
+
+    One pass instead of a gather then a reorder: the 1080p-to-640 uint8 tensor then
+    costs what ``letterbox`` costs, whose packed gather and ``memcpy`` are faster than
+    a per-pixel reorder of gathered rows.
+    """
+    cdef Py_ssize_t x, n = rs.new_w
+    cdef const uint8_t* s = rs.src + r * rs.src_row
+    cdef const Py_ssize_t* o0 = rs.o0
+    cdef uint32_t p
+    cdef bint swap
+    if not (em.identity and em.nhwc and rs.single and rs.channels == 3 and rs.k == 4
+            and b0 == _ONE and b1 == 0 and r != rs.h - 1 and _LITTLE_ENDIAN):
+        return False
+    if em.cmap[0] == 2 and em.cmap[1] == 1 and em.cmap[2] == 0:
+        swap = True
+    elif em.cmap[0] == 0 and em.cmap[1] == 1 and em.cmap[2] == 2:
+        swap = False
+    else:
+        return False
+    # every 4-byte load stays in the image (not its last row); every 4-byte store but the
+    # last has its 4th byte overwritten by the next pixel
+    if swap:
+        for x in range(n - 1):
+            memcpy(&p, s + o0[x], 4)
+            p = (p >> 24) | ((p >> 8) & 0xFF00u) | ((p << 8) & 0xFF0000u) | (p << 24)
+            p = p >> 8
+            memcpy(d + 3 * x, &p, 4)
+        x = n - 1
+        d[3 * x] = s[o0[x] + 2]
+        d[3 * x + 1] = s[o0[x] + 1]
+        d[3 * x + 2] = s[o0[x]]
+    else:
+        for x in range(n - 1):
+            memcpy(d + 3 * x, s + o0[x], 4)
+        memcpy(d + 3 * (n - 1), s + o0[n - 1], 3)
+    return True
+
+
 # ---------------------------------------------------------------------------------------
 # Kernels
 # ---------------------------------------------------------------------------------------
@@ -584,68 +873,114 @@ def letterbox(const uint8_t[:, :, ::1] src, uint8_t[:, :, ::1] out,
         free(padrow)
 
 
-def to_tensor(const uint8_t[:, :, ::1] src, float[:, :, ::1] out,
-              const int32_t[::1] channel_map, const float[::1] mean, const float[::1] scale):
+def _layout_shape(out, layout):
+    """(C, H, W) of a tensor in ``layout``, which must be "nchw" or "nhwc"."""
+    if layout == "nchw":
+        return out.shape
+    if layout == "nhwc":
+        return (out.shape[2], out.shape[0], out.shape[1])
+    raise ValueError("layout must be 'nchw' or 'nhwc', got %r" % (layout,))
+
+
+def to_tensor(const uint8_t[:, :, ::1] src, out, const int32_t[::1] channel_map,
+              const float[::1] mean, const float[::1] scale, table, layout):
     cdef Py_ssize_t h = src.shape[0], w = src.shape[1], C = src.shape[2]
-    _check_channels(C, out.shape[0], channel_map, mean, scale)
-    if out.shape[1] != h or out.shape[2] != w:
-        raise ValueError("out must be (C, h, w) for an (h, w, C) image")
+    shape = _layout_shape(out, layout)
+    _check_channels(C, shape[0], channel_map, mean, scale)
+    if shape[1] != h or shape[2] != w:
+        raise ValueError("out must be (C, h, w) or (h, w, C) for an (h, w, C) image")
     cdef Py_ssize_t plane = h * w, start, m, x, whole
-    if plane == 0:
-        return
+    cdef Py_ssize_t k = 4 if C == 3 else C
+    cdef const void* t = _table_pointer(table, C)
+    cdef uint8_t* o = _tensor_pointer(out, table)
     cdef const uint8_t* s = &src[0, 0, 0]
-    cdef float* o = &out[0, 0, 0]
+    cdef const uint8_t* px
     cdef uint8_t wide[4 * _CHUNK]
-    with nogil:
-        if C != 3:
-            _emit(s, plane, C, C, &channel_map[0], &mean[0], &scale[0], o, plane)
-        else:  # chunks of pixels widened to 4 lanes, then converted
+    cdef Emitter em
+    _emitter_init(&em, C, &channel_map[0], &mean[0], &scale[0], t,
+                  0 if table is None else table.itemsize, layout == "nhwc", _CHUNK)
+    cdef Py_ssize_t e = em.element
+    try:
+        with nogil:
             start = 0
-            while start < plane:
+            while start < plane:  # chunks of pixels, 3 channels widened to 4 lanes
                 m = min(<Py_ssize_t>_CHUNK, plane - start)
-                whole = m - 1 if start + m == plane else m  # the last pixel: 3 bytes
-                for x in range(whole):
-                    memcpy(wide + 4 * x, s + 3 * (start + x), 4)
-                for x in range(whole, m):
-                    memcpy(wide + 4 * x, s + 3 * (start + x), 3)
-                _emit(wide, m, 3, 4, &channel_map[0], &mean[0], &scale[0], o + start, plane)
+                px = s + C * start
+                if C == 3:
+                    whole = m - 1 if start + m == plane else m  # the last pixel: 3 bytes
+                    for x in range(whole):
+                        memcpy(wide + 4 * x, s + 3 * (start + x), 4)
+                    for x in range(whole, m):
+                        memcpy(wide + 4 * x, s + 3 * (start + x), 3)
+                    px = wide
+                _emit_row(&em, px, m, k, o + (C * start if em.nhwc else start) * e, plane * e)
                 start += _CHUNK
+    finally:
+        _emitter_free(&em)
 
 
-def preprocess(const uint8_t[:, :, ::1] src, float[:, :, ::1] out,
+def preprocess(const uint8_t[:, :, ::1] src, out,
                const int32_t[:, ::1] xcols, const int32_t[:, ::1] xw,
                const int32_t[:, ::1] yrows, const int32_t[:, ::1] yw,
                Py_ssize_t top, Py_ssize_t left, const uint8_t[::1] pad,
-               const int32_t[::1] channel_map, const float[::1] mean, const float[::1] scale):
+               const int32_t[::1] channel_map, const float[::1] mean, const float[::1] scale,
+               table, layout):
     cdef Py_ssize_t h = src.shape[0], w = src.shape[1], C = src.shape[2]
-    cdef Py_ssize_t H = out.shape[1], W = out.shape[2]
+    shape = _layout_shape(out, layout)
+    cdef Py_ssize_t H = shape[1], W = shape[2]
     cdef Py_ssize_t new_w = xcols.shape[0], new_h = yrows.shape[0]
     _check_geometry(h, w, xcols, xw, yrows, yw, top, left, H, W)
-    _check_channels(C, out.shape[0], channel_map, mean, scale)
+    _check_channels(C, shape[0], channel_map, mean, scale)
     if pad.shape[0] != C:
         raise ValueError("pad must have one value per channel")
-    cdef Py_ssize_t plane = H * W, right = W - left - new_w, bottom = H - top - new_h
+    cdef Py_ssize_t right = W - left - new_w, bottom = H - top - new_h
     cdef Py_ssize_t k = 4 if C == 3 else C
+    cdef const void* t = _table_pointer(table, C)
+    cdef uint8_t* o = _tensor_pointer(out, table)
+    cdef Emitter em
     cdef Resize rs
-    _resize_init(&rs, &src[0, 0, 0], h, w, C, k, xcols, xw)
-    cdef float* o = &out[0, 0, 0]
-    cdef float padv[4]
-    cdef float* d
-    cdef Py_ssize_t c, y
+    _emitter_init(&em, C, &channel_map[0], &mean[0], &scale[0], t,
+                  0 if table is None else table.itemsize, layout == "nhwc", new_w)
+    try:
+        _resize_init(&rs, &src[0, 0, 0], h, w, C, k, xcols, xw)
+    except BaseException:
+        _emitter_free(&em)
+        raise
+    cdef Py_ssize_t e = em.element, plane = H * W * e, pixel = C * e, row, c, y
+    cdef uint8_t padv[16]  # the padding pixel, output channel by channel
+    cdef uint8_t* d
+    cdef const uint8_t* px
     try:
         with nogil:
             for c in range(C):
-                padv[c] = _convert(pad[channel_map[c]], mean[c], scale[c])
-                _fill_f32(o + c * plane, top * W, padv[c])
-            for y in range(new_h):
-                d = o + (top + y) * W
+                _element(&em, c, pad[channel_map[c]], padv + c * e)
+            if not em.nhwc:
+                row = W * e
                 for c in range(C):
-                    _fill_f32(d + c * plane, left, padv[c])
-                    _fill_f32(d + c * plane + left + new_w, right, padv[c])
-                _emit(_resized_row(&rs, yrows[y, 0], yrows[y, 1], <uint16_t>yw[y, 0],
-                                   <uint16_t>yw[y, 1]),
-                      new_w, C, k, &channel_map[0], &mean[0], &scale[0], d + left, plane)
-            for c in range(C):
-                _fill_f32(o + c * plane + (top + new_h) * W, bottom * W, padv[c])
+                    _fill_pattern(o + c * plane, top * W, padv + c * e, e)
+                for y in range(new_h):
+                    px = _resized_row(&rs, yrows[y, 0], yrows[y, 1], <uint16_t>yw[y, 0],
+                                      <uint16_t>yw[y, 1])
+                    d = o + (top + y) * row
+                    for c in range(C):
+                        _fill_pattern(d + c * plane, left, padv + c * e, e)
+                        _fill_pattern(d + c * plane + (left + new_w) * e, right, padv + c * e, e)
+                    _emit_row(&em, px, new_w, k, d + left * e, plane)
+                for c in range(C):
+                    _fill_pattern(o + c * plane + (top + new_h) * row, bottom * W, padv + c * e, e)
+            else:
+                row = W * pixel
+                _fill_pattern(o, top * W, padv, pixel)
+                for y in range(new_h):
+                    d = o + (top + y) * row
+                    _fill_pattern(d, left, padv, pixel)
+                    _fill_pattern(d + (left + new_w) * pixel, right, padv, pixel)
+                    if not _direct_row(&rs, &em, yrows[y, 0], <uint16_t>yw[y, 0],
+                                       <uint16_t>yw[y, 1], d + left * pixel):
+                        px = _resized_row(&rs, yrows[y, 0], yrows[y, 1], <uint16_t>yw[y, 0],
+                                          <uint16_t>yw[y, 1])
+                        _emit_row(&em, px, new_w, k, d + left * pixel, 0)
+                _fill_pattern(o + (top + new_h) * row, bottom * W, padv, pixel)
     finally:
         _resize_free(&rs)
+        _emitter_free(&em)

@@ -1,6 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Cython rotated NMS: ``nms_rotated`` and ``batched_nms_rotated`` (contracts in
-``accel._rotated``; boundary, with the exact arithmetic, in ``accel._backends``).
+"""Cython rotated NMS: ``nms_rotated``, ``batched_nms_rotated`` and ``fast_nms_rotated``
+(contracts in ``accel._rotated``; boundary, with the exact arithmetic and the fast-NMS
+bounds, in ``accel._backends``).
 
 Same decisions and same arithmetic as the pure-Python reference
 (``accel._backends.python.rotated``), bit for bit for the polygon IoU (the build uses
@@ -41,6 +42,16 @@ Same decisions and same arithmetic as the pure-Python reference
   boxes). A box can only be suppressed by a kept box of its own class, so every box
   gets the reference's decision.
 
+* Fast NMS (``_fast``): every candidate against the earlier candidates, kept or not,
+  that the bounds cannot rule out. A regular box's square ``cx +- rho`` (widened by
+  1e-9 relative) lists it, before the loop, in the cells it covers of an unbounded grid
+  (cells twice the mean square) hashed into buckets, each bucket's list in visiting
+  order (class offsets put each class 7680 px further along the diagonal: a grid over
+  the extent would lump them into a few cells); irregular boxes and squares over
+  ``_MAX_CELLS_PER_BOX`` cells go to a list every candidate reads. A pair read gets the
+  reference's ``t1 + t2``, the log, exp and sqrt only when that plus the pair's ``t3``
+  bound is below the distance cut.
+
 All per-box work runs inside ``with nogil:``; scratch memory is ``malloc``-ed per call
 (``MemoryError`` when that fails) and freed before returning. Inputs are read through
 raw buffers: ``geometry`` C-contiguous float64 (N, 12) or (N, 6), ``scores`` float32 or
@@ -48,9 +59,9 @@ float64 (N,), ``classes`` int64 (N,).
 """
 from cpython.buffer cimport (PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBUF_WRITABLE,
                              PyBuffer_Release, PyObject_GetBuffer)
-from libc.math cimport exp, fabs, log, sqrt
+from libc.math cimport HUGE_VAL, exp, fabs, log, sqrt
 from libc.stdint cimport int64_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memset
 
 import numpy as np
@@ -72,6 +83,9 @@ cdef enum:
 
 cdef double _EPS = 1e-7   # ultralytics' probiou epsilon (the reference's EPS)
 cdef double _SANE = 1e150 # beyond this, a box is "wide" (see the module docstring)
+cdef double _REGULAR_D = 1e-5     # fast NMS: the bounds of a regular box (accel._backends)
+cdef double _CONDITION = 1e8
+cdef double _HASH_SPAN = 1073741824.0  # cells per axis: cell * multiplier below 2^63
 
 GRID_MAX = _GRID_MAX
 MAX_CELLS_PER_BOX = _MAX_CELLS_PER_BOX
@@ -802,6 +816,269 @@ cdef Py_ssize_t _rotated(const double* geometry, const void* scores, bint scores
 
 
 # ------------------------------------------------------------------------------------
+# Fast NMS (the bounds are in accel._backends).
+
+ctypedef struct FastBox:
+    double lo_x
+    double hi_x
+    double lo_y
+    double hi_y
+    int64_t x0
+    int64_t x1
+    int64_t y0
+    int64_t y1
+    bint regular
+    bint wide
+
+
+cdef inline bint _fast_overlaps(const PBox* p, const PBox* q, double iou_threshold,
+                                double cut, double t3_floor) noexcept nogil:
+    """The reference's ``probiou(k, i) > iou_threshold`` (``p`` earlier), without the
+    log, exp and sqrt when ``t1 + t2 + t3_floor >= cut`` proves it false."""
+    cdef double a = p.a + q.a
+    cdef double b = p.b + q.b
+    cdef double c = p.c + q.c
+    cdef double spread = a * b - c * c
+    cdef double denominator, dy, dx, t1, t2, t12, t3, distance
+    if spread < 0.0:
+        spread = 0.0
+    denominator = spread + _EPS
+    dy = p.cy - q.cy
+    dx = p.cx - q.cx
+    t1 = (a * (dy * dy) + b * (dx * dx)) / denominator * 0.25
+    t2 = (c * (q.cx - p.cx) * (p.cy - q.cy)) / denominator * 0.5
+    t12 = t1 + t2
+    if t12 + t3_floor >= cut:
+        return False
+    t3 = log(spread / (4.0 * sqrt(p.d * q.d) + _EPS) + _EPS) * 0.5
+    distance = t12 + t3
+    if distance < _EPS:
+        distance = _EPS
+    elif distance > 100.0:
+        distance = 100.0
+    return 1.0 - sqrt(1.0 - exp(-distance) + _EPS) > iou_threshold
+
+
+cdef inline int64_t _hash_cell(double offset, double side) noexcept nogil:
+    cdef double v = offset / side
+    return <int64_t>v if v > 0.0 else 0
+
+
+cdef inline Py_ssize_t _bucket(int64_t cx, int64_t cy, int64_t mask) noexcept nogil:
+    cdef int64_t h = (cx * 73856093) ^ (cy * 19349663)
+    return <Py_ssize_t>((h ^ (h >> 20)) & mask)
+
+
+cdef Py_ssize_t _fast_loop(const PBox* boxes, FastBox* fb, Py_ssize_t m,
+                           double iou_threshold, Py_ssize_t limit, Py_ssize_t* kept_at,
+                           Py_ssize_t* seen) noexcept nogil:
+    """Fast NMS over the ``m`` records in visiting order: the positions of the kept
+    boxes into ``kept_at`` (at most ``limit``); their count, or -1 out of memory."""
+    cdef double bound = -log(1.0 + _EPS - (1.0 - iou_threshold) * (1.0 - iou_threshold))
+    cdef double t3_any = 0.5 * log(_EPS) - 1e-9
+    cdef double cut, t3_regular, scale, side, trace, rho, pad_x, pad_y, p4
+    cdef double smallest = HUGE_VAL, width = 0.0
+    cdef double min_x = HUGE_VAL, min_y = HUGE_VAL, max_x = -HUGE_VAL, max_y = -HUGE_VAL
+    cdef Py_ssize_t r, k, e, other, bucket, count = 0, n_wide = 0, n_kept = 0
+    cdef Py_ssize_t buckets = 64, total
+    cdef int64_t cx, cy, mask
+    cdef Py_ssize_t* starts = NULL
+    cdef Py_ssize_t* fill = NULL
+    cdef Py_ssize_t* entries = NULL
+    cdef Py_ssize_t* wide = NULL
+    cdef const PBox* q
+    cdef FastBox* box
+    cdef bint suppressed
+    if not bound > 0.0:  # no distance gives a probiou above the threshold
+        r = 0
+        while r < m and r < limit:
+            kept_at[r] = r
+            r += 1
+        return r
+    cut = bound + 1e-6 * (1.0 + bound)
+    for r in range(m):
+        q = &boxes[r]
+        trace = q.a + q.b
+        fb[r].regular = (fabs(q.cx) <= _SANE and fabs(q.cy) <= _SANE and fabs(q.c) < HUGE_VAL
+                         and q.d >= _REGULAR_D and q.d < HUGE_VAL
+                         and q.d * _CONDITION >= trace * trace)
+        if fb[r].regular and q.d < smallest:
+            smallest = q.d
+    t3_regular = t3_any
+    if smallest < HUGE_VAL:
+        p4 = 4.0 * smallest
+        t3_regular = 0.5 * log(p4 / (p4 + _EPS) + _EPS) - 1e-6
+    scale = (cut - t3_regular) * (1.0 + 1e-5)
+    for r in range(m):
+        if not fb[r].regular:
+            continue
+        q = &boxes[r]
+        box = &fb[r]
+        trace = q.a + q.b
+        rho = 2.0 * sqrt(scale * (trace + _EPS * trace / q.d))
+        pad_x = (fabs(q.cx) + rho) * 1e-9
+        pad_y = (fabs(q.cy) + rho) * 1e-9
+        box.lo_x = q.cx - rho - pad_x
+        box.hi_x = q.cx + rho + pad_x
+        box.lo_y = q.cy - rho - pad_y
+        box.hi_y = q.cy + rho + pad_y
+        width += box.hi_x - box.lo_x
+        count += 1
+        if box.lo_x < min_x:
+            min_x = box.lo_x
+        if box.hi_x > max_x:
+            max_x = box.hi_x
+        if box.lo_y < min_y:
+            min_y = box.lo_y
+        if box.hi_y > max_y:
+            max_y = box.hi_y
+    side = 2.0 * width / count if count > 0 else 0.0
+    if not (side > 0.0 and side < HUGE_VAL):
+        side = HUGE_VAL
+    else:
+        if (max_x - min_x) / side > _HASH_SPAN:
+            side = (max_x - min_x) / _HASH_SPAN
+        if (max_y - min_y) / side > _HASH_SPAN:
+            side = (max_y - min_y) / _HASH_SPAN
+    while buckets < 2 * m:
+        buckets *= 2
+    mask = buckets - 1
+
+    # Each bucket's list (compressed rows), in visiting order; the wide list.
+    starts = <Py_ssize_t*>calloc(<size_t>(buckets + 1), sizeof(Py_ssize_t))
+    fill = <Py_ssize_t*>malloc(<size_t>buckets * sizeof(Py_ssize_t))
+    wide = <Py_ssize_t*>malloc(<size_t>m * sizeof(Py_ssize_t))
+    if starts == NULL or fill == NULL or wide == NULL:
+        free(starts)
+        free(fill)
+        free(wide)
+        return -1
+    for r in range(m):
+        box = &fb[r]
+        box.wide = True
+        if box.regular:
+            box.x0 = _hash_cell(box.lo_x - min_x, side)
+            box.x1 = _hash_cell(box.hi_x - min_x, side)
+            box.y0 = _hash_cell(box.lo_y - min_y, side)
+            box.y1 = _hash_cell(box.hi_y - min_y, side)
+            if (box.x1 - box.x0 + 1) * (box.y1 - box.y0 + 1) <= _MAX_CELLS_PER_BOX:
+                box.wide = False
+                for cy in range(box.y0, box.y1 + 1):
+                    for cx in range(box.x0, box.x1 + 1):
+                        starts[_bucket(cx, cy, mask) + 1] += 1
+        if box.wide:
+            wide[n_wide] = r
+            n_wide += 1
+    for k in range(buckets):
+        starts[k + 1] += starts[k]
+        fill[k] = starts[k]
+    total = starts[buckets]
+    entries = <Py_ssize_t*>malloc(<size_t>(total if total > 0 else 1) * sizeof(Py_ssize_t))
+    if entries == NULL:
+        free(starts)
+        free(fill)
+        free(wide)
+        return -1
+    for r in range(m):
+        box = &fb[r]
+        if box.wide:
+            continue
+        for cy in range(box.y0, box.y1 + 1):
+            for cx in range(box.x0, box.x1 + 1):
+                bucket = _bucket(cx, cy, mask)
+                entries[fill[bucket]] = r
+                fill[bucket] += 1
+
+    for r in range(m):
+        seen[r] = -1
+    for r in range(m):
+        q = &boxes[r]
+        box = &fb[r]
+        suppressed = False
+        if box.wide:  # every earlier box
+            for k in range(r):
+                if _fast_overlaps(&boxes[k], q, iou_threshold, cut,
+                                  t3_regular if fb[k].regular and box.regular else t3_any):
+                    suppressed = True
+                    break
+        else:
+            for k in range(n_wide):
+                other = wide[k]
+                if other >= r:
+                    break
+                if _fast_overlaps(&boxes[other], q, iou_threshold, cut,
+                                  t3_regular if fb[other].regular else t3_any):
+                    suppressed = True
+                    break
+            cy = box.y0
+            while cy <= box.y1 and not suppressed:
+                cx = box.x0
+                while cx <= box.x1 and not suppressed:
+                    bucket = _bucket(cx, cy, mask)
+                    for e in range(starts[bucket], starts[bucket + 1]):
+                        other = entries[e]
+                        if other >= r:
+                            break
+                        if seen[other] == r:
+                            continue
+                        seen[other] = r
+                        if _fast_overlaps(&boxes[other], q, iou_threshold, cut, t3_regular):
+                            suppressed = True
+                            break
+                    cx += 1
+                cy += 1
+        if suppressed:
+            continue
+        kept_at[n_kept] = r
+        n_kept += 1
+        if n_kept == limit:
+            break
+    free(starts)
+    free(fill)
+    free(entries)
+    free(wide)
+    return n_kept
+
+
+cdef Py_ssize_t _fast(const double* geometry, const void* scores, bint scores_f32,
+                      Py_ssize_t n, double iou_threshold, double score_threshold,
+                      Py_ssize_t max_output, int64_t* out) noexcept nogil:
+    """Fast NMS into ``out`` (room for ``max_output <= n``); the count, or -1 when out
+    of memory."""
+    cdef Keyed* cand = <Keyed*>malloc(<size_t>(n if n > 0 else 1) * sizeof(Keyed))
+    cdef Keyed* tmp = NULL
+    cdef PBox* pboxes = NULL
+    cdef FastBox* fb = NULL
+    cdef Py_ssize_t* kept_at = NULL
+    cdef Py_ssize_t* seen = NULL
+    cdef Py_ssize_t m, q, count = -1
+    if cand == NULL:
+        return -1
+    m = _scan(scores, scores_f32, n, score_threshold, cand)
+    if m == 0 or max_output <= 0:
+        free(cand)
+        return 0
+    tmp = <Keyed*>malloc(<size_t>m * sizeof(Keyed))
+    pboxes = <PBox*>malloc(<size_t>m * sizeof(PBox))
+    fb = <FastBox*>malloc(<size_t>m * sizeof(FastBox))
+    kept_at = <Py_ssize_t*>malloc(<size_t>m * sizeof(Py_ssize_t))
+    seen = <Py_ssize_t*>malloc(<size_t>m * sizeof(Py_ssize_t))
+    if tmp != NULL and pboxes != NULL and fb != NULL and kept_at != NULL and seen != NULL:
+        _sort(cand, tmp, m)   # stable, from index order: ties stay by index
+        _gather_probiou(geometry, cand, m, pboxes)
+        count = _fast_loop(pboxes, fb, m, iou_threshold, max_output, kept_at, seen)
+        for q in range(count):
+            out[q] = cand[kept_at[q]].value
+    free(cand)
+    free(tmp)
+    free(pboxes)
+    free(fb)
+    free(kept_at)
+    free(seen)
+    return count
+
+
+# ------------------------------------------------------------------------------------
 # The backend boundary (declared in accel._backends).
 
 cdef int _geometry(object array, Py_buffer* view, int kind) except -1:
@@ -912,3 +1189,28 @@ def batched_nms_rotated(geometry, scores, classes, int kind, double iou_threshol
         raise ValueError("classes must be a C-contiguous int64 array of shape (N,)")
     return _run(geometry, scores, classes, kind, iou_threshold, score_threshold,
                 max_output, "batched_nms_rotated")
+
+
+def fast_nms_rotated(geometry, scores, double iou_threshold, double score_threshold,
+                     Py_ssize_t max_output):
+    cdef Py_buffer gb, sb
+    cdef Py_ssize_t n, count = -1
+    cdef bint scores_f32
+    cdef int64_t* out = NULL
+    _geometry(geometry, &gb, _PROBIOU)
+    try:
+        n = gb.shape[0]
+        scores_f32 = _scores(scores, &sb, n)
+        try:
+            max_output = 0 if max_output < 0 else (max_output if max_output < n else n)
+            out = <int64_t*>malloc(<size_t>(max_output if max_output > 0 else 1)
+                                   * sizeof(int64_t))
+            if out != NULL:
+                with nogil:
+                    count = _fast(<const double*>gb.buf, sb.buf, scores_f32, n,
+                                  iou_threshold, score_threshold, max_output, out)
+        finally:
+            PyBuffer_Release(&sb)
+    finally:
+        PyBuffer_Release(&gb)
+    return _kept(count, out, "fast_nms_rotated")

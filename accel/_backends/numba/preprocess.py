@@ -23,6 +23,12 @@ are source pixels and the conversion reads the gathered words (or the source row
 The last source rows (an 8-byte load would pass the end of the image), tables whose taps
 are not adjacent, and big-endian hosts take a byte-by-byte gather instead.
 
+Every tensor but float32 NCHW (float16, uint8, int8; NHWC) takes one more path: the row
+of interleaved pixels letterbox would write (NEAREST rows unpacked from the gathered
+words), then one table lookup per element (the public layer's table; float32 NHWC in a
+table made here with NumPy's float32 arithmetic, the same bits), into planes or pixels;
+an identity uint8 table writes the reordered pixels straight into the tensor.
+
 Every loop over a row is a small function of its own, with constant channel strides and
 shifts: on Numba 0.56 (LLVM 11) the same loops inlined in a bigger loop, or with a
 variable shift, or with all channels in one loop, stay scalar (several times slower).
@@ -75,6 +81,18 @@ def _axis_kind(indices, weights, source_size):
     if not full:
         return GENERAL
     return IDENTITY if identity else NEAREST
+
+
+@jit
+def _resize_kind(xcols, xw, yrows, yw, w, h):
+    """IDENTITY (no resize), NEAREST (every output pixel is a source pixel) or GENERAL."""
+    kind_x = _axis_kind(xcols, xw, w)
+    kind_y = _axis_kind(yrows, yw, h)
+    if kind_x == IDENTITY and kind_y == IDENTITY:
+        return IDENTITY
+    if kind_x != GENERAL and kind_y != GENERAL:
+        return NEAREST
+    return GENERAL
 
 
 @jit
@@ -372,23 +390,75 @@ def _vertical_byte(t0, t1, b0, b1, p):
 
 
 @jit
-def _interleave(planes, channels, o):
-    """o[x * channels + ch] = planes[ch, x]."""
+def _interleave(planes, channels, order, o):
+    """o[x * channels + ch] = planes[order[ch], x]."""
     n = planes.shape[1]
     if channels == 3:
-        p0 = planes[0]
-        p1 = planes[1]
-        p2 = planes[2]
+        p0 = planes[order[0]]
+        p1 = planes[order[1]]
+        p2 = planes[order[2]]
         for x in range(n):
             o[3 * x] = p0[x]
             o[3 * x + 1] = p1[x]
             o[3 * x + 2] = p2[x]
     else:
         for ch in range(channels):
-            p = planes[ch]
+            p = planes[order[ch]]
             r = o[ch:]
             for x in range(n):
                 r[channels * x] = p[x]
+
+
+@jit
+def _unpack(packed, channels, order, o):
+    """o[x * channels + ch] = byte order[ch] of packed[x]."""
+    n = packed.shape[0]
+    if channels == 3:
+        s0 = np.uint32(8 * order[0])
+        s1 = np.uint32(8 * order[1])
+        s2 = np.uint32(8 * order[2])
+        for x in range(n):
+            p = packed[x]
+            o[3 * x] = np.uint8((p >> s0) & np.uint32(255))
+            o[3 * x + 1] = np.uint8((p >> s1) & np.uint32(255))
+            o[3 * x + 2] = np.uint8((p >> s2) & np.uint32(255))
+    else:
+        for x in range(n):
+            for ch in range(channels):
+                o[x * channels + ch] = np.uint8((packed[x] >> np.uint32(8 * order[ch]))
+                                                & np.uint32(255))
+
+
+@jit
+def _reorder(row, channels, order, o):
+    """o[x * channels + ch] = row[x * channels + order[ch]]."""
+    for x in range(o.shape[0] // channels):
+        for ch in range(channels):
+            o[x * channels + ch] = row[x * channels + order[ch]]
+
+
+@jit
+def _resized_pixels(flat, wide, wide_ok, row_len, plan, channels, lo, hi, labels, scratch,
+                    planes, kind, r0, r1, b0, b1, order, in_order, o):
+    """o = the resized row of source rows r0, r1 (weights b0, b1): interleaved uint8
+    pixels, channel ch of each from source channel order[ch] (``in_order``: the identity
+    order). ``kind``: IDENTITY (no resize), NEAREST (every pixel a source pixel) or
+    GENERAL."""
+    if kind == IDENTITY:
+        if in_order:
+            _copy(o, flat[r0 * row_len:])
+        else:
+            _reorder(flat[r0 * row_len:], channels, order, o)
+        return
+    if kind == NEAREST:
+        _gather(flat, wide, wide_ok, r0 * row_len, plan, channels, lo, hi)
+        _unpack(lo, channels, order, o)
+        return
+    s0, s1 = _source_rows(flat, wide, wide_ok, row_len, plan, channels, lo, hi, labels,
+                          scratch, r0, r1, b1 != 0)
+    for ch in range(channels):
+        _vertical_byte(scratch[s0, ch], scratch[s1, ch], b0, b1, planes[ch])
+    _interleave(planes, channels, order, o)
 
 
 @jit
@@ -405,7 +475,7 @@ def _letterbox(src, wide, wide_ok, out, xcols, xw, yrows, yw, top, left, pad):
     for x in range(width):
         for ch in range(channels):
             pad_row[x * channels + ch] = pad[ch]
-    identity = _axis_kind(xcols, xw, w) == IDENTITY and _axis_kind(yrows, yw, h) == IDENTITY
+    kind = _resize_kind(xcols, xw, yrows, yw, w, h)
     plan = _column_plan(xcols, xw, channels)
     lo = np.empty(new_w, dtype=np.uint32)
     hi = np.empty(new_w, dtype=np.uint32)
@@ -414,6 +484,7 @@ def _letterbox(src, wide, wide_ok, out, xcols, xw, yrows, yw, top, left, pad):
     labels = np.empty(2, dtype=np.int64)
     labels[0] = -1
     labels[1] = -1
+    order = np.arange(channels)
     image_start = left * channels
     image_stop = (left + new_w) * channels
     for oy in range(height):
@@ -424,17 +495,149 @@ def _letterbox(src, wide, wide_ok, out, xcols, xw, yrows, yw, top, left, pad):
             continue
         _copy(o[:image_start], pad_row)
         _copy(o[image_stop:], pad_row)
-        o = o[image_start:image_stop]
-        r0 = yrows[y, 0]
+        _resized_pixels(flat, wide, wide_ok, row_len, plan, channels, lo, hi, labels, scratch,
+                        planes, kind, yrows[y, 0], yrows[y, 1], yw[y, 0], yw[y, 1], order,
+                        True, o[image_start:image_stop])
+
+
+# ---------------------------------------------------------------------------------------
+# Tensors of any layout and dtype but float32 NCHW: table lookups
+# ---------------------------------------------------------------------------------------
+
+@jit
+def _lookup_plane(row, channels, lane, t, o):
+    """o[x] = t[row[x * channels + lane]] (constant strides vectorise the loads)."""
+    r = row[lane:]
+    n = o.shape[0]
+    if channels == 3:
+        for x in range(n):
+            o[x] = t[r[3 * x]]
+    elif channels == 1:
+        for x in range(n):
+            o[x] = t[r[x]]
+    else:
+        for x in range(n):
+            o[x] = t[r[channels * x]]
+
+
+@jit
+def _lookup_pixels(row, channels, channel_map, table, identity, o):
+    """o[x * channels + c] = table[c, row[x * channels + channel_map[c]]]: interleaved
+    pixels in, interleaved pixels out; with the identity table, the pixels reordered."""
+    n = o.shape[0] // channels
+    if channels == 3:
+        a = channel_map[0]
+        b = channel_map[1]
+        c = channel_map[2]
         if identity:
-            _copy(o, flat[r0 * row_len:])
+            for x in range(n):
+                o[3 * x] = row[3 * x + a]
+                o[3 * x + 1] = row[3 * x + b]
+                o[3 * x + 2] = row[3 * x + c]
+        else:
+            t0 = table[0]
+            t1 = table[1]
+            t2 = table[2]
+            for x in range(n):
+                o[3 * x] = t0[row[3 * x + a]]
+                o[3 * x + 1] = t1[row[3 * x + b]]
+                o[3 * x + 2] = t2[row[3 * x + c]]
+    else:
+        for x in range(n):
+            for ch in range(channels):
+                o[x * channels + ch] = table[ch, row[x * channels + channel_map[ch]]]
+
+
+@jit
+def _lookup_row(row, channels, channel_map, table, identity, nhwc, out, oy, left, new_w):
+    """Interleaved pixels ``row`` (new_w of them) into output row ``oy`` from column
+    ``left``."""
+    if nhwc:
+        width = out.shape[1]
+        flat = out.reshape(out.shape[0] * width * channels)
+        start = (oy * width + left) * channels
+        _lookup_pixels(row, channels, channel_map, table, identity,
+                       flat[start:start + new_w * channels])
+    else:
+        for c in range(channels):
+            _lookup_plane(row, channels, channel_map[c], table[c], out[c, oy, left:left + new_w])
+
+
+@jit
+def _fill_pixels(out, channels, oy, start, stop, pad_values, pad_row, nhwc):
+    """Pixels start..stop of output row oy = the padding pixel (``pad_row``: a row of
+    them, interleaved)."""
+    if stop <= start:
+        return
+    if nhwc:
+        width = out.shape[1]
+        flat = out.reshape(out.shape[0] * width * channels)
+        _copy(flat[(oy * width + start) * channels:(oy * width + stop) * channels], pad_row)
+    else:
+        for c in range(channels):
+            _fill(out[c, oy, start:stop], pad_values[c])
+
+
+@jit
+def _preprocess_lookup(src, wide, wide_ok, out, xcols, xw, yrows, yw, top, left, pad,
+                       channel_map, table, identity, nhwc):
+    h, w, channels = src.shape
+    height = out.shape[0] if nhwc else out.shape[1]
+    width = out.shape[1] if nhwc else out.shape[2]
+    new_w = xcols.shape[0]
+    new_h = yrows.shape[0]
+    flat = src.reshape(h * w * channels)
+    row_len = w * channels
+    pad_values = np.empty(channels, dtype=table.dtype)
+    for c in range(channels):
+        pad_values[c] = table[c, pad[channel_map[c]]]
+    pad_row = np.empty(width * channels, dtype=table.dtype)
+    for x in range(width):
+        for c in range(channels):
+            pad_row[x * channels + c] = pad_values[c]
+    kind = _resize_kind(xcols, xw, yrows, yw, w, h)
+    plan = _column_plan(xcols, xw, channels)
+    lo = np.empty(new_w, dtype=np.uint32)
+    hi = np.empty(new_w, dtype=np.uint32)
+    scratch = np.empty((2, channels, new_w), dtype=np.int32)
+    planes = np.empty((channels, new_w), dtype=np.uint8)
+    pixels = np.empty(new_w * channels, dtype=np.uint8)
+    order = np.arange(channels)
+    in_order = True
+    for c in range(channels):
+        if channel_map[c] != c:
+            in_order = False
+    out_flat = out.reshape(out.size)
+    labels = np.empty(2, dtype=np.int64)
+    labels[0] = -1
+    labels[1] = -1
+    for oy in range(height):
+        y = oy - top
+        if y < 0 or y >= new_h:
+            _fill_pixels(out, channels, oy, 0, width, pad_values, pad_row, nhwc)
             continue
-        b1 = yw[y, 1]
-        s0, s1 = _source_rows(flat, wide, wide_ok, row_len, plan, channels, lo, hi, labels,
-                              scratch, r0, yrows[y, 1], b1 != 0)
-        for ch in range(channels):
-            _vertical_byte(scratch[s0, ch], scratch[s1, ch], yw[y, 0], b1, planes[ch])
-        _interleave(planes, channels, o)
+        _fill_pixels(out, channels, oy, 0, left, pad_values, pad_row, nhwc)
+        _fill_pixels(out, channels, oy, left + new_w, width, pad_values, pad_row, nhwc)
+        if identity and nhwc:  # the pixels are the tensor: straight into it
+            start = (oy * width + left) * channels
+            _resized_pixels(flat, wide, wide_ok, row_len, plan, channels, lo, hi, labels,
+                            scratch, planes, kind, yrows[y, 0], yrows[y, 1], yw[y, 0], yw[y, 1],
+                            channel_map, in_order, out_flat[start:start + new_w * channels])
+            continue
+        _resized_pixels(flat, wide, wide_ok, row_len, plan, channels, lo, hi, labels, scratch,
+                        planes, kind, yrows[y, 0], yrows[y, 1], yw[y, 0], yw[y, 1], order, True,
+                        pixels)
+        _lookup_row(pixels, channels, channel_map, table, identity, nhwc, out, oy, left, new_w)
+
+
+@jit
+def _to_tensor_lookup(src, out, channel_map, table, identity, nhwc):
+    h, w, channels = src.shape
+    flat = src.reshape(h * w * channels)
+    row_len = w * channels
+    for y in range(h):
+        _lookup_row(flat[y * row_len:(y + 1) * row_len], channels, channel_map, table, identity,
+                    nhwc, out, y, 0, w)
 
 
 # ---------------------------------------------------------------------------------------
@@ -452,12 +655,33 @@ def letterbox(src, out, xcols, xw, yrows, yw, top, left, pad):
     _letterbox(src, wide, wide_ok, out, xcols, xw, yrows, yw, top, left, pad)
 
 
-def to_tensor(src, out, channel_map, mean, scale):
-    _to_tensor(src, out, channel_map, mean, scale)
+def _lookup_table(mean, scale, table):
+    """The table to look up, and whether it is the identity (uint8, every row 0..255).
+    float32 in NHWC is looked up too, in a table made here with the formula's float32
+    arithmetic (NumPy's, the same bits)."""
+    if table is None:
+        pixels = np.arange(256, dtype=np.float32)
+        return (pixels - mean[:, None]) * scale[:, None], False
+    identity = table.dtype == np.uint8 and bool((table == np.arange(256)).all())
+    return table, identity
 
 
-def preprocess(src, out, xcols, xw, yrows, yw, top, left, pad, channel_map, mean, scale):
+def to_tensor(src, out, channel_map, mean, scale, table, layout):
+    if table is None and layout == "nchw":
+        _to_tensor(src, out, channel_map, mean, scale)
+        return
+    values, identity = _lookup_table(mean, scale, table)
+    _to_tensor_lookup(src, out, channel_map, values, identity, layout == "nhwc")
+
+
+def preprocess(src, out, xcols, xw, yrows, yw, top, left, pad, channel_map, mean, scale, table,
+               layout):
     _check_channels(src)
     wide, wide_ok = _wide_view(src)
-    _preprocess(src, wide, wide_ok, out, xcols, xw, yrows, yw, top, left, pad, channel_map,
-                mean, scale)
+    if table is None and layout == "nchw":
+        _preprocess(src, wide, wide_ok, out, xcols, xw, yrows, yw, top, left, pad, channel_map,
+                    mean, scale)
+        return
+    values, identity = _lookup_table(mean, scale, table)
+    _preprocess_lookup(src, wide, wide_ok, out, xcols, xw, yrows, yw, top, left, pad,
+                       channel_map, values, identity, layout == "nhwc")

@@ -1,4 +1,5 @@
-"""Numba backend of the rotated family: ``nms_rotated`` and ``batched_nms_rotated``.
+"""Numba backend of the rotated family: ``nms_rotated``, ``batched_nms_rotated`` and
+``fast_nms_rotated``.
 
 The reference's greedy loop (``accel._backends.python.rotated``) compiled: candidates by
 decreasing score, ties by index (the radix sort of ``nms``), each kept unless a kept box
@@ -21,6 +22,15 @@ cell, every pair tested.
 probiou: every kept box of the class (its value is not 0 far away: two collinear
 degenerate boxes score near 1 at any distance, so no pair can be skipped), with
 ``math.log``, ``math.exp`` and ``math.sqrt`` (libm, as the reference).
+
+Fast NMS (ultralytics'): candidates in the same order, each tested against the earlier
+candidates (kept or not) that the bounds of ``accel._backends`` cannot rule out. Every
+regular box is listed, before the loop, in the cells of a uniform grid that its square
+``cx +- rho`` (widened by 1e-9 relative) covers, each cell's list in visiting order; a
+candidate reads the lists of its cells up to itself. Irregular boxes, and squares over
+``MAX_CELLS_PER_BOX`` cells, go to one list every candidate reads (and read every
+earlier candidate). A pair that is read gets the reference's ``t1 + t2``; the log, exp
+and sqrt only when that plus the pair's ``t3`` bound is below the distance cut.
 """
 import math
 
@@ -305,6 +315,215 @@ def _greedy_polygon(g, candidates, classes, use_classes, iou_threshold, max_outp
     return _grown(kept[:n_kept], n_kept)
 
 
+REGULAR_D = 1e-5  # fast NMS bounds: see accel._backends
+CONDITION = 1e8
+SANE = 1e150
+HASH_SPAN = 1073741824.0  # cells per axis at most: cell * multiplier stays below 2^63
+
+
+@jit
+def _hash_cell(offset, side):
+    v = offset / side
+    return int(v) if v > 0.0 else 0
+
+
+@jit
+def _bucket(cx, cy, mask):
+    h = (cx * 73856093) ^ (cy * 19349663)
+    return (h ^ (h >> 20)) & mask
+
+
+@jit
+def _fast_overlaps(g, k, i, iou_threshold, cut, t3_floor):
+    """The reference's ``probiou(g, k, i) > iou_threshold``, without the log, exp and sqrt
+    when ``t1 + t2 + t3_floor >= cut`` proves it false."""
+    x1 = g[k, 0]
+    y1 = g[k, 1]
+    x2 = g[i, 0]
+    y2 = g[i, 1]
+    a = g[k, 2] + g[i, 2]
+    b = g[k, 3] + g[i, 3]
+    c = g[k, 4] + g[i, 4]
+    spread = a * b - c * c
+    if spread < 0.0:
+        spread = 0.0
+    denominator = spread + EPS
+    dy = y1 - y2
+    dx = x1 - x2
+    t1 = (a * (dy * dy) + b * (dx * dx)) / denominator * 0.25
+    t2 = (c * (x2 - x1) * (y1 - y2)) / denominator * 0.5
+    t12 = t1 + t2
+    if t12 + t3_floor >= cut:
+        return False
+    t3 = math.log(spread / (4.0 * math.sqrt(g[k, 5] * g[i, 5]) + EPS) + EPS) * 0.5
+    distance = t12 + t3
+    if distance < EPS:
+        distance = EPS
+    elif distance > 100.0:
+        distance = 100.0
+    return 1.0 - math.sqrt(1.0 - math.exp(-distance) + EPS) > iou_threshold
+
+
+@jit
+def _fast(g, scores, iou_threshold, score_threshold, max_output):
+    candidates = _sorted_candidates(scores, score_threshold)
+    m = candidates.shape[0]
+    if m == 0 or max_output <= 0:
+        return np.empty(0, dtype=np.int64)
+    limit = max_output if max_output < m else m
+    bound = -math.log(1.0 + EPS - (1.0 - iou_threshold) * (1.0 - iou_threshold))
+    if not bound > 0.0:  # no distance gives a probiou above the threshold
+        return candidates[:limit].copy()
+    cut = bound + 1e-6 * (1.0 + bound)
+    t3_any = 0.5 * math.log(EPS) - 1e-9
+
+    regular = np.empty(m, dtype=np.bool_)
+    smallest = math.inf
+    for p in range(m):
+        i = candidates[p]
+        cx = g[i, 0]
+        cy = g[i, 1]
+        trace = g[i, 2] + g[i, 3]
+        d = g[i, 5]
+        ok = (abs(cx) <= SANE and abs(cy) <= SANE and -math.inf < g[i, 4] < math.inf
+              and d >= REGULAR_D and d < math.inf and d * CONDITION >= trace * trace)
+        regular[p] = ok
+        if ok and d < smallest:
+            smallest = d
+    t3_regular = t3_any
+    if smallest < math.inf:
+        p4 = 4.0 * smallest
+        t3_regular = 0.5 * math.log(p4 / (p4 + EPS) + EPS) - 1e-6
+    scale = (cut - t3_regular) * (1.0 + 1e-5)
+
+    # Squares of the regular boxes; cells twice their mean width, hashed into buckets.
+    lo_x = np.empty(m, dtype=np.float64)
+    hi_x = np.empty(m, dtype=np.float64)
+    lo_y = np.empty(m, dtype=np.float64)
+    hi_y = np.empty(m, dtype=np.float64)
+    width = 0.0
+    count = 0
+    min_x = math.inf
+    min_y = math.inf
+    max_x = -math.inf
+    max_y = -math.inf
+    for p in range(m):
+        if not regular[p]:
+            continue
+        i = candidates[p]
+        trace = g[i, 2] + g[i, 3]
+        rho = 2.0 * math.sqrt(scale * (trace + EPS * trace / g[i, 5]))
+        cx = g[i, 0]
+        cy = g[i, 1]
+        pad_x = (abs(cx) + rho) * 1e-9
+        pad_y = (abs(cy) + rho) * 1e-9
+        lo_x[p] = cx - rho - pad_x
+        hi_x[p] = cx + rho + pad_x
+        lo_y[p] = cy - rho - pad_y
+        hi_y[p] = cy + rho + pad_y
+        width += hi_x[p] - lo_x[p]
+        count += 1
+        min_x = min(min_x, lo_x[p])
+        min_y = min(min_y, lo_y[p])
+        max_x = max(max_x, hi_x[p])
+        max_y = max(max_y, hi_y[p])
+    side = 2.0 * width / count if count > 0 else 0.0
+    if not (0.0 < side < math.inf):
+        side = math.inf
+    else:
+        side = max(side, (max_x - min_x) / HASH_SPAN, (max_y - min_y) / HASH_SPAN)
+    buckets = 64
+    while buckets < 2 * m:
+        buckets *= 2
+    mask = buckets - 1
+
+    # Each bucket's list (compressed rows), in visiting order; the wide list.
+    wide = np.empty(m, dtype=np.bool_)
+    x0 = np.empty(m, dtype=np.int64)
+    x1 = np.empty(m, dtype=np.int64)
+    y0 = np.empty(m, dtype=np.int64)
+    y1 = np.empty(m, dtype=np.int64)
+    starts = np.zeros(buckets + 1, dtype=np.int64)
+    n_wide = 0
+    for p in range(m):
+        wide[p] = True
+        if regular[p]:
+            x0[p] = _hash_cell(lo_x[p] - min_x, side)
+            x1[p] = _hash_cell(hi_x[p] - min_x, side)
+            y0[p] = _hash_cell(lo_y[p] - min_y, side)
+            y1[p] = _hash_cell(hi_y[p] - min_y, side)
+            if (x1[p] - x0[p] + 1) * (y1[p] - y0[p] + 1) <= MAX_CELLS_PER_BOX:
+                wide[p] = False
+                for cy in range(y0[p], y1[p] + 1):
+                    for cx in range(x0[p], x1[p] + 1):
+                        starts[_bucket(cx, cy, mask) + 1] += 1
+        if wide[p]:
+            n_wide += 1
+    for bucket in range(buckets):
+        starts[bucket + 1] += starts[bucket]
+    entries = np.empty(starts[buckets], dtype=np.int64)
+    fill = starts[:buckets].copy()
+    wide_list = np.empty(n_wide, dtype=np.int64)
+    n_wide = 0
+    for p in range(m):
+        if wide[p]:
+            wide_list[n_wide] = p
+            n_wide += 1
+            continue
+        for cy in range(y0[p], y1[p] + 1):
+            for cx in range(x0[p], x1[p] + 1):
+                bucket = _bucket(cx, cy, mask)
+                entries[fill[bucket]] = p
+                fill[bucket] += 1
+
+    kept = np.empty(limit, dtype=np.int64)
+    n_kept = 0
+    seen = np.full(m, -1, dtype=np.int64)  # the last candidate that read each box
+    for p in range(m):
+        i = candidates[p]
+        suppressed = False
+        if wide[p]:
+            for q in range(p):
+                floor = t3_regular if regular[q] and regular[p] else t3_any
+                if _fast_overlaps(g, candidates[q], i, iou_threshold, cut, floor):
+                    suppressed = True
+                    break
+        else:
+            for w in range(n_wide):
+                q = wide_list[w]
+                if q >= p:
+                    break
+                floor = t3_regular if regular[q] else t3_any
+                if _fast_overlaps(g, candidates[q], i, iou_threshold, cut, floor):
+                    suppressed = True
+                    break
+            if not suppressed:
+                for cy in range(y0[p], y1[p] + 1):
+                    for cx in range(x0[p], x1[p] + 1):
+                        bucket = _bucket(cx, cy, mask)
+                        for e in range(starts[bucket], starts[bucket + 1]):
+                            q = entries[e]
+                            if q >= p:
+                                break
+                            if seen[q] == p:
+                                continue
+                            seen[q] = p
+                            if _fast_overlaps(g, candidates[q], i, iou_threshold, cut,
+                                              t3_regular):
+                                suppressed = True
+                                break
+                        if suppressed:
+                            break
+                    if suppressed:
+                        break
+        if not suppressed:
+            kept[n_kept] = i
+            n_kept += 1
+            if n_kept == limit:
+                break
+    return kept[:n_kept].copy()
+
+
 @jit
 def _greedy(g, scores, classes, use_classes, kind, iou_threshold, score_threshold,
             max_output):
@@ -333,3 +552,8 @@ def batched_nms_rotated(geometry, scores, classes, kind, iou_threshold, score_th
                         max_output):
     return _greedy(geometry, scores, classes, True, int(kind), float(iou_threshold),
                    float(score_threshold), int(max_output))
+
+
+def fast_nms_rotated(geometry, scores, iou_threshold, score_threshold, max_output):
+    return _fast(geometry, scores, float(iou_threshold), float(score_threshold),
+                 int(max_output))

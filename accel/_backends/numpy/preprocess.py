@@ -25,18 +25,33 @@ def letterbox(src, out, xcols, xw, yrows, yw, top, left, pad):
     out[top:top + yrows.shape[0], left:left + xcols.shape[0]] = _resize(src, xcols, xw, yrows, yw)
 
 
-def _convert(pixels, out, channel_map, mean, scale):
+def _convert(pixels, out, channel_map, mean, scale, table, layout):
+    """Pixels (h, w, C) into ``out``, (C, h, w) or (h, w, C) as ``layout`` says."""
     for c, source in enumerate(channel_map):
-        np.multiply(pixels[..., source].astype(np.float32) - mean[c], scale[c], out=out[c])
+        target = out[c] if layout == "nchw" else out[..., c]
+        if table is None:
+            np.multiply(pixels[..., source].astype(np.float32) - mean[c], scale[c], out=target)
+        else:
+            target[...] = table[c][pixels[..., source]]
 
 
-def to_tensor(src, out, channel_map, mean, scale):
-    _convert(src, out, channel_map, mean, scale)
+def to_tensor(src, out, channel_map, mean, scale, table, layout):
+    _convert(src, out, channel_map, mean, scale, table, layout)
 
 
-def preprocess(src, out, xcols, xw, yrows, yw, top, left, pad, channel_map, mean, scale):
-    pad_values = (pad[channel_map].astype(np.float32) - mean) * scale
-    out[...] = pad_values[:, None, None]
-    new_h, new_w = yrows.shape[0], xcols.shape[0]
-    _convert(_resize(src, xcols, xw, yrows, yw), out[:, top:top + new_h, left:left + new_w],
-             channel_map, mean, scale)
+def preprocess(src, out, xcols, xw, yrows, yw, top, left, pad, channel_map, mean, scale, table,
+               layout):
+    pixel = pad[channel_map]
+    if table is None:
+        pad_values = (pixel.astype(np.float32) - mean) * scale
+    else:
+        pad_values = table[np.arange(len(channel_map)), pixel]
+    rows = slice(top, top + yrows.shape[0])
+    columns = slice(left, left + xcols.shape[0])
+    if layout == "nchw":
+        out[...] = pad_values[:, None, None]
+        region = out[:, rows, columns]
+    else:
+        out[...] = pad_values
+        region = out[rows, columns]
+    _convert(_resize(src, xcols, xw, yrows, yw), region, channel_map, mean, scale, table, layout)

@@ -1,4 +1,5 @@
-"""NumPy backend of the rotated family: ``nms_rotated`` and ``batched_nms_rotated``.
+"""NumPy backend of the rotated family: ``nms_rotated``, ``batched_nms_rotated`` and
+``fast_nms_rotated``.
 
 Same decisions as the reference (``accel._backends.python.rotated``): a candidate is kept
 unless a kept box (of its class) has an IoU with it strictly above the threshold. The
@@ -17,6 +18,14 @@ the circle test runs densely per block (block x kept boxes). probiou: each kept 
 removes the remaining candidates it suppresses in one array step (``np.log``,
 ``np.exp``, ``np.sqrt``: the last bit may differ from libm, as the contract allows; no
 pair is skipped, as probiou is not 0 far away).
+
+Fast NMS: a box's fate depends on no decision, only on whether some earlier box
+overlaps it, so the pairs can be taken in any order. The pairs of regular boxes whose
+centres lie within ``rho_a + rho_b`` (the bound of ``accel._backends``) come from a sweep
+over the x intervals ``cx +- rho``; pairs with an irregular box, all of them; each
+listed pair gets the reference's probiou in one array step, and a hit suppresses the
+later box. Too many x-overlapping pairs (a threshold near 0 makes ``rho`` large): every
+pair, in blocks.
 """
 import numpy as np
 
@@ -222,6 +231,121 @@ def _greedy_probiou(geometry, candidates, classes, iou_threshold, max_output):
                   lambda k, rest: _probiou_one_to_many(geometry, k, rest) > iou_threshold)
 
 
+# Fast NMS bounds (accel._backends, "fast_nms_rotated"): every compiled backend uses them.
+REGULAR_D = 1e-5  # smallest covariance determinant of a regular box
+CONDITION = 1e8  # largest (a + b)^2 / d of a regular box
+SANE = 1e150  # largest centre coordinate of a regular box
+
+
+def _distance_cut(iou_threshold):
+    """The clamped distance beyond which probiou is surely <= the threshold, or None when
+    no distance gives more."""
+    bound = -np.log(1.0 + EPS - (1.0 - iou_threshold) * (1.0 - iou_threshold))
+    if not bound > 0.0:
+        return None
+    return bound + 1e-6 * (1.0 + bound)
+
+
+def _reaches(g, cut):
+    """Per box: regular or not, and ``rho`` (0 for an irregular box)."""
+    cx, cy, a, b, d = g[:, 0], g[:, 1], g[:, 2], g[:, 3], g[:, 5]
+    trace = a + b
+    regular = (np.isfinite(g).all(axis=1) & (np.abs(cx) <= SANE) & (np.abs(cy) <= SANE)
+               & (d >= REGULAR_D) & (d * CONDITION >= trace * trace))
+    rho = np.zeros(g.shape[0])
+    if regular.any():
+        p = 4.0 * d[regular].min()
+        t3 = 0.5 * np.log(p / (p + EPS) + EPS) - 1e-6
+        scale = (cut - t3) * (1.0 + 1e-5)
+        t, dd = trace[regular], d[regular]
+        rho[regular] = 2.0 * np.sqrt(scale * (t + EPS * t / dd))
+    return regular, rho
+
+
+def _probiou_pairs(g, k, i):
+    """The reference's ``probiou(g, k, i)`` of the pairs ``(k[j], i[j])``."""
+    x1, y1 = g[k, 0], g[k, 1]
+    x2, y2 = g[i, 0], g[i, 1]
+    a = g[k, 2] + g[i, 2]
+    b = g[k, 3] + g[i, 3]
+    c = g[k, 4] + g[i, 4]
+    spread = a * b - c * c
+    spread = np.where(spread < 0.0, 0.0, spread)
+    denominator = spread + EPS
+    dy, dx = y1 - y2, x1 - x2
+    t1 = (a * (dy * dy) + b * (dx * dx)) / denominator * 0.25
+    t2 = (c * (x2 - x1) * (y1 - y2)) / denominator * 0.5
+    t3 = np.log(spread / (4.0 * np.sqrt(g[k, 5] * g[i, 5]) + EPS) + EPS) * 0.5
+    distance = t1 + t2 + t3
+    distance = np.where(distance < EPS, EPS, np.where(distance > 100.0, 100.0, distance))
+    return 1.0 - np.sqrt(1.0 - np.exp(-distance) + EPS)
+
+
+def _near_pairs(g, regular, rho):
+    """Pairs (a, b), a < b, of regular boxes within ``rho_a + rho_b`` of each other (None:
+    over ``PAIR_BUDGET`` x-overlapping pairs)."""
+    members = np.flatnonzero(regular)
+    cx, r = g[members, 0], rho[members]
+    pad = (np.abs(cx) + r) * 1e-9
+    lo, hi = cx - r - pad, cx + r + pad
+    by_lo = np.argsort(lo, kind="stable")
+    lo_sorted = lo[by_lo]
+    count = members.shape[0]
+    first = np.arange(count)
+    counts = np.maximum(np.searchsorted(lo_sorted, hi[by_lo], side="right") - (first + 1), 0)
+    total = int(counts.sum())
+    if total > PAIR_BUDGET:
+        return None
+    a = np.repeat(first, counts)
+    b = np.arange(total) - np.repeat(np.cumsum(counts) - counts - first - 1, counts)
+    a, b = members[by_lo[a]], members[by_lo[b]]
+    a, b = np.minimum(a, b), np.maximum(a, b)
+    dx, dy, reach = g[a, 0] - g[b, 0], g[a, 1] - g[b, 1], rho[a] + rho[b]
+    near = ~(dx * dx + dy * dy > reach * reach)
+    return a[near], b[near]
+
+
+def _suppress_dense(g, rows, columns, iou_threshold, suppressed):
+    """Every pair of a row box and a column box (positions), in blocks: a hit suppresses
+    the later box of the pair."""
+    width = max(1, min(rows.shape[0], DENSE_PAIRS // max(1, columns.shape[0])))
+    for start in range(0, rows.shape[0], width):
+        r = rows[start:start + width]
+        a = np.repeat(r, columns.shape[0])
+        b = np.tile(columns, r.shape[0])
+        distinct = a != b
+        a, b = np.minimum(a[distinct], b[distinct]), np.maximum(a[distinct], b[distinct])
+        hit = _probiou_pairs(g, a, b) > iou_threshold
+        suppressed[b[hit]] = True
+
+
+def _fast(geometry, scores, iou_threshold, score_threshold, max_output):
+    candidates = _sorted_candidates(scores, score_threshold)
+    if max_output <= 0 or candidates.size == 0:
+        return _EMPTY.copy()
+    cut = _distance_cut(iou_threshold)
+    if cut is None:
+        return np.ascontiguousarray(candidates[:max_output], dtype=np.int64)
+    g = geometry[candidates]  # position p is candidate p
+    m = candidates.shape[0]
+    suppressed = np.zeros(m, dtype=bool)
+    with np.errstate(all="ignore"):
+        regular, rho = _reaches(g, cut)
+        pairs = _near_pairs(g, regular, rho)
+        everyone = np.arange(m)
+        if pairs is None:
+            _suppress_dense(g, everyone, everyone, iou_threshold, suppressed)
+        else:
+            a, b = pairs
+            hit = _probiou_pairs(g, a, b) > iou_threshold
+            suppressed[b[hit]] = True
+            irregular = np.flatnonzero(~regular)
+            if irregular.size:
+                _suppress_dense(g, irregular, everyone, iou_threshold, suppressed)
+    kept = candidates[~suppressed][:max_output]
+    return np.ascontiguousarray(kept, dtype=np.int64)
+
+
 def _greedy(geometry, scores, classes, kind, iou_threshold, score_threshold, max_output):
     candidates = _sorted_candidates(scores, score_threshold)
     if max_output <= 0 or candidates.size == 0:
@@ -243,3 +367,8 @@ def batched_nms_rotated(geometry, scores, classes, kind, iou_threshold, score_th
                         max_output):
     return _greedy(geometry, scores, classes, int(kind), float(iou_threshold),
                    float(score_threshold), int(max_output))
+
+
+def fast_nms_rotated(geometry, scores, iou_threshold, score_threshold, max_output):
+    return _fast(geometry, scores, float(iou_threshold), float(score_threshold),
+                 int(max_output))

@@ -10,7 +10,9 @@ JIT as much as for reading. The image is read as ``bytes`` (one copy, through
 ``memoryview``: ``ndarray.tobytes()`` is 10x slower under PyPy) and the tables as
 ``array.array``: indexing them gives Python ints directly, where ``ndarray.tolist()``
 would go through cpyext under PyPy. The loops are plain index loops over flat rows.
-Float32 results are stored in one ``array('f')`` and copied into ``out`` once.
+Tensor values are stored in one ``array`` (``'f'`` for float32, ``'B'``/``'H'`` for
+the uint8/uint16 bits of a table's entries) in the output's layout, copied into ``out``
+once.
 """
 import struct
 from array import array
@@ -85,40 +87,59 @@ def letterbox(src, out, xcols, xw, yrows, yw, top, left, pad):
     out[...] = np.frombuffer(image, dtype=np.uint8).reshape(out.shape)
 
 
-def _lookup_tables(mean, scale):
-    """Per output channel: the float32 value of every possible uint8 pixel."""
-    return [[_f32(_f32(px - m) * s) for px in range(256)]
-            for m, s in zip(mean.tolist(), scale.tolist())]
+def _channel_tables(mean, scale, table):
+    """Per output channel, the output of every possible uint8 pixel; and the typecode of
+    the output's ``array``. float32 (``table`` None): the values, computed here as Python
+    floats; else the given table's entries (uint8 or uint16 bits) as ints."""
+    if table is None:
+        return ([[_f32(_f32(px - m) * s) for px in range(256)]
+                 for m, s in zip(values(mean), values(scale))], "f")
+    code = "B" if table.dtype.itemsize == 1 else "H"
+    entries = array(code, memoryview(table).tobytes())
+    return [entries[256 * c:256 * (c + 1)] for c in range(len(entries) // 256)], code
 
 
-def to_tensor(src, out, channel_map, mean, scale):
-    channels, = plain_ints(src.shape[2:])
+def to_tensor(src, out, channel_map, mean, scale, table, layout):
+    height, width, channels = plain_ints(src.shape)
     pixels = memoryview(src).tobytes()
-    tables = _lookup_tables(mean, scale)
-    tensor = array("f")
-    for c, source_channel in enumerate(values(channel_map)):
-        table = tables[c]
-        tensor += array("f", [table[px] for px in pixels[source_channel::channels]])
-    out[...] = np.frombuffer(tensor, dtype=np.float32).reshape(out.shape)
+    tables, code = _channel_tables(mean, scale, table)
+    sources = values(channel_map)
+    tensor = array(code, [0]) * (height * width * channels)
+    plane = height * width
+    for c in range(channels):
+        converted = array(code, [tables[c][px] for px in pixels[sources[c]::channels]])
+        if layout == "nchw":
+            tensor[c * plane:(c + 1) * plane] = converted
+        else:
+            tensor[c::channels] = converted
+    out[...] = np.frombuffer(tensor, dtype=out.dtype).reshape(out.shape)
 
 
-def preprocess(src, out, xcols, xw, yrows, yw, top, left, pad, channel_map, mean, scale):
-    channels, height, width = plain_ints(out.shape)
+def preprocess(src, out, xcols, xw, yrows, yw, top, left, pad, channel_map, mean, scale, table,
+               layout):
+    nchw = layout == "nchw"
+    channels, height, width = plain_ints(out.shape if nchw else out.shape[2:] + out.shape[:2])
     top, left = plain_ints((top, left))
-    tables = _lookup_tables(mean, scale)
+    tables, code = _channel_tables(mean, scale, table)
     sources = values(channel_map)  # output channel c reads source channel sources[c]
     pad = memoryview(pad).tobytes()
-    # the planes one after the other, each filled with its padding value first
-    tensor = array("f")
-    for c in range(channels):
-        tensor += array("f", [tables[c][pad[sources[c]]]]) * (height * width)
+    pad_pixel = array(code, [tables[c][pad[sources[c]]] for c in range(channels)])
+    if nchw:  # the planes one after the other, each filled with its padding value first
+        tensor = array(code)
+        for c in range(channels):
+            tensor += pad_pixel[c:c + 1] * (height * width)
+    else:
+        tensor = pad_pixel * (height * width)
     resize = _Resize(src, xcols, xw, yrows, yw)
     new_w = resize.new_w
     for y in range(resize.new_h):
         row = resize.row(y)
         for c in range(channels):
-            table, lane = tables[c], sources[c]
-            start = (c * height + top + y) * width + left
-            for x in range(new_w):
-                tensor[start + x] = table[row[x * channels + lane]]
-    out[...] = np.frombuffer(tensor, dtype=np.float32).reshape(out.shape)
+            converted = array(code, [tables[c][px] for px in row[sources[c]::channels]])
+            if nchw:
+                start = (c * height + top + y) * width + left
+                tensor[start:start + new_w] = converted
+            else:
+                start = ((top + y) * width + left) * channels + c
+                tensor[start:start + new_w * channels:channels] = converted
+    out[...] = np.frombuffer(tensor, dtype=out.dtype).reshape(out.shape)

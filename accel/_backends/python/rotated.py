@@ -1,11 +1,16 @@
-"""Pure-Python rotated NMS: the readable reference of ``nms_rotated`` and
-``batched_nms_rotated`` (contracts in ``accel._rotated``; boundary in ``accel._backends``).
+"""Pure-Python rotated NMS: the readable reference of ``nms_rotated``,
+``batched_nms_rotated`` and ``fast_nms_rotated`` (contracts in ``accel._rotated``;
+boundary in ``accel._backends``).
 
 Greedy, as ``nms``: candidates above the score threshold by decreasing score (ties by
 index), each kept unless a kept box (of its class, for the batched form) has an IoU with
-it strictly above the threshold. The public layer has already turned each rotated box
-into the numbers its IoU needs (corners or a covariance), so this module does arithmetic
-only: + - * / and, for probiou, sqrt, log and exp.
+it strictly above the threshold. Fast NMS (ultralytics' OBB NMS): the same order, each
+kept unless any earlier candidate, kept or not, has a probiou with it strictly above the
+threshold; every earlier candidate is tested (no pruning: the compiled backends skip
+pairs they prove cannot reach the threshold, and must agree with this loop). The public
+layer has already turned each rotated box into the numbers its IoU needs (corners or a
+covariance), so this module does arithmetic only: + - * / and, for probiou, sqrt, log
+and exp.
 """
 import math
 
@@ -140,3 +145,22 @@ def batched_nms_rotated(geometry, scores, classes, kind, iou_threshold, score_th
                         max_output):
     return _greedy(geometry, scores, plain_ints(values(classes)), int(kind),
                    float(iou_threshold), float(score_threshold), int(max_output))
+
+
+def fast_nms_rotated(geometry, scores, iou_threshold, score_threshold, max_output):
+    g = values(geometry)
+    iou_threshold = float(iou_threshold)
+    max_output = int(max_output)
+    kept = []
+    if max_output <= 0:
+        return ndarray(kept, "int64")
+    order = _candidates(values(scores), float(score_threshold))
+    for position, i in enumerate(order):
+        for k in order[:position]:
+            if probiou(g, k, i) > iou_threshold:
+                break
+        else:
+            kept.append(i)
+            if len(kept) >= max_output:
+                break
+    return ndarray(kept, "int64")
