@@ -27,7 +27,7 @@ from ._dispatch import (
     use_backend,
 )
 from ._decode_heads import decode_yolov5, decode_yolov8
-from ._decode_raw import decode_yolov5_raw, decode_yolov8_raw
+from ._decode_raw import decode_yolov3_raw, decode_yolov5_raw, decode_yolov8_raw
 from ._decode_tasks import decode_yolov8_obb, decode_yolov8_pose
 from ._geometry import LetterboxInfo
 from ._masks import process_masks
@@ -72,6 +72,7 @@ __all__ = [
     "fast_nms_rotated",
     "nms_rotated",
     "decode_yolov5",
+    "decode_yolov3_raw",
     "decode_yolov5_raw",
     "decode_yolov8",
     "decode_yolov8_raw",

@@ -23,7 +23,8 @@ from ._backends import BACKEND_NAMES, missing_functions
 KERNELS = (
     "nms", "batched_nms", "soft_nms",
     "letterbox", "to_tensor", "preprocess",
-    "decode_yolov8", "decode_yolov5", "decode_yolov8_raw", "decode_yolov5_raw", "scale_boxes",
+    "decode_yolov8", "decode_yolov5", "decode_yolov8_raw", "decode_yolov5_raw",
+    "decode_yolov3_raw", "scale_boxes",
     "postprocess", "process_masks",
     "decode_yolov8_pose", "decode_yolov8_obb", "nms_rotated", "batched_nms_rotated",
     "fast_nms_rotated",
@@ -35,6 +36,7 @@ BACKEND_FUNCTIONS = {
     "decode_yolov5": ("decode_scan",),
     "decode_yolov8_raw": ("decode_scan",),
     "decode_yolov5_raw": ("decode_scan",),
+    "decode_yolov3_raw": ("decode_scan",),
     "decode_yolov8_pose": ("decode_scan",),
     "decode_yolov8_obb": ("decode_scan",),
     "postprocess": ("decode_scan", "nms", "batched_nms", "scale_boxes", "fast_nms_rotated"),

@@ -19,6 +19,7 @@ from ._geometry import LetterboxInfo, inverse_mapping
 from ._decode_tasks import (keypoint_shape, keypoint_text, obb_rows, scale_keypoint_xy,
                             scale_keypoints, scale_rboxes)
 from ._masks import process_masks
+from ._postprocess_raw import RAW_FORMATS, postprocess_raw, refuse_raw_options
 from ._quant import dequantize
 from ._rotated import batched_nms_rotated, fast_nms, nms_rotated
 
@@ -52,10 +53,14 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
                 check_finite: bool = True, anchor_axis: Optional[int] = None,
                 protos: Optional[ArrayLike] = None,
                 kpt_shape: Tuple[int, int] = (17, 3), obb_nms: str = "fast",
-                quant: Optional[Tuple[float, int]] = None,
+                quant: Union[Tuple[float, int], Sequence, None] = None,
                 box_scale: Union[float, Tuple[float, float], None] = None,
                 premultiplied: bool = False,
                 protos_quant: Optional[Tuple[float, int]] = None,
+                strides: Optional[Sequence[float]] = None, anchors: Optional[ArrayLike] = None,
+                reg_max: Optional[int] = None, layout: Optional[str] = None,
+                sigmoid_applied: bool = False,
+                scale_x_y: Union[float, Sequence[float], None] = None,
                 backend: Optional[str] = None
                 ) -> Union[List[np.ndarray], List[Tuple[np.ndarray, np.ndarray]]]:
     """Detector output to final detections: decode, NMS, back to source pixels.
@@ -81,7 +86,8 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
         anchor_axis: as in ``decode_yolov8`` / ``decode_yolov5``: ``None`` refuses an
             output whose axes contradict the format; -1 or -2 says where the anchors are.
         quant: ``(scale, zero_point)`` of an int8/uint8 ``pred`` (one pair for the whole
-            batch tensor), for every format: the detections are, bit for bit, those of
+            batch tensor; the raw formats take one entry per level, as their decoders
+            do), for every format: the detections are, bit for bit, those of
             the float32 tensor ``DequantizeLinear(pred)``, decoded as ``decode_yolov8`` /
             ``decode_yolov5`` decode a quantized output (a code cut-off, maxima over
             codes, only the candidates dequantized); float32 results. Required for an
@@ -119,6 +125,15 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
     with ``iou="probiou"`` (``nms``'s rules). Then ``max_det``, and centres and sizes
     through the letterbox (``(c - pad) / r``, sizes ``/ r``; angles unchanged).
 
+    Raw heads (``"yolov8-raw"``/``"yolo11-raw"``, ``"yolov5-raw"``, ``"yolov3-raw"``):
+    ``pred`` is the list of levels ``decode_yolov8_raw`` / ``decode_yolov5_raw`` /
+    ``decode_yolov3_raw`` take, decoded by their rules (``strides`` needed, ``anchors``
+    for the anchored formats; ``reg_max`` (default 16), ``layout`` ("nchw"), ``quant``,
+    ``sigmoid_applied``, ``scale_x_y`` (1.0) as there, each only for its formats), then
+    the steps above. Arrays with a batch axis of B give B images (image b: ``[b]`` of
+    every array); a NaN or infinity is named with its batch index when the arrays have
+    one. Which exports each serves: ``accel._postprocess_raw``.
+
     Returns:
         A list with one array per image, (K, 6 + E) in the output's dtype: x1, y1, x2,
         y2, score, class, then the E extra channels (with ``nc``); rows by decreasing
@@ -129,14 +144,21 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
     """
     options = dict(conf_threshold=conf_threshold, iou_threshold=iou_threshold,
                    classes=classes, agnostic=agnostic, max_det=max_det, max_nms=max_nms,
-                   check_finite=check_finite, anchor_axis=anchor_axis, quant=quant,
-                   box_scale=box_scale)
+                   check_finite=check_finite, anchor_axis=anchor_axis)
     if premultiplied and format != "yolov5":
         raise ValueError("premultiplied is for format='yolov5' (OpenCV's Darknet layers), "
                          "not format=%r" % (format,))
     if protos_quant is not None and format not in SEGMENTATION:
         raise ValueError("protos_quant is for the segmentation formats (%s), not format=%r"
                          % (", ".join(SEGMENTATION), format))
+    raw = dict(strides=strides, anchors=anchors, reg_max=reg_max, layout=layout,
+               sigmoid_applied=sigmoid_applied, scale_x_y=scale_x_y)
+    if format in RAW_FORMATS:
+        return postprocess_raw(pred, format, dict(raw, quant=quant), dict(
+            options, multi_label=multi_label, nc=nc, protos=protos, box_scale=box_scale),
+            letterbox, backend)
+    refuse_raw_options(format, **raw)
+    options.update(quant=quant, box_scale=box_scale)
     if format in POSE:
         return _pose(pred, kpt_shape, nc, letterbox, backend, multi_label, options)
     if format in OBB:
@@ -148,7 +170,7 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
     if protos is not None:
         raise ValueError("protos is for the segmentation formats (%s); format=%r has no masks"
                          % (", ".join(SEGMENTATION), format))
-    format = check.choice(format, "format", FORMATS + SEGMENTATION + POSE + OBB)
+    format = check.choice(format, "format", FORMATS + SEGMENTATION + POSE + OBB + RAW_FORMATS)
     array, params = quantized_prediction(pred, "pred", quant)
     batch_axis = array.ndim == 3  # the error's index names it only when the caller's does
     if array.ndim == 2:
@@ -178,6 +200,14 @@ def _postprocess_one(pred, head, last, module, nc, conf, iou, multi_label, mask,
     boxes, scores, class_ids, extra = decode_image(pred, head, last, nc, conf, multi_label, mask,
                                                    module.decode_scan, check_finite, where,
                                                    params=params, box_scale=box_scale)
+    return select_detections(boxes, scores, class_ids, extra, module, iou, agnostic, max_det,
+                             max_nms, info)
+
+
+def select_detections(boxes, scores, class_ids, extra, module, iou, agnostic, max_det, max_nms,
+                      info):
+    """Decoded candidates of one image to its detections: the ``max_nms`` best, NMS,
+    ``max_det``, through the letterbox."""
     if scores.shape[0] > max_nms:
         best = np.sort(np.argsort(-scores, kind="stable")[:max_nms])
         boxes, scores, class_ids, extra = boxes[best], scores[best], class_ids[best], extra[best]

@@ -24,7 +24,7 @@ UNIT = {
     "nms": BOXES, "batched_nms": BOXES, "soft_nms": BOXES,
     "letterbox": PIXELS, "to_tensor": PIXELS, "preprocess": PIXELS,
     "decode_yolov8": ANCHORS, "decode_yolov5": ANCHORS,
-    "decode_yolov8_raw": ANCHORS, "decode_yolov5_raw": ANCHORS,
+    "decode_yolov8_raw": ANCHORS, "decode_yolov5_raw": ANCHORS, "decode_yolov3_raw": ANCHORS,
     "scale_boxes": BOXES, "postprocess": ANCHORS, "process_masks": PIXELS,
     "decode_yolov8_pose": ANCHORS, "decode_yolov8_obb": ANCHORS,
     "nms_rotated": BOXES, "batched_nms_rotated": BOXES, "fast_nms_rotated": BOXES,
@@ -40,7 +40,7 @@ REALISTIC = {
     "nms": 1000, "batched_nms": 1000, "soft_nms": 500,
     "letterbox": 1920 * 1080, "to_tensor": 640 * 640, "preprocess": 1920 * 1080,
     "decode_yolov8": 8400, "decode_yolov5": 25200,
-    "decode_yolov8_raw": 8400, "decode_yolov5_raw": 25200,
+    "decode_yolov8_raw": 8400, "decode_yolov5_raw": 25200, "decode_yolov3_raw": 25200,
     "scale_boxes": 300, "postprocess": 8400,
     "process_masks": 30 * 120 * 120,  # 30 instances of about 120 x 120 pixels each
     "decode_yolov8_pose": 8400, "decode_yolov8_obb": 21504,  # OBB models run at 1024 px

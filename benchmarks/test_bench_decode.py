@@ -27,7 +27,7 @@ def _call(work, backend, options):
 
 
 @pytest.mark.parametrize("kernel", ["decode_yolov8", "decode_yolov5", "decode_yolov8_raw",
-                                    "decode_yolov5_raw", "postprocess"])
+                                    "decode_yolov5_raw", "decode_yolov3_raw", "postprocess"])
 @pytest.mark.parametrize("scale", [0, 1], ids=["320px", "640px"])
 def test_decode(benchmark, backend, kernel, scale):
     _bench(benchmark, workload(kernel, SIZES[kernel][scale]), backend)

@@ -8,6 +8,7 @@ import numpy as np
 
 import accel
 from accel.compare import workloads as wl
+from accel import _quant
 from cases import reject
 
 INFO_1080P = accel._geometry.letterbox_geometry((1080, 1920), 320)
@@ -18,6 +19,10 @@ def _with(array, index, value):
     array = np.array(array)
     array.reshape(-1)[index] = value
     return array
+
+
+def _nhwc(array):
+    return np.ascontiguousarray(array.transpose(0, 2, 3, 1))
 
 
 def _at(array, index, value):
@@ -174,16 +179,63 @@ def yolov5_cases():
     return sorted({**cases, **quantized_v5_cases()}.items())
 
 
+def split_levels(levels, box_channels=64, score_sum=False):
+    """Concatenated levels as (box, cls[, score_sum]) branch tuples."""
+    return [(level[:, :box_channels], level[:, box_channels:])
+            + ((np.zeros((1, 1) + level.shape[2:], np.float32),) if score_sum else ())
+            for level in levels]
+
+
+def sigmoided(levels, first=None, count=None):
+    """Float32 levels with the sigmoid applied to channels ``first .. first + count - 1``
+    of axis 1 (all when not given)."""
+    out = []
+    for level in levels:
+        level = np.array(level)
+        part = level[:, first:None if count is None else first + count]
+        level[:, first:None if count is None else first + count] = 1.0 / (1.0 + np.exp(-part))
+        out.append(level)
+    return out
+
+
+def quantized(levels, scale, zero_point, dtype):
+    """Levels quantized with one (scale, zero_point) each: ``(codes, quant)``."""
+    params = _quant.quant_params((scale, zero_point), "quant", dtype)
+    return [_quant.quantize(level, params) for level in levels], [(scale, zero_point)] * len(levels)
+
+
 def yolov8_raw_cases():
     levels = wl.yolov8_raw_levels(320, nc=20, seed=1)
+    int8, int8_quant = quantized(levels, 0.1, 5, np.int8)
+    rknn, rknn_quant = wl.rknn_yolov8_levels(320, nc=20, seed=1, dtype=np.uint8)
     small = wl.yolov8_raw_levels(64, nc=3, reg_max=8, seed=2)
     nhwc = [np.ascontiguousarray(level.transpose(0, 2, 3, 1)) for level in levels]
+    split = split_levels(levels, score_sum=True)
+    split_nhwc = [tuple(np.ascontiguousarray(a.transpose(0, 2, 3, 1)) for a in level)
+                  for level in split]
+    int_cls = [(box, np.zeros(cls.shape, np.int8)) for box, cls, _ in split]
     kept_cell = _best_and_worst(levels[1][0, 64:].max(0).reshape(-1), -1.0986)[0]
     by, bx = divmod(kept_cell, levels[1].shape[3])
     cases = {
         "realistic": dict(levels=levels),
         "nhwc": dict(levels=nhwc, layout="nhwc"),
+        "split": dict(levels=[level[:2] for level in split]),
+        "split-score-sum": dict(levels=split),
+        "split-nhwc": dict(levels=split_nhwc, layout="nhwc"),
+        "split-and-concatenated": dict(levels=[split[0], levels[1], split[2][:2]]),
+        "split-sigmoid-applied": dict(levels=[(box, sig) for (box, _, _), sig in zip(
+            split, sigmoided([cls for _, cls, _ in split]))], sigmoid_applied=True),
+        "sigmoid-applied": dict(levels=sigmoided(levels, 64), sigmoid_applied=True,
+                                conf_threshold=0.3),
         "no-batch-axis": dict(levels=[level[0] for level in levels]),
+        "int8": dict(levels=int8, quant=int8_quant),
+        "int8-nhwc-threshold-0": dict(levels=[_nhwc(level) for level in int8], quant=int8_quant,
+                                      layout="nhwc", conf_threshold=0.0),
+        "uint8-split-rknn": dict(levels=rknn, quant=rknn_quant, sigmoid_applied=True),
+        "uint8-split-rknn-threshold-1": dict(levels=rknn, quant=rknn_quant,
+                                             sigmoid_applied=True, conf_threshold=1.0),
+        "int8-saturated": dict(levels=quantized(levels, 0.02, 0, np.int8)[0],
+                               quant=[(0.02, 0)] * 3),
         "reg-max-8-threshold-0": dict(levels=small, reg_max=8, conf_threshold=0.0),
         "reg-max-8-threshold-1": dict(levels=small, reg_max=8, conf_threshold=1.0),
         "float64": dict(levels=[level.astype(np.float64) for level in small], reg_max=8,
@@ -205,6 +257,48 @@ def yolov8_raw_cases():
         "unknown-layout": reject(ValueError, "layout", levels=levels, layout="hwc"),
         "mixed-dtypes": reject(TypeError, "levels",
                                levels=[levels[0], levels[1].astype(np.float64), levels[2]]),
+        "split-box-not-4-reg-max": reject(ValueError, "levels", "levels[1][0]", "reg_max",
+                                          levels=[split[0], (split[1][0][:, :60], split[1][1]),
+                                                  split[2]]),
+        "split-nc-differs": reject(ValueError, "levels", "levels[2][1]", levels=[
+            split[0], split[1], (split[2][0], split[2][1][:, :19])]),
+        "split-grids-differ": reject(ValueError, "levels", "levels[0][1]", levels=[
+            (split[0][0], split[0][1][:, :, :20]), split[1], split[2]]),
+        "split-score-sum-channels": reject(ValueError, "levels", "levels[0][2]", levels=[
+            (split[0][0], split[0][1], split[0][1]), split[1], split[2]]),
+        "split-tuple-of-4": reject(ValueError, "levels", "levels[1]", "tuple of 4",
+                                   levels=[split[0], split[1] + (split[1][2],), split[2]]),
+        "split-tuple-of-1": reject(ValueError, "levels", "levels[0]", "tuple of 1",
+                                   levels=[split[0][:1], split[1], split[2]]),
+        "strides-reversed": reject(ValueError, "levels", "one input size", levels=levels,
+                                   strides=(32, 16, 8)),
+        "batch-of-2": reject(ValueError, "levels", "batch", levels=[
+            np.concatenate([level, level]) for level in levels]),
+        "int-branch-without-quant": reject(TypeError, "levels", "levels[1][1]", "quant[1][1]",
+                                           levels=[split[0][:2], int_cls[1], split[2][:2]]),
+        "float-branch-with-quant": reject(TypeError, "quant", "quant[0][0]", "float",
+                                          levels=int_cls, quant=[((0.1, 0), (0.1, 0))] * 3),
+        "int32-level": reject(TypeError, "levels", "int8", levels=[
+            levels[0].astype(np.int32), levels[1], levels[2]]),
+        "quant-wrong-length": reject(ValueError, "quant", levels=int_cls,
+                                     quant=[(None, (0.1, 0))] * 2),
+        "quant-one-pair-for-3-levels": reject(ValueError, "quant", "one entry per level",
+                                              levels=int_cls, quant=(0.1, 0)),
+        "quant-a-number": reject(TypeError, "quant", levels=int_cls, quant=0.1),
+        "split-quant-not-a-pair": reject(ValueError, "quant", "quant[0]", levels=int_cls,
+                                         quant=[(0.1, 0, 3, 4)] * 3),
+        "quant-scale-0": reject(ValueError, "quant", "quant[0][1]", levels=int_cls,
+                                quant=[(None, (0.0, 0))] * 3),
+        "quant-scale-nan": reject(ValueError, "quant", "quant[0][1]", levels=int_cls,
+                                  quant=[(None, (float("nan"), 0))] * 3),
+        "quant-scale-negative": reject(ValueError, "quant", "quant[0][1]", levels=int_cls,
+                                       quant=[(None, (-0.5, 0))] * 3),
+        "quant-zero-point-out-of-range": reject(ValueError, "quant", "quant[0][1]", "[-128, 127]",
+                                                levels=int_cls, quant=[(None, (0.1, 128))] * 3),
+        "quant-zero-point-fraction": reject(TypeError, "quant", "quant[0][1]", levels=int_cls,
+                                            quant=[(None, (0.1, 0.5))] * 3),
+        "mixed-float64-and-quantized": reject(TypeError, "levels", levels=[
+            (box.astype(np.float64), cls) for box, cls in int_cls], quant=[(None, (0.1, 0))] * 3),
         "strides-mismatch": reject(ValueError, "strides", levels=levels, strides=(8, 16)),
         "stride-0": reject(ValueError, "strides", levels=levels, strides=(0, 16, 32)),
         "reg-max-0": reject(ValueError, "reg_max", levels=small, reg_max=0),
@@ -233,6 +327,11 @@ def yolov5_raw_cases():
             levels=[_at(nhwc[0], (0, by, bx, 25), np.nan), nhwc[1], nhwc[2]]),
         "realistic": dict(levels=levels),
         "nhwc": dict(levels=nhwc, layout="nhwc"),
+        "int8": dict(zip(("levels", "quant"), quantized(levels, 0.07, -3, np.int8))),
+        "uint8-sigmoid-applied-nhwc": dict(zip(("levels", "quant"), quantized(
+            [_nhwc(level) for level in sigmoided(levels)], 1 / 255, 0, np.uint8)),
+            sigmoid_applied=True, layout="nhwc"),
+        "sigmoid-applied": dict(levels=sigmoided(levels), sigmoid_applied=True),
         "anchors-as-pairs": dict(levels=levels, anchors=np.reshape(wl.YOLOV5_ANCHORS, (3, 3, 2))),
         "threshold-0.6": dict(levels=levels, conf_threshold=0.6),
         "classes-filter": dict(levels=levels, classes=list(range(0, 20, 2))),
@@ -242,6 +341,64 @@ def yolov5_raw_cases():
         "anchors-negative": reject(ValueError, "anchors", levels=levels, anchors=-np.ones((3, 6))),
         "channels-not-divisible": reject(ValueError, "levels", "anchors per level", levels=levels,
                                          anchors=np.ones((3, 8))),
+    }
+    return sorted(cases.items())
+
+
+def yolov3_raw_cases():
+    levels = wl.yolov3_raw_levels(320, nc=20, seed=1)
+    nhwc = [np.ascontiguousarray(level.transpose(0, 2, 3, 1)) for level in levels]
+    best, worst = _best_and_worst(levels[0][0, 29].reshape(-1), -1.0986)
+    (by, bx), (wy, wx) = divmod(best, 40), divmod(worst, 40)
+    darknet = []  # the yolo layer's own output: sigmoids except tw, th
+    for level in levels:
+        level = np.array(level)
+        for k in range(3):
+            first = k * 25
+            for lo, hi in ((first, first + 2), (first + 4, first + 25)):
+                level[:, lo:hi] = 1.0 / (1.0 + np.exp(-level[:, lo:hi]))
+        darknet.append(level)
+    cases = {
+        "realistic": dict(levels=levels),
+        "yolov3-scale-1": dict(levels=levels, anchors=wl.YOLOV5_ANCHORS, scale_x_y=1.0),
+        "one-scale-for-all": dict(levels=levels, scale_x_y=1.1),
+        "nhwc": dict(levels=nhwc, layout="nhwc"),
+        "sigmoid-applied": dict(levels=darknet, sigmoid_applied=True),
+        "uint8": dict(zip(("levels", "quant"), quantized(levels, 0.06, 150, np.uint8))),
+        "int8-one-float-level": dict(levels=[quantized(levels[:1], 0.05, 0, np.int8)[0][0],
+                                             levels[1], levels[2]],
+                                     quant=[(0.05, 0), None, None]),
+        "threshold-0.6": dict(levels=levels, conf_threshold=0.6),
+        "threshold-0": dict(levels=[level[:, :, :3, :3] for level in levels],
+                            strides=(8, 8, 8), conf_threshold=0.0),
+        "float64": dict(levels=[level.astype(np.float64) for level in levels]),
+        "classes-filter": dict(levels=levels, classes=list(range(0, 20, 2))),
+        "huge-tw": dict(levels=[_at(levels[0], (0, 27, by, bx), 800.0), levels[1], levels[2]]),
+        "nan-class-of-non-candidate": dict(levels=[_at(levels[0], (0, 31, wy, wx), np.nan),
+                                                   levels[1], levels[2]]),
+        "nan-objectness": non_finite("levels", (29, wy, wx), named="levels[0]", levels=[
+            _at(levels[0], (0, 29, wy, wx), np.nan), levels[1], levels[2]]),
+        "inf-tw-of-candidate": non_finite("levels", (27, by, bx), named="levels[0]", levels=[
+            _at(levels[0], (0, 27, by, bx), np.inf), levels[1], levels[2]]),
+        # Rejected by the public layer, before any backend runs.
+        "scale-x-y-0": reject(ValueError, "scale_x_y", levels=levels, scale_x_y=0.0),
+        "scale-x-y-nan": reject(ValueError, "scale_x_y", levels=levels, scale_x_y=float("nan")),
+        "scale-x-y-two-for-three-levels": reject(ValueError, "scale_x_y", levels=levels,
+                                                 scale_x_y=(1.2, 1.1)),
+        "split-level": reject(TypeError, "levels", "tuple", levels=[
+            (levels[0][:, :40], levels[0][:, 40:]), levels[1], levels[2]]),
+        "anchors-wrong-shape": reject(ValueError, "anchors", levels=levels,
+                                      anchors=wl.YOLOV4_ANCHORS[:2]),
+        "nc-differs": reject(ValueError, "levels", "levels[1]", levels=[
+            levels[0], levels[1][:, :72], levels[2]]),
+        "int8-without-quant": reject(TypeError, "levels", "quant[2]", levels=[
+            levels[0], levels[1], levels[2].astype(np.int8)]),
+        "quant-for-float": reject(TypeError, "quant", "quant[0]", levels=levels,
+                                  quant=[(0.1, 0), None, None]),
+        "quant-uint8-zero-point-negative": reject(
+            ValueError, "quant", "quant[2]", levels=[levels[0], levels[1],
+                                                     levels[2].astype(np.uint8)],
+            quant=[None, None, (0.1, -1)]),
     }
     return sorted(cases.items())
 
@@ -280,7 +437,55 @@ def postprocess_cases():
     v5 = wl.yolov5_output(320, nc=80, seed=3)
     seg = np.concatenate([v8, np.ones((1, 4, v8.shape[2]), np.float32)], axis=1)
     best, worst = int(v8[0, 4:].max(0).argmax()), int(v8[0, 4:].max(0).argmin())
+    raw8 = [np.concatenate([a, b]) for a, b in zip(wl.yolov8_raw_levels(320, nc=20, seed=3),
+                                                   wl.yolov8_raw_levels(320, nc=20, seed=4))]
+    split8 = split_levels(raw8, score_sum=True)
+    raw5 = wl.yolov5_raw_levels(320, nc=20, seed=3)
+    rknn, rknn_quant = wl.rknn_yolov8_levels(320, nc=20, seed=3)
+    v8_raw = dict(format="yolov8-raw", strides=wl.STRIDES)
+    v5_raw = dict(format="yolov5-raw", strides=wl.STRIDES, anchors=wl.YOLOV5_ANCHORS)
+    v3_raw = dict(format="yolov3-raw", strides=wl.STRIDES, anchors=wl.YOLOV4_ANCHORS,
+                  scale_x_y=wl.YOLOV4_SCALE_X_Y)
     cases = {
+        "yolov8-raw-batch-letterbox": dict(pred=raw8, letterbox=INFO_1080P, **v8_raw),
+        "yolov8-raw-split-batch": dict(pred=split8, **v8_raw, iou_threshold=0.45),
+        "yolo11-raw-split-nhwc-agnostic": dict(
+            pred=[tuple(np.ascontiguousarray(a[:1].transpose(0, 2, 3, 1)) for a in level)
+                  for level in split8], format="yolo11-raw", strides=wl.STRIDES, layout="nhwc",
+            agnostic=True),
+        "yolov5-raw-letterbox": dict(pred=raw5, letterbox=INFO_1080P, **v5_raw),
+        "yolov5-raw-multi-label-max-det": dict(pred=raw5, multi_label=True, max_det=20, **v5_raw),
+        "yolov3-raw": dict(pred=raw5, **v3_raw, max_nms=50),
+        "yolov8-raw-int8-split-batch": dict(
+            pred=[tuple(np.concatenate([a, a[:, ::-1]]) for a in level) for level in rknn],
+            quant=rknn_quant, sigmoid_applied=True, letterbox=INFO_1080P, **v8_raw),
+        "yolov5-raw-uint8": dict(zip(("pred", "quant"), quantized(raw5, 0.07, 128, np.uint8)),
+                                 **v5_raw),
+        "yolov8-raw-nan-score-batch": non_finite("pred", (1, 70, 2, 3), named="pred[1]", pred=[
+            raw8[0], _at(raw8[1], (1, 70, 2, 3), np.nan), raw8[2]], **v8_raw),
+        "yolov8-raw-split-nan-score": non_finite("pred", (1, 6, 2, 3), named="pred[1][1]", pred=[
+            split8[0], (split8[1][0], _at(split8[1][1], (1, 6, 2, 3), np.nan)), split8[2]],
+            **v8_raw),
+        "yolov3-raw-huge-tw": reject(ValueError, "pred", "non-finite box", after_dispatch=True,
+                                     pred=[np.full_like(raw5[0], 100.0), raw5[1], raw5[2]],
+                                     **v3_raw),
+        "yolov8-raw-no-strides": reject(ValueError, "strides", pred=raw8, format="yolov8-raw"),
+        "yolov8-raw-anchors": reject(ValueError, "anchors", pred=raw8, anchors=wl.YOLOV5_ANCHORS,
+                                     **v8_raw),
+        "yolov8-raw-nc": reject(ValueError, "nc", pred=raw8, nc=20, **v8_raw),
+        "yolov8-raw-scale-x-y": reject(ValueError, "scale_x_y", pred=raw8, scale_x_y=1.1,
+                                       **v8_raw),
+        "yolov5-raw-no-anchors": reject(ValueError, "anchors", pred=raw5, format="yolov5-raw",
+                                        strides=wl.STRIDES),
+        "yolov5-raw-reg-max": reject(ValueError, "reg_max", pred=raw5, reg_max=16, **v5_raw),
+        "yolov3-raw-letterbox-count": reject(TypeError, "letterbox", "list of 1", pred=raw5,
+                                             letterbox=[INFO_1080P] * 2, **v3_raw),
+        "yolov8-raw-batches-differ": reject(ValueError, "pred", "pred[1]", **v8_raw, pred=[
+            raw8[0], raw8[1][:1], raw8[2]]),
+        "yolov8-strides": reject(ValueError, "strides", "raw formats", pred=v8,
+                                 strides=wl.STRIDES),
+        "yolov5-sigmoid-applied": reject(ValueError, "sigmoid_applied", pred=v5, format="yolov5",
+                                         sigmoid_applied=True),
         "yolov8": dict(pred=v8),
         "yolov8-batch-letterbox": dict(pred=batch, letterbox=INFO_1080P),
         "yolov8-letterbox-per-image": dict(pred=batch, letterbox=[INFO_1080P, INFO_1080P._replace(pad_top=0)]),
@@ -519,6 +724,18 @@ def _decode_v5_raw(multi_label):
     return run
 
 
+def _decode_v3_raw(multi_label):
+    def run(case, backend):
+        case = dict(case)
+        options = dict(anchors=wl.YOLOV4_ANCHORS, strides=wl.STRIDES,
+                       scale_x_y=wl.YOLOV4_SCALE_X_Y)
+        options.update(case)
+        return accel.decode_yolov3_raw(options.pop("levels"), options.pop("anchors"),
+                                       options.pop("strides"), multi_label=multi_label,
+                                       backend=backend, **options)
+    return run
+
+
 def _scale_boxes(case, backend):
     case = dict(case)
     return accel.scale_boxes(case.pop("boxes"), case.pop("info"), backend=backend, **case)
@@ -551,11 +768,14 @@ ROWS = [
     ("decode_yolov8_raw-multi", "decode_yolov8_raw", _decode_v8_raw(True), "yolov8_raw"),
     ("decode_yolov5_raw", "decode_yolov5_raw", _decode_v5_raw(False), "yolov5_raw"),
     ("decode_yolov5_raw-multi", "decode_yolov5_raw", _decode_v5_raw(True), "yolov5_raw"),
+    ("decode_yolov3_raw", "decode_yolov3_raw", _decode_v3_raw(False), "yolov3_raw"),
+    ("decode_yolov3_raw-multi", "decode_yolov3_raw", _decode_v3_raw(True), "yolov3_raw"),
     ("scale_boxes", "scale_boxes", _scale_boxes, "boxes"),
     ("postprocess", "postprocess", _postprocess, "postprocess"),
 ]
 
 FAMILY_CASES = {
     "yolov8": yolov8_cases, "yolov5": yolov5_cases, "yolov8_raw": yolov8_raw_cases,
-    "yolov5_raw": yolov5_raw_cases, "boxes": box_cases, "postprocess": postprocess_cases,
+    "yolov5_raw": yolov5_raw_cases, "yolov3_raw": yolov3_raw_cases, "boxes": box_cases,
+    "postprocess": postprocess_cases,
 }

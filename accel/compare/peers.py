@@ -186,6 +186,54 @@ def numpy_dequantize_decode_v8(codes, quant, conf, box_scale, multi_label=False)
     return numpy_decode_v8(x, conf, multi_label)
 
 
+def numpy_greedy_nms(boxes, scores, iou_threshold) -> np.ndarray:
+    """The NumPy NMS loop of most YOLO examples: the best remaining box is kept, the boxes
+    whose IoU with it is > ``iou_threshold`` are dropped; indices by decreasing score."""
+    order = np.argsort(-scores, kind="stable")
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    keep = []
+    while order.size:
+        i, rest = order[0], order[1:]
+        keep.append(i)
+        w = np.maximum(0.0, np.minimum(boxes[i, 2], boxes[rest, 2])
+                       - np.maximum(boxes[i, 0], boxes[rest, 0]))
+        h = np.maximum(0.0, np.minimum(boxes[i, 3], boxes[rest, 3])
+                       - np.maximum(boxes[i, 1], boxes[rest, 1]))
+        inter = w * h
+        order = rest[inter / (areas[i] + areas[rest] - inter) <= iou_threshold]
+    return np.array(keep, dtype=np.int64)
+
+
+def numpy_rknn_yolov8(levels, quant, strides, conf=0.25, iou_threshold=0.45):
+    """rknn_model_zoo's published YOLOv8 post-processing (examples/yolov8/python), written
+    in NumPy from its formulas: per level ``(box, cls, score_sum)`` int8/uint8 branches
+    with ``quant`` ``(box_quant, cls_quant, ...)``: every branch dequantized, the DFL
+    softmax and box of every cell, the best class (sigmoided in the model) kept when
+    ``>= conf``, NMS class by class. Returns ``(boxes, scores, classes)``."""
+    all_boxes, all_scores = [], []
+    for level, level_quant, stride in zip(levels, quant, strides):
+        (box, cls), ((box_scale, box_zp), (cls_scale, cls_zp)) = level[:2], level_quant[:2]
+        distances = (box.astype(np.float32) - np.float32(box_zp)) * np.float32(box_scale)
+        scores = (cls.astype(np.float32) - np.float32(cls_zp)) * np.float32(cls_scale)
+        _, channels, h, w = distances.shape
+        bins = distances.reshape(4, channels // 4, h, w)
+        weights = np.exp(bins - bins.max(axis=1, keepdims=True))
+        side = (weights * np.arange(channels // 4, dtype=np.float32)[:, None, None]).sum(1) \
+            / weights.sum(1)
+        gx, gy = np.arange(w, dtype=np.float32) + 0.5, np.arange(h, dtype=np.float32)[:, None] + 0.5
+        corners = np.stack([gx - side[0], gy - side[1], gx + side[2], gy + side[3]]) * stride
+        all_boxes.append(corners.reshape(4, -1).T)
+        all_scores.append(scores.reshape(scores.shape[1], -1).T)
+    boxes, scores = np.concatenate(all_boxes), np.concatenate(all_scores)
+    best, classes = scores.max(axis=1), scores.argmax(axis=1)
+    kept = best >= conf
+    boxes, best, classes = boxes[kept], best[kept], classes[kept]
+    keep = [members[numpy_greedy_nms(boxes[members], best[members], iou_threshold)]
+            for members in (np.flatnonzero(classes == c) for c in np.unique(classes))]
+    keep = np.concatenate(keep) if keep else np.zeros(0, np.int64)
+    return boxes[keep], best[keep], classes[keep]
+
+
 def numpy_pipeline(work: Workload) -> Optional[Callable]:
     """What most YOLO examples do. Preprocessing: OpenCV letterbox, then
     flip/transpose/contiguous/255 in NumPy. Decoding: ultralytics' decode in NumPy.

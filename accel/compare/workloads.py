@@ -10,6 +10,7 @@ import numpy as np
 
 import accel
 from .._geometry import letterbox_geometry
+from .._quant import quant_params, quantize
 
 
 class Candidates(NamedTuple):
@@ -94,6 +95,10 @@ FAST_NMS_IOU = 0.7  # ultralytics' OBB predictor default (its fast NMS)
 MASK_AREA = 120 * 120  # target pixels per instance in the process_masks workload
 STRIDES = (8, 16, 32)
 YOLOV5_ANCHORS = ((10, 13, 16, 30, 33, 23), (30, 61, 62, 45, 59, 119), (116, 90, 156, 198, 373, 326))
+# Darknet yolov4.cfg: the anchors each [yolo] layer's mask selects, and its scale_x_y.
+YOLOV4_ANCHORS = ((12, 16, 19, 36, 40, 28), (36, 75, 76, 55, 72, 146),
+                  (142, 110, 192, 243, 459, 401))
+YOLOV4_SCALE_X_Y = (1.2, 1.1, 1.05)
 DECODE_INPUTS = (320, 640, 1280)
 STRIDE_SIDES = (320, 640, 1024, 1280)  # input sides whose anchor counts name a model size  # model input sides; the size is the anchor (cell) count
 
@@ -118,6 +123,7 @@ SIZES = {
     "decode_yolov5": tuple(anchor_count(i, 3) for i in DECODE_INPUTS),
     "decode_yolov8_raw": tuple(anchor_count(i) for i in DECODE_INPUTS),
     "decode_yolov5_raw": tuple(anchor_count(i, 3) for i in DECODE_INPUTS),
+    "decode_yolov3_raw": tuple(anchor_count(i, 3) for i in DECODE_INPUTS),
     "scale_boxes": (300, 30000),
     "postprocess": tuple(anchor_count(i) for i in DECODE_INPUTS),
     # pixels the boxes cover: 5, 30 and 100 instances of about 120 x 120 pixels
@@ -145,6 +151,7 @@ TITLES = {
     "decode_yolov5": "model input side, anchors; 80 classes",
     "decode_yolov8_raw": "model input side, anchors; 80 classes",
     "decode_yolov5_raw": "model input side, anchors; 80 classes",
+    "decode_yolov3_raw": "model input side, anchors; YOLOv4, 80 classes",
     "scale_boxes": "boxes, 1080p letterbox",
     "postprocess": "model input side, anchors; YOLOv8, 80 classes",
     "process_masks": "instances, masks at the 640 input; 32 prototypes of 160x160",
@@ -345,6 +352,46 @@ def yolov5_raw_levels(input_size: int = 640, nc: int = 80, seed: int = 0):
     return _per_level(np.concatenate(per_anchor, axis=1), input_size)
 
 
+def yolov3_raw_levels(input_size: int = 640, nc: int = 80, seed: int = 0):
+    """The raw head of a YOLOv4 (Darknet) export, the convolutions before its [yolo]
+    layers: per stride, (1, 3 * (5 + nc), H, W) float32, laid out as YOLOv5's; tw, th in
+    (-1.4, 1.4) make boxes 0.25 to 4 times their anchor (YOLOV4_ANCHORS)."""
+    return yolov5_raw_levels(input_size, nc, seed)
+
+
+def quantization(values: np.ndarray, dtype=np.int8):
+    """``(scale, zero_point)`` whose codes of ``dtype`` cover the range of ``values``, as
+    a calibration that saw them would choose (asymmetric, min to max)."""
+    info = np.iinfo(dtype)
+    low, high = min(float(values.min()), 0.0), max(float(values.max()), 0.0)
+    scale = max(high - low, 1e-6) / (info.max - info.min)
+    zero_point = int(np.clip(round(info.min - low / scale), info.min, info.max))
+    return scale, zero_point
+
+
+def rknn_yolov8_levels(input_size: int = 640, nc: int = 80, seed: int = 0, dtype=np.int8):
+    """rknn_model_zoo's YOLOv8 export, quantized: per stride ``(box (1, 64, H, W), cls (1,
+    nc, H, W) sigmoided, score_sum (1, 1, H, W))`` of ``dtype``, from ``yolov8_raw_levels``
+    (the same scene, DFL logits clipped to [-20, 10]); each branch quantized over its
+    range (class scores and score_sum:
+    scale 1/255 over [0, 1], as RKNN calibrates a sigmoid). Returns ``(levels, quant)``,
+    ``quant`` one ``(box_quant, cls_quant, sum_quant)`` per level."""
+    levels, quant = [], []
+    for level in yolov8_raw_levels(input_size, nc, 16, seed):
+        # A trained DFL head's logits span tens, not the hundreds of the far bins here.
+        box = np.clip(level[:, :64], -20.0, 10.0)
+        cls = 1.0 / (1.0 + np.exp(-level[:, 64:].astype(np.float64)))
+        total = np.clip(cls.sum(axis=1, keepdims=True), 0.0, 1.0)
+        branches, params = [], []
+        for values, covered in ((box, box), (cls, [0.0, 1.0]), (total, [0.0, 1.0])):
+            pair = quantization(np.asarray(covered), dtype)
+            branches.append(quantize(values.astype(np.float32), quant_params(pair, "quant", dtype)))
+            params.append(pair)
+        levels.append(tuple(branches))
+        quant.append(tuple(params))
+    return levels, quant
+
+
 def _per_level(channels: np.ndarray, input_size: int):
     levels, start = [], 0
     for s in STRIDES:
@@ -398,7 +445,7 @@ def workload(kernel: str, size: int, seed: int = 0) -> Workload:
         short = "%dx%d" % image.shape[1::-1]
         return Workload(kernel, image.shape[0] * image.shape[1], short, (image,), {}, short)
     if kernel in _DECODERS:
-        per_cell = 3 if "yolov5" in kernel else 1
+        per_cell = 3 if "yolov5" in kernel or "yolov3" in kernel else 1
         side = _input_side(size, per_cell)
         make, kwargs = _DECODERS[kernel]
         anchors = anchor_count(side, per_cell)
@@ -553,6 +600,8 @@ _DECODERS: Dict[str, Tuple[Callable[[int, int], tuple], Dict[str, Any]]] = {
                           {}),
     "decode_yolov5_raw": (lambda side, seed: (yolov5_raw_levels(side, seed=seed), YOLOV5_ANCHORS,
                                               STRIDES, 0.25), {}),
+    "decode_yolov3_raw": (lambda side, seed: (yolov3_raw_levels(side, seed=seed), YOLOV4_ANCHORS,
+                                              STRIDES, 0.25), {"scale_x_y": YOLOV4_SCALE_X_Y}),
     "postprocess": (lambda side, seed: (yolov8_output(side, seed=seed), "yolov8"),
                     {"letterbox": None}),
 }
