@@ -75,3 +75,23 @@ def test_readme_pose_and_obb_examples_say_what_they_claim():
     assert ((obb[:, 4] >= 0) & (obb[:, 4] < np.pi)).all() and (obb[:, 2] >= obb[:, 3]).all()
     keep, scores = namespace["keep"], namespace["scores"]
     assert 0 < len(keep) < len(scores) and np.all(np.diff(scores[keep]) <= 0)  # suppresses, best first
+
+
+def test_readme_runtime_examples_give_frame_detections():
+    """Each runtime's example ends in (K, 6) float32 detections on the 1080p frame, best
+    first; the int8 ones equal the float decode of their dequantized outputs (the
+    README's claim), here checked on the TFLite output."""
+    namespace = _run_every_example()
+    for name in ("onnx_dets", "tflite_dets", "rknn_dets", "ncnn_dets", "darknet_dets"):
+        dets = namespace[name]
+        assert dets.dtype == np.float32 and dets.ndim == 2 and dets.shape[1] == 6, name
+        assert len(dets) > 0 and np.all(np.diff(dets[:, 4]) <= 0), name
+        assert dets[:, [0, 2]].min() >= 0 and dets[:, [0, 2]].max() <= 1920, name
+        assert dets[:, [1, 3]].min() >= 0 and dets[:, [1, 3]].max() <= 1080, name
+    from accel._quant import dequantize, quant_params
+
+    q, scale, zero_point = namespace["q"], namespace["scale"], namespace["zero_point"]
+    floats = dequantize(q, quant_params((scale, zero_point), "quant", q.dtype))
+    expected = accel.postprocess(floats, "yolov8", box_scale=640, letterbox=namespace["info"])[0]
+    np.testing.assert_array_equal(namespace["tflite_dets"], expected)
+    assert namespace["x"].dtype == np.float32  # the ncnn example's input, the last one made
