@@ -11,7 +11,9 @@ of a row, ``?`` a cell whose spread is too high to rank, ``!`` an answer that di
 from the pure-Python reference (``--full`` adds spreads and speed-ups). Numba's first
 call (compile, or load from its on-disk cache) is reported apart. The run ends with a
 recommendation: per kernel, the backend to use at a realistic size and how much faster
-it is than the one chosen by default.
+it is than the one chosen by default. Some tables end with variant rows, the quantized
+and NHWC inputs of int8 exports at the kernel's realistic size (``--no-variants`` drops
+them; the recommendation and a saved profile ignore them).
 """
 import argparse
 import json
@@ -28,7 +30,7 @@ from . import display
 from .peers import PEERS, same_detections
 from .timing import Timing, measure, thread_throughput
 from .tuning import save as save_profile
-from .workloads import QUICK_SIZES, SIZES, TITLES, Workload, workload
+from .workloads import QUICK_SIZES, SIZES, TITLES, VARIANTS, Workload, workload
 
 REFERENCE = "python"
 # A cell whose half-IQR exceeds a quarter of its median: the middle half of its samples
@@ -126,6 +128,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         "torchvision (ops.nms, ops.batched_nms), onnxruntime "
                         "(NonMaxSuppression), ultralytics (its postprocess and OBB fast "
                         "NMS, one torch thread), each checked for agreement like a backend")
+    parser.add_argument("--no-variants", action="store_true",
+                        help="no variant rows: by default (not with --quick or --save) the "
+                        "tables of %s end with rows on quantized and NHWC inputs (uint8 NHWC "
+                        "and int8 tensors, int8 TFLite and RKNN outputs) at the realistic "
+                        "size, adding about 20 s; they are not in the recommendation or a "
+                        "saved profile" % ", ".join(VARIANTS))
     parser.add_argument("--full", action="store_true",
                         help="tables with every figure: median ±half-IQR and speed-ups over "
                         "pure Python and NumPy (wide)")
@@ -159,6 +167,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         args.sizes = _kernel_sizes(args.sizes, args.kernels, parser)
     if args.budget is None:
         args.budget = 0.1 if args.quick else 0.5
+    # A profile is per kernel and size, not per dtype; --quick stays quick.
+    args.variants = not (args.no_variants or args.quick or args.save)
     if args.threads < 0:
         parser.error("--threads must be >= 0")
     args.profile_sizes = (None if args.show_profile is None
@@ -237,15 +247,18 @@ def run(args: argparse.Namespace) -> dict:
     if REFERENCE not in backends:
         backends.insert(0, REFERENCE)  # needed to check answers
     machine = machine_header()
-    cells: List[Tuple[str, int]] = []
+    cells: List[Tuple[str, int, str]] = []
     for kernel in args.kernels:
         sizes = args.sizes[kernel] if args.sizes else (QUICK_SIZES if args.quick else SIZES)[kernel]
-        cells.extend((kernel, size) for size in sizes)
+        cells.extend((kernel, size, "") for size in sizes)
+        if args.variants:
+            size = _nearest(sizes, _sizes.REALISTIC[kernel])
+            cells.extend((kernel, size, variant) for variant in VARIANTS.get(kernel, ()))
     results = []
     peers = list(PEERS) if args.peers else []
     progress = display.progress(len(cells) * (len(backends) + len(peers)), args.no_progress)
-    for kernel, size in cells:
-        work = workload(kernel, size)
+    for kernel, size, variant in cells:
+        work = workload(kernel, size, variant=variant)
         expected = work.call(REFERENCE)
         for backend in backends:
             progress.set_description("%s %s %s" % (kernel, work.label, backend))
@@ -268,6 +281,11 @@ def run(args: argparse.Namespace) -> dict:
     return data
 
 
+def _nearest(sizes, realistic: int) -> int:
+    """The size in ``sizes`` nearest ``realistic`` (by ratio)."""
+    return min(sizes, key=lambda n: abs(np.log(n / realistic)))
+
+
 def _peer_call(peer: str, work: Workload, skipped: Dict[str, str]):
     if peer in skipped:
         return None
@@ -282,7 +300,7 @@ def _measure_cell(work: Workload, name: str, call, expected, args, peer: bool = 
     timing: Timing = measure(call, args.budget)
     row = {
         "kernel": work.kernel, "size": work.size, "unit": _sizes.UNIT[work.kernel],
-        "label": work.label, "short": work.short, "backend": name,
+        "label": work.label, "short": work.short, "variant": work.variant, "backend": name,
         "peer": peer, "median_s": timing.median, "spread": timing.spread,
         "repeats": len(timing.samples), "first_call_s": timing.first_call,
         "agrees": agree(work.kernel, expected, call(), peer),
@@ -333,12 +351,14 @@ def _distinct(fast: dict, slow: dict) -> bool:
 
 def summarise(results: List[dict]) -> List[dict]:
     """Per kernel, at its realistic size (or the measured size nearest to it): the
-    fastest backend, the default one (no profile) and how they compare."""
+    fastest backend, the default one (no profile) and how they compare. Variant rows
+    (quantized, NHWC) are not considered: the dispatcher chooses by kernel and size."""
     summary = []
-    for kernel in dict.fromkeys(r["kernel"] for r in results):
-        rows = [r for r in results if r["kernel"] == kernel]
+    plain = [r for r in results if not r.get("variant")]
+    for kernel in dict.fromkeys(r["kernel"] for r in plain):
+        rows = [r for r in plain if r["kernel"] == kernel]
         realistic = _sizes.REALISTIC[kernel]
-        size = min({r["size"] for r in rows}, key=lambda n: abs(np.log(n / realistic)))
+        size = _nearest({r["size"] for r in rows}, realistic)
         cell = [r for r in rows if r["size"] == size]
         fastest = _fastest(cell)
         default = _dispatch._default_choice(kernel)
@@ -500,13 +520,14 @@ def _tick(value: float) -> str:
 
 def plot(data: dict, path: str) -> None:
     """A grid of small panels, one per kernel, time per call against the input size in
-    that kernel's unit; backends solid, peers dashed, one colour per name throughout."""
+    that kernel's unit; backends solid, peers dashed, one colour per name throughout.
+    Variant rows are left out: a line joins one input form across sizes."""
     import matplotlib  # type: ignore
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # type: ignore
     from matplotlib.ticker import FuncFormatter, NullFormatter  # type: ignore
 
-    results = data["results"]
+    results = [r for r in data["results"] if not r.get("variant")]
     kernels = list(dict.fromkeys(r["kernel"] for r in results))
     names = list(dict.fromkeys(r["backend"] for r in results))
     colours = {name: "C%d" % (i % 10) for i, name in enumerate(names)}
@@ -593,7 +614,7 @@ def show_profile(sizes, path: Optional[str]) -> str:
 
 def tune(quick: bool = False, path: Optional[str] = None, kernels=None) -> str:
     """Measure and save a tuning profile; see ``accel.tune``."""
-    argv = ["--quick"] if quick else []
+    argv = ["--quick"] if quick else ["--no-variants"]
     if kernels:
         argv += ["--kernels", ",".join(kernels)]
     return _save(run(parse_args(argv)), path)

@@ -5,6 +5,8 @@ in accel's format (int64 indices by decreasing score; for soft-NMS, indices and 
 so its answer is checked like a backend's. Converting the inputs to the peer's layout
 (tensors, x/y/w/h boxes, an ONNX batch) happens inside the call, as it would in a user's
 pipeline. None of these is a dependency of accel; a missing one is listed, not fatal.
+An adapter returns None for a workload it cannot take, variants (``work.variant``: the
+quantized and NHWC inputs) included: no cell rather than a false disagreement.
 """
 import os
 from typing import Callable, Dict, Optional
@@ -47,8 +49,17 @@ def _opencv_letterbox(cv2, frame, new_shape):
 
 
 def opencv(work: Workload) -> Optional[Callable]:
+    """Letterbox and NMS as OpenCV users write them; ``preprocess`` to uint8 NHWC is the
+    letterbox then ``cv2.cvtColor`` BGR to RGB (rknn_model_zoo's Python examples)."""
     import cv2  # type: ignore
 
+    if work.kernel == "preprocess" and work.variant == "uint8 nhwc":
+        def pixels():
+            image, info = _opencv_letterbox(cv2, *work.args)
+            return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)[None], info
+        return pixels
+    if work.variant:
+        return None
     if work.kernel == "letterbox":
         return lambda: _opencv_letterbox(cv2, *work.args)
     if work.kernel == "to_tensor":
@@ -80,6 +91,8 @@ def torchvision(work: Workload) -> Optional[Callable]:
     from torchvision import ops  # type: ignore
 
     torch.set_num_threads(1)  # accel's kernels are single-threaded: compare like with like
+    if work.variant:
+        return None
     if work.kernel == "nms":
         boxes, scores, iou = work.args
         return lambda: ops.nms(torch.from_numpy(boxes), torch.from_numpy(scores), iou).numpy()
@@ -105,7 +118,7 @@ def torchvision(work: Workload) -> Optional[Callable]:
 
 
 def onnxruntime(work: Workload) -> Optional[Callable]:
-    if work.kernel not in ("nms", "batched_nms"):
+    if work.kernel not in ("nms", "batched_nms") or work.variant:
         return None
     import onnx  # type: ignore
     import onnxruntime as ort  # type: ignore
@@ -240,7 +253,16 @@ def numpy_pipeline(work: Workload) -> Optional[Callable]:
 
     Dividing by 255 is not multiplying by float32(1/255): about a third of the values
     differ in the last bit from blobFromImage and from accel, hence a '!' in the table.
+
+    Variants: uint8 NHWC is the letterbox and a NumPy channel flip. int8 NCHW quantizes
+    that /255 tensor as ultralytics' LiteRT backend does for an int8 input,
+    ``(im / scale + zero_point)`` clipped and cast: the cast truncates, and on the 1080p
+    frame about 15% of the codes land one step below ``QuantizeLinear``'s rounding, hence
+    a '!'. An int8 decode is ``numpy_dequantize_decode_v8``; rknn_model_zoo's split int8
+    heads through postprocess are ``numpy_rknn_yolov8``, its rows as postprocess gives them.
     """
+    if work.variant:
+        return _numpy_pipeline_variant(work)
     decoders = {"decode_yolov8": numpy_decode_v8, "decode_yolov5": numpy_decode_v5}
     if work.kernel in decoders:
         decode = decoders[work.kernel]
@@ -256,11 +278,49 @@ def numpy_pipeline(work: Workload) -> Optional[Callable]:
     return pipeline
 
 
+def _numpy_pipeline_variant(work: Workload) -> Optional[Callable]:
+    options = work.kwargs
+    if work.kernel == "decode_yolov8" and work.variant == "int8":
+        codes, conf = work.args
+        return lambda: numpy_dequantize_decode_v8(codes, options["quant"], conf,
+                                                  options["box_scale"])
+    if work.kernel == "postprocess" and work.variant == "rknn int8 split heads":
+        levels = work.args[0]
+
+        def rknn():
+            boxes, scores, classes = numpy_rknn_yolov8(
+                levels, options["quant"], options["strides"],
+                options.get("conf_threshold", 0.25), options["iou_threshold"])
+            return [np.concatenate([boxes, scores[:, None], classes[:, None]], axis=1)
+                    .astype(np.float32)]
+        return rknn
+    if work.kernel != "preprocess":
+        return None
+    import cv2
+
+    if work.variant == "uint8 nhwc":
+        def pixels():
+            image, info = _opencv_letterbox(cv2, *work.args)
+            return np.ascontiguousarray(image[None, ..., ::-1]), info
+        return pixels
+    if work.variant != "int8 nchw quantized":
+        return None
+    scale, zero_point = options["quant"]
+    limits = np.iinfo(options["dtype"])
+
+    def quantized():
+        image, info = _opencv_letterbox(cv2, *work.args)
+        chw = np.ascontiguousarray(image[..., ::-1].transpose(2, 0, 1))
+        im = chw[None].astype(np.float32) / 255 / scale + zero_point
+        return im.clip(limits.min, limits.max, out=im).astype(options["dtype"]), info
+    return quantized
+
+
 def powerboxes(work: Workload) -> Optional[Callable]:
     """powerboxes' Rust ``nms``: no validation, float64 boxes as given. A box is dropped
     when its score is not above the score threshold, as accel's; its result order is
     checked like any peer's."""
-    if work.kernel != "nms":
+    if work.kernel != "nms" or work.variant:
         return None
     import powerboxes as pb  # type: ignore
 
@@ -298,7 +358,7 @@ def _mask_target(work: Workload, proto_shape):
 def opencv_masks(work: Workload) -> Optional[Callable]:
     """What ONNX Runtime examples do: one float32 matmul for all masks, ``cv2.resize`` of
     every full mask to the target, crop, threshold (logit > 0, i.e. sigmoid > 0.5)."""
-    if work.kernel != "process_masks":
+    if work.kernel != "process_masks" or work.variant:
         return None
     import cv2  # type: ignore
 
@@ -316,7 +376,7 @@ def opencv_masks(work: Workload) -> Optional[Callable]:
 def ultralytics_masks(work: Workload) -> Optional[Callable]:
     """ultralytics' torch path on one thread: matmul, ``F.interpolate`` of the full
     masks, crop at the target resolution (``process_mask_native``'s order), ``> 0``."""
-    if work.kernel != "process_masks":
+    if work.kernel != "process_masks" or work.variant:
         return None
     import torch  # type: ignore
     import torch.nn.functional as F  # type: ignore
@@ -342,7 +402,7 @@ def ultralytics_masks(work: Workload) -> Optional[Callable]:
 def powerboxes_rotated(work: Workload) -> Optional[Callable]:
     """powerboxes' Rust ``rotated_nms`` (polygon IoU, angles in degrees; no validation);
     its indices put in score order to be checked like a backend's."""
-    if work.kernel != "nms_rotated" or work.kwargs.get("iou") != "polygon":
+    if work.kernel != "nms_rotated" or work.kwargs.get("iou") != "polygon" or work.variant:
         return None
     import powerboxes as pb  # type: ignore
 
@@ -357,7 +417,7 @@ def shapely_rotated(work: Workload) -> Optional[Callable]:
     """A greedy loop over shapely polygons, as users write it: per candidate by score, the
     IoU with every kept polygon (vectorised shapely calls), kept when none exceeds the
     threshold."""
-    if work.kernel != "nms_rotated" or work.kwargs.get("iou") != "polygon":
+    if work.kernel != "nms_rotated" or work.kwargs.get("iou") != "polygon" or work.variant:
         return None
     import shapely  # type: ignore
 
@@ -398,27 +458,46 @@ def _ultralytics_modules():
     return torch, nms, ops
 
 
-def _postprocess_options(work: Workload, formats):
-    """(pred, options) of a postprocess workload in ``formats``, else None. The options
-    are accel.postprocess's defaults, which are ultralytics' predictor defaults."""
-    if work.kernel != "postprocess" or work.args[1] not in formats:
+def _postprocess_options(work: Workload, formats, variants=("",)):
+    """(pred, options) of a postprocess workload in ``formats`` and ``variants``, else
+    None. The options are accel.postprocess's defaults, which are ultralytics' predictor
+    defaults."""
+    if (work.kernel != "postprocess" or work.args[1] not in formats
+            or work.variant not in variants):
         return None
     options = dict(conf_threshold=0.25, iou_threshold=0.7, max_det=300)
     options.update({k: v for k, v in work.kwargs.items() if k in options})
     return work.args[0], options, work.kwargs.get("letterbox")
 
 
+def _pair(scale):
+    """box_scale as (W, H)."""
+    return (scale, scale) if np.ndim(scale) == 0 else tuple(scale)
+
+
 def ultralytics(work: Workload) -> Optional[Callable]:
     """ultralytics' detection postprocess, its own code: ``non_max_suppression`` then
-    ``scale_boxes`` through the letterbox, as ``DetectionPredictor`` runs them."""
-    found = _postprocess_options(work, ("yolov8", "yolo11"))
+    ``scale_boxes`` through the letterbox, as ``DetectionPredictor`` runs them. An int8
+    TFLite output is first dequantized in float32 and its normalised boxes multiplied by
+    the input size, as its LiteRT backend does."""
+    found = _postprocess_options(work, ("yolov8", "yolo11"), ("", "int8 TFLite"))
     if found is None:
         return None
     pred, o, info = found
     torch, nms, ops = _ultralytics_modules()
+    quant = work.kwargs.get("quant")
+
+    def output():
+        if quant is None:
+            return torch.from_numpy(pred)
+        x = (pred.astype(np.float32) - quant[1]) * quant[0]
+        w, h = _pair(work.kwargs["box_scale"])
+        x[:, [0, 2]] *= w
+        x[:, [1, 3]] *= h
+        return torch.from_numpy(x)
 
     def run():
-        out = nms.non_max_suppression(torch.from_numpy(pred), o["conf_threshold"],
+        out = nms.non_max_suppression(output(), o["conf_threshold"],
                                       o["iou_threshold"], max_det=o["max_det"])
         if info is not None:
             for det in out:
@@ -460,7 +539,7 @@ def ultralytics_obb(work: Workload) -> Optional[Callable]:
     head's own (w, h, angle): ultralytics 8.4 no longer regularises them (earlier
     versions made ``w >= h`` and the angle ``[0, pi)``, as accel's decoder does), so
     ``same_detections`` compares rectangles, not their (w, h, angle) spelling."""
-    if work.kernel == "fast_nms_rotated":
+    if work.kernel == "fast_nms_rotated" and not work.variant:
         torch, nms, _ = _ultralytics_modules()
         from ultralytics.utils.metrics import batch_probiou  # type: ignore
 

@@ -7,10 +7,13 @@ from .. import _profile
 
 
 def from_results(results: List[dict]) -> Dict[str, List[dict]]:
-    """Pick, per (kernel, size), the fastest backend whose answer agreed with the reference."""
+    """Pick, per (kernel, size), the fastest backend whose answer agreed with the reference.
+    Variant rows (quantized, NHWC inputs) are not used: a profile is per kernel and size."""
     kernels: Dict[str, List[dict]] = {}
     cells: Dict[Tuple[str, int], List[dict]] = {}
     for row in results:
+        if row.get("variant"):
+            continue
         cells.setdefault((row["kernel"], row["size"]), []).append(row)
     for (kernel, size), rows in sorted(cells.items()):
         good = [r for r in rows if r["agrees"] and not r.get("peer")]  # peers are not backends

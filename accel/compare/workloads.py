@@ -84,6 +84,7 @@ class Workload(NamedTuple):
     args: tuple
     kwargs: dict
     short: str = ""  # the label without what TITLES[kernel] says
+    variant: str = ""  # "" for the kernel's float32 input, else one of VARIANTS[kernel]
 
     def call(self, backend: str):
         return getattr(accel, self.kernel)(*self.args, backend=backend, **self.kwargs)
@@ -146,7 +147,7 @@ TITLES = {
     "soft_nms": "boxes, gaussian",
     "letterbox": "camera frame to 640x640",
     "to_tensor": "letterboxed image to float32 (1, 3, H, W)",
-    "preprocess": "camera frame to float32 (1, 3, 640, 640)",
+    "preprocess": "camera frame to float32 (1, 3, 640, 640) unless the row names another",
     "decode_yolov8": "model input side, anchors; 80 classes",
     "decode_yolov5": "model input side, anchors; 80 classes",
     "decode_yolov8_raw": "model input side, anchors; 80 classes",
@@ -160,6 +161,19 @@ TITLES = {
     "nms_rotated": "rotated boxes, aerial clusters, polygon IoU 0.3",
     "batched_nms_rotated": "rotated boxes, 15 classes, polygon IoU 0.3",
     "fast_nms_rotated": "rotated boxes, 15 classes, ultralytics' fast NMS, probiou 0.7",
+}
+
+# Inputs of other dtypes and layouts, as int8 NPU and TFLite exports take and give them,
+# measured by compare beside the float32 rows at each kernel's realistic size.
+VARIANTS = {
+    "preprocess": ("uint8 nhwc", "int8 nchw quantized"),
+    "decode_yolov8": ("int8",),
+    "decode_yolov8_raw": ("split int8",),
+    "postprocess": ("int8 TFLite", "rknn int8 split heads"),
+}
+PREPROCESS_VARIANTS = {
+    "uint8 nhwc": {"dtype": np.uint8, "layout": "nhwc"},  # RKNN and Hailo inputs: the pixels
+    "int8 nchw quantized": {"dtype": np.int8, "quant": (1 / 255, -128)},  # an int8 model's input
 }
 
 
@@ -420,9 +434,12 @@ def _image_for(pixels: int, shapes) -> np.ndarray:
     return synthetic_frame(side, side)
 
 
-def workload(kernel: str, size: int, seed: int = 0) -> Workload:
+def workload(kernel: str, size: int, seed: int = 0, variant: str = "") -> Workload:
     """The realistic input of ``kernel`` at ``size`` (in its unit: boxes, anchors or
-    pixels), the same in tests, benchmarks and compare."""
+    pixels), the same in tests, benchmarks and compare; ``variant``, one of
+    ``VARIANTS[kernel]``, gives the quantized or NHWC form of it."""
+    if variant:
+        return _variant_workload(kernel, size, variant, seed)
     if kernel == "nms":
         c = clustered_candidates(size, seed=seed)
         return Workload(kernel, size, "N=%d" % size, (c.boxes, c.scores, IOU_THRESHOLD), {},
@@ -485,6 +502,41 @@ def workload(kernel: str, size: int, seed: int = 0) -> Workload:
         return Workload(kernel, anchor_count(side), label, (pred, 0.25), {},
                         "%d px, %d" % (side, anchor_count(side)))
     raise ValueError("no workload for kernel %r" % (kernel,))
+
+
+def _variant_workload(kernel: str, size: int, variant: str, seed: int) -> Workload:
+    """``preprocess`` to uint8 NHWC or int8; ``decode_yolov8`` and ``postprocess`` of the
+    int8 TFLite output (``quantized_yolov8_output``: normalised boxes, hence
+    ``box_scale``); ``decode_yolov8_raw`` and ``postprocess`` of rknn_model_zoo's split
+    int8 heads (``rknn_yolov8_levels``)."""
+    if variant not in VARIANTS.get(kernel, ()):
+        raise ValueError("no variant %r of kernel %r (variants: %s)"
+                         % (variant, kernel, ", ".join(VARIANTS.get(kernel, ())) or "none"))
+    if kernel == "preprocess":
+        plain = workload(kernel, size, seed)
+        return plain._replace(label="%s, %s" % (plain.label, variant),
+                              short="%s, %s" % (plain.short, variant),
+                              kwargs=dict(PREPROCESS_VARIANTS[variant]), variant=variant)
+    side = _input_side(size, 1)
+    anchors = anchor_count(side)
+    label = "%d px input, %d anchors, %s" % (side, anchors, variant)
+    short = "%d px, %s" % (side, variant)
+    if variant in ("int8", "int8 TFLite"):
+        codes, quant = quantized_yolov8_output(side, seed=seed)
+        kwargs: Dict[str, Any] = {"quant": quant, "box_scale": side}
+        if anchors < 85:  # see workload(): a tiny output looks transposed
+            kwargs["anchor_axis"] = -1
+        if kernel == "decode_yolov8":
+            return Workload(kernel, anchors, label, (codes, 0.25), kwargs, short, variant)
+        return Workload(kernel, anchors, label, (codes, "yolov8"), dict(kwargs, letterbox=None),
+                        short, variant)
+    levels, quant = rknn_yolov8_levels(side, seed=seed)
+    kwargs = {"quant": quant, "sigmoid_applied": True}
+    if kernel == "decode_yolov8_raw":
+        return Workload(kernel, anchors, label, (levels, STRIDES, 0.25), kwargs, short, variant)
+    return Workload(kernel, anchors, label, (levels, "yolov8-raw"),
+                    dict(kwargs, strides=STRIDES, iou_threshold=IOU_THRESHOLD, letterbox=None),
+                    short, variant)
 
 
 class Segmentation(NamedTuple):
