@@ -148,3 +148,12 @@ def test_ultralytics_int8_input_formula_is_one_step_low_where_it_differs():
     got = peers.PEERS["numpy-pipeline"](work)()[0]
     diff = got.astype(np.int16) - expected
     assert set(np.unique(diff)) == {-1, 0} and 0 < np.count_nonzero(diff) < diff.size // 4
+
+
+def test_loading_the_ultralytics_peers_keeps_numpys_print_options():
+    """ultralytics sets numpy's print options when imported; accel's error messages print
+    rows with them (the conformance suite checks those messages after these tests)."""
+    pytest.importorskip("ultralytics", reason="the ultralytics peers need ultralytics")
+    before = np.get_printoptions()
+    peers._ultralytics_modules()
+    assert np.get_printoptions() == before

@@ -452,7 +452,10 @@ def _ultralytics_modules():
         import torchvision  # type: ignore  # noqa: F401
     except ImportError:
         pass
-    from ultralytics.utils import nms, ops  # type: ignore
+    # Importing ultralytics sets numpy's print options for the whole process, which
+    # would reformat the rows that accel's error messages print.
+    with np.printoptions():
+        from ultralytics.utils import nms, ops  # type: ignore
 
     torch.set_num_threads(1)  # accel's kernels are single-threaded: compare like with like
     return torch, nms, ops
