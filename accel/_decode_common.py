@@ -191,11 +191,9 @@ def scale_xywh(rows: np.ndarray, box_scale) -> None:
 
 def probably_finite(array: np.ndarray) -> bool:
     """True when every value of the C-contiguous ``array`` is finite, and for some arrays of
-    huge finite values (then the caller's exact test finds nothing). A sum of squares (one
-    BLAS dot, no temporary, no floating-point warning) is finite exactly when every value
-    is, unless it overflows: ``all_finite``'s fast test, for the few kept rows."""
-    flat = array.reshape(-1)
-    return flat.size == 0 or bool(np.isfinite(np.dot(flat, flat)))
+    huge finite values (then the caller's exact test finds nothing): ``all_finite``'s fast
+    test (``accel._validate.probably_finite``), for the few kept rows."""
+    return check.probably_finite(array.reshape(-1))
 
 
 def first_non_finite(values) -> int:

@@ -302,15 +302,30 @@ def float_array(value, name: str) -> np.ndarray:
     return _readonly(np.ascontiguousarray(array, dtype=dtype))
 
 
-def all_finite(array: np.ndarray, name: str, hint: str = "") -> None:
-    """Raise naming the first NaN or infinity of ``array``.
+# OpenBLAS runs a dot product of more than 10000 elements on several threads. Waking them
+# costs milliseconds when the cores are busy (measured: 4-8 ms for the 80 000 kept values
+# of a 1280 px raw decode, on a 2-core VM running other work, where one thread takes
+# 0.05 ms), and a frame pipeline's threads are exactly that load. Chunks below the
+# threshold stay on the calling thread.
+_DOT_CHUNK = 8192
 
-    The fast test is a sum of squares (one BLAS dot, about twice as fast as
-    ``isfinite().all()``): it is finite exactly when every element is, unless it
-    overflows, in which case the element-wise test decides.
-    """
-    flat = array.reshape(-1)
-    if flat.size == 0 or np.isfinite(np.dot(flat, flat)):
+
+def probably_finite(flat: np.ndarray) -> bool:
+    """True when every value of the 1-D ``flat`` is finite, and for some arrays of huge
+    finite values (then the caller's exact test finds nothing): a sum of squares (BLAS
+    dots, no temporary, no floating-point warning, about twice as fast as
+    ``isfinite().all()``) is finite exactly when every value is, unless it overflows."""
+    for start in range(0, flat.shape[0], _DOT_CHUNK):
+        part = flat[start:start + _DOT_CHUNK]
+        if not np.isfinite(np.dot(part, part)):
+            return False
+    return True
+
+
+def all_finite(array: np.ndarray, name: str, hint: str = "") -> None:
+    """Raise naming the first NaN or infinity of ``array`` (``probably_finite``, then the
+    element-wise test where that is not sure)."""
+    if probably_finite(array.reshape(-1)):
         return
     bad = ~np.isfinite(array)
     if bad.any():
