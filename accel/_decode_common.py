@@ -175,8 +175,9 @@ def box_scale_pair(value):
     if isinstance(pair, (str, bytes)) or not isinstance(pair, (tuple, list)) or len(pair) != 2:
         raise TypeError("box_scale must be the input size (W, H) the boxes are normalised "
                         "to, or one number for both, got %r" % (value,))
-    width, height = (check.positive(v, "box_scale") for v in pair)  # finite too
-    return width, height
+    # finite too; two calls, not an unpacked generator: PyPy reports a TypeError raised
+    # inside one as "cannot unpack non-iterable generator object"
+    return check.positive(pair[0], "box_scale"), check.positive(pair[1], "box_scale")
 
 
 def scale_xywh(rows: np.ndarray, box_scale) -> None:

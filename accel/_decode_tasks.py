@@ -126,7 +126,8 @@ def regularize(rboxes: np.ndarray) -> np.ndarray:
 
 def keypoint_shape(value) -> Tuple[int, int]:
     try:
-        keypoints, dims = (int(v) for v in value)
+        # a list, not a generator: PyPy misreports a TypeError raised inside an unpacked one
+        keypoints, dims = [int(v) for v in value]
     except (TypeError, ValueError):
         raise ValueError("kpt_shape must be (K, D) with D 2 or 3, got %r" % (value,)) from None
     if keypoints < 1 or dims not in (2, 3):

@@ -33,7 +33,8 @@ def _mapping(info, src_shape, clip: bool):
         return scale, scale, pad_x, pad_y, math.inf, math.inf
     if not isinstance(src_shape, (tuple, list)) or len(src_shape) != 2:
         raise TypeError("src_shape must be (h, w), got %r" % (src_shape,))
-    h, w = (check.positive(v, "src_shape") for v in src_shape)
+    # a list, not a generator: PyPy misreports a TypeError raised inside an unpacked one
+    h, w = [check.positive(v, "src_shape") for v in src_shape]
     return scale, scale, pad_x, pad_y, w, h
 
 
