@@ -62,38 +62,44 @@ def decode_yolov8_obb(pred: ArrayLike, conf_threshold: float = 0.25, *, nc: Opti
                       anchor_axis: Optional[int] = None,
                       quant: Optional[Tuple[float, int]] = None,
                       box_scale: Union[float, Tuple[float, float], None] = None,
-                      backend: Optional[str] = None
+                      regularize: bool = True, backend: Optional[str] = None
                       ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Decode one image's YOLOv8/11-obb output ``(1, 4 + nc + 1, A)``: cx, cy, w, h, the
     class scores, then the angle in radians.
 
-    Each kept box is regularised as ultralytics' ``regularize_rboxes`` does, in the
-    output's dtype: ``w, h = max, min`` of the two (``w > h`` keeps them), and the angle
-    becomes ``angle % pi`` when ``w > h``, else ``(angle + pi/2) % pi``; the same
-    rectangle, with ``w >= h`` and an angle in ``[0, pi)``.
+    With ``regularize`` (the default) each kept box is regularised as ultralytics 8.1 to
+    8.3's OBB predictor did (its ``regularize_rboxes`` of those versions), in the output's
+    dtype: ``w, h = max, min`` of the two (``w > h`` keeps them), and the angle becomes
+    ``angle % pi`` when ``w > h``, else ``(angle + pi/2) % pi``; the same rectangle, with
+    ``w >= h`` and an angle in ``[0, pi)``. ``regularize=False`` leaves the head's w, h
+    and angle as they come, as ultralytics' predictor does since 8.4 (its
+    ``regularize_rboxes`` now maps angles to ``[0, pi/2)`` and serves training only). The
+    rectangle, and so probiou and every NMS decision, is the same either way.
 
     Args:
 {quant}
 {box_scale}
             The angle is not scaled.
+        regularize: as above.
 
     Returns:
         ``(rboxes (N, 5) cx, cy, w, h, angle, scores (N,), class_ids int64 (N,))`` in the
         output's dtype (float32 when quantized), anchors in increasing order.
     """
     return obb_rows(pred, conf_threshold, nc, classes, check_finite, anchor_axis, backend,
-                    quant, box_scale)
+                    quant, box_scale, check.flag(regularize, "regularize"))
 
 
 def obb_rows(pred, conf_threshold, nc, classes, check_finite, anchor_axis, backend, quant=None,
-             box_scale=None, where=None):
+             box_scale=None, regularized=True, where=None):
     """``decode_yolov8_obb``; ``where``: what a non-finite value's error calls ``pred``
     (``("pred", (b,))`` for image b of a batch)."""
     boxes, scores, class_ids, angle = _decode_rows(pred, conf_threshold, 1, nc, classes,
                                                    check_finite, anchor_axis, backend, "obb",
                                                    "the angle channel", quant,
                                                    box_scale_pair(box_scale), where)
-    return regularize(np.concatenate([boxes, angle], axis=1)), scores, class_ids
+    rboxes = np.concatenate([boxes, angle], axis=1)
+    return (regularize(rboxes) if regularized else rboxes), scores, class_ids
 
 
 if decode_yolov8_pose.__doc__:  # None under python -OO
@@ -113,7 +119,7 @@ def scale_keypoint_xy(points: np.ndarray, box_scale) -> np.ndarray:
 
 
 def regularize(rboxes: np.ndarray) -> np.ndarray:
-    """ultralytics ``regularize_rboxes`` in NumPy, in the boxes' dtype."""
+    """ultralytics 8.1-8.3's ``regularize_rboxes`` in NumPy, in the boxes' dtype."""
     w, h, angle = rboxes[:, 2], rboxes[:, 3], rboxes[:, 4]
     wider = w > h
     pi = rboxes.dtype.type(math.pi)

@@ -53,6 +53,7 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
                 check_finite: bool = True, anchor_axis: Optional[int] = None,
                 protos: Optional[ArrayLike] = None,
                 kpt_shape: Tuple[int, int] = (17, 3), obb_nms: str = "fast",
+                obb_regularize: bool = True,
                 quant: Union[Tuple[float, int], Sequence, None] = None,
                 box_scale: Union[float, Tuple[float, float], None] = None,
                 premultiplied: bool = False,
@@ -117,7 +118,8 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
     unchanged. ``nc`` defaults to what the keypoints leave (1 for COCO pose).
 
     Oriented boxes (``"yolov8-obb"``, ``"yolo11-obb"``; output ``(B, 4 + nc + 1, A)``):
-    per image ``decode_yolov8_obb`` (single-label, regularised boxes), the ``max_nms``
+    per image ``decode_yolov8_obb`` (single-label; boxes regularised unless
+    ``obb_regularize=False``, which gives ultralytics >= 8.4's w, h, angle), the ``max_nms``
     best, then ``obb_nms="fast"``: ultralytics' own OBB NMS, ``fast_nms_rotated``
     (probiou, non-greedy: a box is dropped when any higher-scored box, suppressed or
     not, has probiou > the threshold; classes apart by its ``class * 7680`` centre shift
@@ -163,7 +165,7 @@ def postprocess(pred: ArrayLike, format: str = "yolov8", *, conf_threshold: floa
         return _pose(pred, kpt_shape, nc, letterbox, backend, multi_label, options)
     if format in OBB:
         return _obb(pred, nc, letterbox, backend, check.choice(obb_nms, "obb_nms", OBB_NMS),
-                    options)
+                    check.flag(obb_regularize, "obb_regularize"), options)
     if format in SEGMENTATION:
         return _segment(pred, format, protos, protos_quant, nc, letterbox, backend,
                         dict(options, multi_label=multi_label))
@@ -295,7 +297,7 @@ def _pose(pred, kpt_shape, nc, letterbox, backend, multi_label, options):
     return pairs
 
 
-def _obb(pred, nc, letterbox, backend, obb_nms, options):
+def _obb(pred, nc, letterbox, backend, obb_nms, regularized, options):
     array, _ = quantized_prediction(pred, "pred", options["quant"])
     if array.ndim == 2:
         array = array[None]
@@ -312,7 +314,7 @@ def _obb(pred, nc, letterbox, backend, obb_nms, options):
         rboxes, scores, class_ids = obb_rows(
             image, options["conf_threshold"], nc, options["classes"], options["check_finite"],
             options["anchor_axis"], backend, options["quant"], options["box_scale"],
-            ("pred", (b,) if batch_axis else ()))
+            regularized, ("pred", (b,) if batch_axis else ()))
         if scores.shape[0] > max_nms:
             best = np.sort(np.argsort(-scores, kind="stable")[:max_nms])
             rboxes, scores, class_ids = rboxes[best], scores[best], class_ids[best]

@@ -219,6 +219,12 @@ def count_or_default(value, name: str, default: int) -> int:
     return min(int(value), default)
 
 
+def flag(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError("%s must be True or False, got %r" % (name, value))
+    return bool(value)
+
+
 def choice(value, name: str, options) -> str:
     if value not in options:
         raise ValueError("%s must be one of %s, got %r" % (name, ", ".join(map(repr, options)), value))

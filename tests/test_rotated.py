@@ -412,6 +412,38 @@ def test_postprocess_matches_ultralytics(format, peer):
     assert len(detections) >= 100  # a busy scene, not a trivial agreement
 
 
+def test_unregularized_obb_postprocess_is_ultralytics_84_row_for_row():
+    """With obb_regularize=False, accel's OBB rows are ultralytics 8.4's own (its predictor
+    no longer regularises): cx, cy, w, h, angle, score, class row by row, within float32
+    rounding, without treating them as rectangles; the default only respells them."""
+    call = _ultralytics_peer("ultralytics-obb")
+    work = postprocess_workload("yolov8-obb")
+    [theirs] = call(work)()
+    pred, format = work.args
+    [mine] = accel.postprocess(pred, format, obb_regularize=False, **work.kwargs)
+    [regularized] = accel.postprocess(pred, format, **work.kwargs)
+    assert mine.shape == theirs.shape and len(mine) >= 100
+    np.testing.assert_array_equal(mine[:, 5:], theirs[:, 5:])
+    np.testing.assert_allclose(mine[:, :5], theirs[:, :5], rtol=1e-5, atol=1e-3)
+    np.testing.assert_array_equal(mine[:, [0, 1, 5, 6]], regularized[:, [0, 1, 5, 6]])
+    assert (regularized[:, 2] >= regularized[:, 3]).all()
+    assert not (mine[:, 2] >= mine[:, 3]).all()  # the head's own spelling varies
+
+
+def test_obb_regularize_flags_are_checked():
+    pred = postprocess_workload("yolov8-obb").args[0]
+    with pytest.raises(TypeError, match="obb_regularize"):
+        accel.postprocess(pred, "yolov8-obb", obb_regularize="no")
+    with pytest.raises(TypeError, match="regularize"):
+        accel.decode_yolov8_obb(pred, regularize=1)
+    rboxes, scores, _ = accel.decode_yolov8_obb(pred, regularize=False)
+    raw = pred[0]  # (4 + nc + 1, A): the head's channels, anchors last
+    kept = np.flatnonzero(raw[4:-1].max(axis=0) > 0.25)
+    assert len(kept) == len(scores) > 0
+    np.testing.assert_array_equal(rboxes[:, 2:], np.stack([raw[2, kept], raw[3, kept],
+                                                           raw[-1, kept]], axis=1))
+
+
 def test_fast_nms_matches_ultralytics_kernel():
     call = _ultralytics_peer("ultralytics-obb")
     from accel.compare.workloads import workload
