@@ -38,7 +38,7 @@
    doubles per instruction) and for AVX2 (four), and the loader picks the variant the CPU
    runs (GCC's target_clones, resolved once through an ifunc). The lanes do the same IEEE
    operations either way, never fused (-ffp-contract=off; "avx2" does not enable FMA), so
-   the decisions are bit-identical. Measured on the 2-vCPU EPYC VM, C kernel alone on
+   the decisions are bit-identical. Measured on the 2-vCPU Xeon VM, C kernel alone on
    the clustered N=500 workload: 15.8 us baseline, 12.3 us AVX2. Other targets (aarch64:
    NEON is its baseline; musl and clang builds) compile the one baseline variant. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__)
