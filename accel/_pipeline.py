@@ -36,6 +36,7 @@ POSTPROCESS_OPTIONS = tuple(name for name in (postprocess.__kwdefaults__ or {}) 
 # preprocess's options that choose the model's input tensor, passed through likewise.
 PREPROCESS_OPTIONS = ("dtype", "layout", "quant")
 _KEPT_TENSORS = 8  # free tensors kept per channel count; more concurrent callers allocate
+_WORKER_PREFIX = "accel-pipeline"  # map()'s worker threads are named this, then _N
 
 
 class _TensorPool:
@@ -238,7 +239,7 @@ class Pipeline:
         pending: Deque[Future] = collections.deque()
         failure: Optional[Exception] = None
         exhausted = False
-        workers = ThreadPoolExecutor(threads, thread_name_prefix="accel-pipeline")
+        workers = ThreadPoolExecutor(threads, thread_name_prefix=_WORKER_PREFIX)
         try:
             while True:
                 while not exhausted and len(pending) < 2 * threads:
@@ -256,4 +257,8 @@ class Pipeline:
             if failure is not None:
                 raise failure
         finally:
-            workers.shutdown(wait=True, cancel_futures=True)
+            # A map dropped unfinished is closed by the garbage collector, which under PyPy
+            # may run in one of these very workers; a thread cannot wait for itself ("cannot
+            # join current thread"), and the others end after their current frame anyway.
+            inside = threading.current_thread().name.startswith(_WORKER_PREFIX)
+            workers.shutdown(wait=not inside, cancel_futures=True)

@@ -128,6 +128,48 @@ def test_an_error_of_the_frame_source_comes_after_the_frames_it_gave():
     assert not pipeline_threads()
 
 
+def test_a_map_closed_from_its_own_worker_does_not_wait_for_itself():
+    """Under PyPy the garbage collector may close an abandoned map in one of its own
+    worker threads (CI saw "cannot join current thread" there). Here a model closes the
+    map it serves, from its worker, once the map is suspended at a yield: the close must
+    return, and the workers must still end."""
+    before = threading.active_count()
+    suspended = threading.Event()
+    lock = threading.Lock()
+    outcome = {}
+    first = accel.preprocess(FRAMES[0], IMGSZ)[0]  # the frame the map must deliver first
+
+    def closing_model(tensor):
+        if not np.array_equal(tensor, first) and suspended.wait(timeout=5):
+            with lock:
+                closer = "closed" not in outcome
+                if closer:
+                    outcome["closed"] = None
+            if closer:
+                try:
+                    outcome["gen"].close()
+                    outcome["closed"] = True
+                except Exception as exc:  # reported below: a worker's error is swallowed
+                    outcome["closed"] = exc
+        return moving_scene(tensor)
+
+    frames = itertools.chain([FRAMES[0]], itertools.cycle(FRAMES[1:3]))
+    gen = accel.Pipeline(closing_model, IMGSZ).map(frames, threads=2)
+    outcome["gen"] = gen
+    next(gen)  # the first frame's detections; the map is now suspended at its yield
+    suspended.set()
+    for _ in range(250):
+        if outcome.get("closed") is not None:
+            break
+        time.sleep(0.02)
+    assert outcome.get("closed") is True
+    for _ in range(250):
+        if threading.active_count() == before:
+            break
+        time.sleep(0.02)
+    assert threading.active_count() == before and not pipeline_threads()
+
+
 @pytest.mark.parametrize("threads", [1, 2, 4])
 def test_breaking_out_stops_the_workers(threads):
     before = threading.active_count()
