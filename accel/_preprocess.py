@@ -136,8 +136,7 @@ def _tensor_params(channels, swap_rb, scale, mean, dtype, layout, quant) -> _Ten
 
 
 def _check_tensor_params(channels, swap_rb, scale, mean, dtype, layout, quant) -> _Tensor:
-    if not isinstance(swap_rb, (bool, np.bool_)):
-        raise TypeError("swap_rb must be True or False, got %r" % (swap_rb,))
+    swap_rb = check.flag(swap_rb, "swap_rb")
     dtype = np.dtype(dtype)
     if dtype not in DTYPES:
         raise TypeError("dtype must be float32, float16, uint8 or int8, got %s" % (dtype,))
@@ -159,7 +158,7 @@ def _check_tensor_params(channels, swap_rb, scale, mean, dtype, layout, quant) -
     table = None
     if dtype != np.float32:
         table = _value_table(mean.tobytes(), scale.tobytes(), dtype.str, quant)
-    return _Tensor(_channel_map(channels, bool(swap_rb)), mean, scale, table, dtype, layout)
+    return _Tensor(_channel_map(channels, swap_rb), mean, scale, table, dtype, layout)
 
 
 @functools.lru_cache(maxsize=32)

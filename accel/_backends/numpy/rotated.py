@@ -206,29 +206,9 @@ def _greedy_polygon(geometry, candidates, classes, iou_threshold, max_output):
     return candidates[np.concatenate(kept)]
 
 
-def _probiou_one_to_many(g, k, rest):
-    """probiou of the kept box ``k`` with ``g[rest]`` (the reference's ``probiou``, one
-    array step per operation)."""
-    x1, y1 = g[k, 0], g[k, 1]
-    x2, y2 = g[rest, 0], g[rest, 1]
-    a = g[k, 2] + g[rest, 2]
-    b = g[k, 3] + g[rest, 3]
-    c = g[k, 4] + g[rest, 4]
-    spread = a * b - c * c
-    spread = np.where(spread < 0.0, 0.0, spread)
-    denominator = spread + EPS
-    dy, dx = y1 - y2, x1 - x2
-    t1 = (a * (dy * dy) + b * (dx * dx)) / denominator * 0.25
-    t2 = (c * (x2 - x1) * (y1 - y2)) / denominator * 0.5
-    t3 = np.log(spread / (4.0 * np.sqrt(g[k, 5] * g[rest, 5]) + EPS) + EPS) * 0.5
-    distance = t1 + t2 + t3
-    distance = np.where(distance < EPS, EPS, np.where(distance > 100.0, 100.0, distance))
-    return 1.0 - np.sqrt(1.0 - np.exp(-distance) + EPS)
-
-
 def _greedy_probiou(geometry, candidates, classes, iou_threshold, max_output):
     return greedy(candidates, classes, max_output,
-                  lambda k, rest: _probiou_one_to_many(geometry, k, rest) > iou_threshold)
+                  lambda k, rest: _probiou_pairs(geometry, k, rest) > iou_threshold)
 
 
 # Fast NMS bounds (accel._backends, "fast_nms_rotated"): every compiled backend uses them.
@@ -263,7 +243,8 @@ def _reaches(g, cut):
 
 
 def _probiou_pairs(g, k, i):
-    """The reference's ``probiou(g, k, i)`` of the pairs ``(k[j], i[j])``."""
+    """The reference's ``probiou(g, k, i)`` of the pairs ``(k[j], i[j])``, one array step
+    per operation; ``k`` may be one index (a kept box against many)."""
     x1, y1 = g[k, 0], g[k, 1]
     x2, y2 = g[i, 0], g[i, 1]
     a = g[k, 2] + g[i, 2]
