@@ -88,7 +88,8 @@ class BackendInfo(NamedTuple):
     def __str__(self) -> str:
         if not self.available:
             return "%-7s UNAVAILABLE: %s" % (self.name, self.reason)
-        return "%-7s available" % (self.name,)
+        extra = self.reason.partition(" ")[2]  # e.g. "(NMS built for AVX2)"
+        return "%-7s available%s" % (self.name, " " + extra if extra else "")
 
 
 class Explanation(Dict[str, str]):
@@ -209,7 +210,9 @@ def backends(size: Optional[int] = None, *, boxes: Optional[_sizes.Size] = None,
     for name in BACKEND_NAMES:
         module = _load(name)
         if module is not None:
-            report[name] = BackendInfo(name, True, module.__name__)
+            build = getattr(module, "NMS_BUILD", "")  # Cython's AVX2 twin, when loaded
+            report[name] = BackendInfo(name, True, module.__name__ + (
+                " (NMS built for AVX2)" if build == "avx2" else ""))
         else:
             report[name] = BackendInfo(
                 name, False, "%s (to get it: %s)" % (_failed[name], _how_to_get(name))

@@ -71,8 +71,12 @@ VPY=$WORK/venv/bin/python
 "$VPY" -m pip install -q -e ".[test]"
 
 # Each compiled module must be instrumented (setup.py could drop the flags silently).
-# One Cython module per kernel family (setup.py's FAMILIES) plus the one cffi module.
-EXPECTED=$(( $("$VPY" -c "import ast; t = ast.parse(open('setup.py').read()); print(next(len(n.value.elts) for n in t.body if isinstance(n, ast.Assign) and getattr(n.targets[0], 'id', '') == 'FAMILIES'))") + 1 ))
+# One Cython module per kernel family (setup.py's FAMILIES), the AVX2 twins built on
+# x86-64 (nms_avx2.pyx: one per twin .pyx), plus the one cffi module.
+FAMILIES=$("$VPY" -c "import ast; t = ast.parse(open('setup.py').read()); print(next(len(n.value.elts) for n in t.body if isinstance(n, ast.Assign) and getattr(n.targets[0], 'id', '') == 'FAMILIES'))")
+TWINS=0
+case "$(uname -m)" in x86_64|amd64) TWINS=$(ls accel/_backends/cython/*_avx2.pyx | wc -l) ;; esac
+EXPECTED=$(( FAMILIES + TWINS + 1 ))
 SOS=$(find accel/_backends -name '*.so' | sort)
 [ "$(echo "$SOS" | grep -c .)" -eq "$EXPECTED" ] || { echo "sanitize: expected $EXPECTED extensions, got: $SOS"; exit 1; }
 for so in $SOS; do

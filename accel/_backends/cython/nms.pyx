@@ -80,6 +80,28 @@ GRID_MAX = _GRID_MAX
 MAX_CELLS_PER_BOX = _MAX_CELLS_PER_BOX
 
 
+cdef extern from *:
+    """
+    /* Whether this CPU (and its OS) runs AVX2 code: the backend then loads nms_avx2,
+       this module built with -mavx2. */
+    #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+    static int accel_cpu_has_avx2(void)
+    {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") != 0;
+    }
+    #else
+    static int accel_cpu_has_avx2(void) { return 0; }
+    #endif
+    """
+    int accel_cpu_has_avx2() noexcept nogil
+
+
+def cpu_has_avx2():
+    """True when the CPU runs AVX2 instructions (always False off x86)."""
+    return accel_cpu_has_avx2() != 0
+
+
 ctypedef struct Keyed:          # an element of a radix sort
     uint64_t key
     Py_ssize_t value
