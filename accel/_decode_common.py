@@ -123,10 +123,10 @@ def corners_of(rows) -> np.ndarray:
     """(K, 4) corners of a (4, K) block of cx, cy, w, h rows, in their dtype: ``w / 2`` is
     exact, so each corner is one rounding."""
     halves = rows[2:] / 2
-    corners = np.empty((rows.shape[1], 4), dtype=rows.dtype)
-    np.subtract(rows[:2], halves, out=corners[:, :2].T)
-    np.add(rows[:2], halves, out=corners[:, 2:].T)
-    return corners
+    corners = np.empty((4, rows.shape[1]), dtype=rows.dtype)
+    np.subtract(rows[:2], halves, out=corners[:2])
+    np.add(rows[:2], halves, out=corners[2:])
+    return corners.T.copy()  # one transposing copy: writing through .T views was 2x slower
 
 
 def filter_classes(mask, results, classes_at: int):

@@ -157,7 +157,8 @@ def decode_image(pred, head: Head, last: bool, nc, threshold, multi_label, mask,
     extras = head.first_class + nc
     if last:
         rows = pred[:4].take(anchors, axis=1)
-        extra = pred[extras:].take(anchors, axis=1).T.copy()
+        extra = pred[extras:].take(anchors, axis=1).T.copy() if extras < n_channels else \
+            np.empty((anchors.shape[0], 0), pred.dtype)  # a detect head has none
     else:
         rows = np.ascontiguousarray(pred[anchors, :4].T)
         extra = pred[anchors, extras:]

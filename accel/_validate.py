@@ -321,6 +321,8 @@ def probably_finite(flat: np.ndarray) -> bool:
     finite values (then the caller's exact test finds nothing): a sum of squares (BLAS
     dots, no temporary, no floating-point warning, about twice as fast as
     ``isfinite().all()``) is finite exactly when every value is, unless it overflows."""
+    if flat.shape[0] <= _DOT_CHUNK:  # the kept rows of a decode: 0.6 us, not 4
+        return math.isfinite(flat.dot(flat))
     for start in range(0, flat.shape[0], _DOT_CHUNK):
         part = flat[start:start + _DOT_CHUNK]
         if not np.isfinite(np.dot(part, part)):
