@@ -1,10 +1,11 @@
 """Pure-Python decoding kernels: the readable reference of the class scan and the box
 un-letterboxing (boundary and contracts in ``accel._decode_common``).
 
-The data is read through ``array.array`` (one copy of its bytes, taken through
-``memoryview``), which is much faster than ``ndarray.tolist()``, most of all under PyPy,
-where that goes through cpyext; its elements are Python floats like a list's. Results
-go back the same way (``np.frombuffer`` over an ``array.array``).
+The scan reads the data by index (``_shared.elements``: an ``array.array`` copy of its
+bytes under CPython, a cffi view of its memory under PyPy, never ``ndarray.tolist()``,
+which goes through cpyext under PyPy), class by class in plain index loops, which
+PyPy's JIT compiles to machine loops. Results go back through ``array.array`` and
+``np.frombuffer``.
 
 float32 products are computed as Python floats (exact: a product of two float32 values
 has at most 48 significant bits) and rounded to float32 once by ``array('f')``, so they
@@ -22,17 +23,26 @@ from math import isfinite
 
 import numpy as np
 
-from ._shared import ndarray, plain_ints, values as _values
+from ._shared import elements, ndarray, plain_ints, values as _values
 
 
 def _rounded(values, dtype):
     return array("f", values) if dtype == np.float32 else values
 
 
-def _all_finite(row):
-    # A float64 sum of Python floats is NaN or infinite when a term is; one that
-    # overflowed (float64 data only) takes the exact test.
-    return isfinite(sum(row)) or all(map(isfinite, row))
+def _scores_finite(values, first, nc, stride):
+    """Whether the ``nc`` scores ``values[first + c * stride]`` are all finite: a float64
+    sum of Python floats is NaN or infinite when a term is; one that overflowed (float64
+    data only) takes the exact test."""
+    total = 0.0
+    for c in range(nc):
+        total += values[first + c * stride]
+    if isfinite(total):
+        return True
+    for c in range(nc):
+        if not isfinite(values[first + c * stride]):
+            return False
+    return True
 
 
 def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
@@ -41,14 +51,14 @@ def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, 
     if integer and obj_offset >= 0:
         raise ValueError("decode_scan: integer data takes no objectness (obj_offset=-1)")
     check_finite = check_finite and not integer  # codes are always finite
-    values = _values(data)
+    values = elements(data)  # read by index: no row slices (PyPy's JIT runs index loops)
     n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset = plain_ints(
         (n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset))
     anchors, classes, scores = [], [], []
     first_bad = -1
     for anchor in range(n_anchors):
         base = anchor * anchor_stride
-        start = base + cls_offset * channel_stride
+        first = base + cls_offset * channel_stride  # the score of class 0
         if obj_offset >= 0:
             objectness = values[base + obj_offset * channel_stride]
             if check_finite and not isfinite(objectness):
@@ -56,18 +66,41 @@ def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, 
                 break
             if not objectness > threshold:
                 continue  # its class scores are not read, so not tested
-        row = values[start:start + nc * channel_stride:channel_stride]
-        if check_finite and not _all_finite(row):
-            first_bad = anchor
-            break
-        if obj_offset >= 0:
-            row = _rounded([score * objectness for score in row], data.dtype)
+            if check_finite and not _scores_finite(values, first, nc, channel_stride):
+                first_bad = anchor
+                break
+            row = _rounded([values[first + c * channel_stride] * objectness
+                            for c in range(nc)], data.dtype)
+        elif multi_label:
+            if check_finite and not _scores_finite(values, first, nc, channel_stride):
+                first_bad = anchor
+                break
+            row = [values[first + c * channel_stride] for c in range(nc)]
+        else:  # the common case, in one pass: the best class and the finiteness sum
+            best = total = values[first]
+            best_at = first
+            for at in range(first + channel_stride, first + nc * channel_stride,
+                            channel_stride):
+                score = values[at]
+                total += score
+                if score > best:  # strict: the first of equal maxima
+                    best = score
+                    best_at = at
+            if check_finite and not (isfinite(total) or
+                                     _scores_finite(values, first, nc, channel_stride)):
+                first_bad = anchor
+                break
+            if best > threshold:
+                anchors.append(anchor)
+                classes.append((best_at - first) // channel_stride)
+                scores.append(best)
+            continue
         if multi_label:
-            for class_id, score in enumerate(row):
-                if score > threshold:
+            for class_id in range(nc):
+                if row[class_id] > threshold:
                     anchors.append(anchor)
                     classes.append(class_id)
-                    scores.append(score)
+                    scores.append(row[class_id])
         else:
             best = max(row)  # the first of equal maxima, as row.index() finds it
             if best > threshold:
