@@ -289,11 +289,18 @@ cdef Py_ssize_t _scan(const void* boxes, bint boxes_f32, const void* scores,
 
 cdef void _insertion_sort(Keyed* a, const Keyed* src, Py_ssize_t n) noexcept nogil:
     """``a[:n]`` = ``src[:n]`` stably sorted by increasing key (``src`` may be ``a``):
-    quick when ``src`` is nearly sorted."""
+    quick when ``src`` is nearly sorted. The largest key so far stays in a register:
+    comparing with ``a[i - 1]`` reloaded from memory chained each item to the store of
+    the one before (store forwarding, about 5 cycles an item)."""
     cdef Py_ssize_t i, j
     cdef Keyed item
+    cdef uint64_t top = 0
     for i in range(n):
         item = src[i]
+        if i == 0 or item.key >= top:  # in order (equal keys stay in order: stable)
+            a[i] = item
+            top = item.key
+            continue
         j = i
         while j > 0 and a[j - 1].key > item.key:
             a[j] = a[j - 1]
