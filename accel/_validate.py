@@ -192,6 +192,8 @@ def _real_scalar(value, name: str) -> float:
 
 
 def unit_interval(value, name: str) -> float:
+    if type(value) is float and 0.0 <= value <= 1.0:  # the common call, decided at once
+        return value
     value = _real_scalar(value, name)
     if not 0.0 <= value <= 1.0:
         raise ValueError("%s must be in [0, 1], got %r" % (name, value))
@@ -300,6 +302,9 @@ def float_array(value, name: str) -> np.ndarray:
     float16 becomes float32 (every float16 is a float32, and the kernels compute in the
     data's type); wider floats become float64. Copies only when a conversion is needed.
     """
+    if type(value) is np.ndarray and (value.dtype is _F32 or value.dtype is _F64):
+        if value.flags.c_contiguous:  # a runtime's output: no conversion, a read-only view
+            return _readonly(value)
     array = np.asarray(value)
     if array.dtype.kind != "f":
         raise TypeError("%s must be a float array (a detector output), got dtype %s"
