@@ -118,14 +118,16 @@ def scan_codes(pred, head: Head, last: bool, nc, threshold, multi_label, scan, p
 
 def decode_image(pred, head: Head, last: bool, nc, threshold, multi_label, mask, scan,
                  check_finite: bool, where=("pred", ()), corners: bool = True, params=None,
-                 box_scale=None):
+                 box_scale=None, boxes=None):
     """One image's (C, A) output (``last``) or (A, C) output, decoded in place: the scan
     reads it through strides, and only the kept anchors' channels are gathered. With
     ``check_finite``, raises on a non-finite value the scan reads, or in a box or extra
     channel of a kept anchor (``accel._decode_common``). Boxes as corners, or with
     ``corners=False`` the kept (K, 4) cx, cy, w, h as the output holds them (times
     ``box_scale``). With ``params`` (``accel._quant.Quant``) ``pred`` holds int8/uint8
-    codes (``scan_codes``), and the kept channels are dequantized to float32."""
+    codes (``scan_codes``), and the kept channels are dequantized to float32. ``boxes``,
+    the backend's ``decode_boxes``, computes the corners of the kept anchors (without
+    ``box_scale``) in one compiled pass."""
     if params is not None:
         found = scan_codes(pred, head, last, nc, threshold, multi_label, scan, params)
         anchors, class_ids, scores = filter_classes(mask, found, 1)
@@ -156,16 +158,25 @@ def decode_image(pred, head: Head, last: bool, nc, threshold, multi_label, mask,
     # of 85 values cost YOLOv5 twice as much).
     extras = head.first_class + nc
     if last:
-        rows = pred[:4].take(anchors, axis=1)
         extra = pred[extras:].take(anchors, axis=1).T.copy() if extras < n_channels else \
             np.empty((anchors.shape[0], 0), pred.dtype)  # a detect head has none
     else:
-        rows = np.ascontiguousarray(pred[anchors, :4].T)
         extra = pred[anchors, extras:]
+    if boxes is not None and corners and box_scale is None:
+        # a NaN or infinite cx, cy, w or h makes its corners so (and a huge finite box may
+        # overflow them: the exact search below then finds nothing)
+        result = boxes(pred.reshape(-1), anchors, anchor_stride, channel_stride)
+        rows = result
+    else:
+        rows = pred[:4].take(anchors, axis=1) if last else \
+            np.ascontiguousarray(pred[anchors, :4].T)
+        result = None
     if check_finite and not (probably_finite(rows) and probably_finite(extra)):
         channels = list(range(4)) + list(range(extras, n_channels))
         for anchor in anchors.tolist():
             _raise_non_finite(pred, last, anchor, channels, where)
+    if result is not None:
+        return result, scores, class_ids, extra
     scale_xywh(rows, box_scale)
     return (corners_of(rows) if corners else rows.T.copy()), scores, class_ids, extra
 
@@ -363,9 +374,11 @@ def _decode(head, kernel, shape_text, pred, conf_threshold, nc, multi_label, cla
     scale = box_scale_pair(box_scale)
     parts = []
     for image, params, last, nc_value, where in layers:
-        scan = implementation(kernel, image.shape[1 if last else 0], backend)
+        size = image.shape[1 if last else 0]
         decoded = decode_image(image, head, last, nc_value, threshold, bool(multi_label), mask,
-                               scan, bool(check_finite), where, params=params, box_scale=scale)
+                               implementation(kernel, size, backend), bool(check_finite), where,
+                               params=params, box_scale=scale,
+                               boxes=implementation(kernel, size, backend, "decode_boxes"))
         parts.append(decoded if nc is not None else decoded[:3])
     return tuple(np.concatenate(items) for items in zip(*parts)) if listed else parts[0]
 

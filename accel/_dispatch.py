@@ -32,14 +32,15 @@ KERNELS = (
 # The backend functions each kernel calls (by default, the one of its own name): the
 # decoders share one scan, and postprocess composes a backend's scan, NMS and scale_boxes.
 BACKEND_FUNCTIONS = {
-    "decode_yolov8": ("decode_scan",),
-    "decode_yolov5": ("decode_scan",),
+    "decode_yolov8": ("decode_scan", "decode_boxes"),
+    "decode_yolov5": ("decode_scan", "decode_boxes"),
     "decode_yolov8_raw": ("decode_scan",),
     "decode_yolov5_raw": ("decode_scan",),
     "decode_yolov3_raw": ("decode_scan",),
     "decode_yolov8_pose": ("decode_scan",),
     "decode_yolov8_obb": ("decode_scan",),
-    "postprocess": ("decode_scan", "nms", "batched_nms", "scale_boxes", "fast_nms_rotated"),
+    "postprocess": ("decode_scan", "decode_boxes", "nms", "batched_nms", "scale_boxes",
+                    "fast_nms_rotated"),
 }
 ENV_VAR = "ACCEL_BACKEND"
 
@@ -434,26 +435,30 @@ except AttributeError:
     _ENV_KEY = ENV_VAR
 
 
-def implementation(kernel: str, size: int, backend: Optional[str] = None) -> Callable:
-    """The function that runs ``kernel`` for this call, after the selection rules."""
+def implementation(kernel: str, size: int, backend: Optional[str] = None,
+                   function: Optional[str] = None) -> Callable:
+    """The function that runs ``kernel`` for this call, after the selection rules: the
+    backend function ``BACKEND_FUNCTIONS`` names first, or ``function`` of the same
+    backend (a decoder's ``decode_boxes`` beside its ``decode_scan``)."""
     if backend is None:
         backend = _context.get()
         if backend is None:
             backend = _environment_name()
             if backend is None:
                 if _profile_choice(kernel, size) is not None:
-                    return _resolve(kernel, size, None)
+                    return _resolve(kernel, size, None, function)
                 hit = _automatic.get(kernel)
                 if hit is not None and _loaded.get(hit[0]) is hit[1]:
-                    return getattr(hit[1], hit[2])
-                return _resolve(kernel, size, None)
+                    return getattr(hit[1], function or hit[2])
+                return _resolve(kernel, size, None, function)
     found = _resolved.get((kernel, backend))
     if found is not None and _loaded.get(backend) is found[0]:
-        return getattr(found[0], found[1])
-    return _resolve(kernel, size, backend)
+        return getattr(found[0], function or found[1])
+    return _resolve(kernel, size, backend, function)
 
 
-def _resolve(kernel: str, size: int, backend: Optional[str]) -> Callable:
+def _resolve(kernel: str, size: int, backend: Optional[str],
+             function: Optional[str] = None) -> Callable:
     """``implementation`` the long way (the selection rules, with their errors); remembers
     the answer for the fast path."""
     name, source = choose(kernel, size, backend)
@@ -463,4 +468,4 @@ def _resolve(kernel: str, size: int, backend: Optional[str]) -> Callable:
         _automatic[kernel] = (name, module, function_name)
     elif source != "profile":
         _resolved[(kernel, name)] = (module, function_name)
-    return getattr(module, function_name)
+    return getattr(module, function or function_name)

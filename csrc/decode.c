@@ -470,6 +470,21 @@ void accel_scale_boxes_##SFX(const T *boxes, int64_t n, double gain_x, double ga
         out[i + 2] = (T)unletterboxed(boxes[i + 2], pad_x, gain_x, clip, width);             \
         out[i + 3] = (T)unletterboxed(boxes[i + 3], pad_y, gain_y, clip, height);            \
     }                                                                                        \
+}                                                                                            \
+                                                                                             \
+void accel_decode_boxes_##SFX(const T *data, const int64_t *anchors, int64_t n,              \
+                              int64_t anchor_stride, int64_t channel_stride, T *out)         \
+{                                                                                            \
+    int64_t i;                                                                               \
+    for (i = 0; i < n; i++) {                                                                \
+        const T *box = data + anchors[i] * anchor_stride;                                    \
+        const T cx = box[0], cy = box[channel_stride];                                       \
+        const T half_w = box[2 * channel_stride] / 2, half_h = box[3 * channel_stride] / 2;  \
+        out[4 * i] = cx - half_w;                                                            \
+        out[4 * i + 1] = cy - half_h;                                                        \
+        out[4 * i + 2] = cx + half_w;                                                        \
+        out[4 * i + 3] = cy + half_h;                                                        \
+    }                                                                                        \
 }
 
 DEFINE_DECODE_KERNELS(f32, float, int32_t, INT32_MAX)

@@ -47,6 +47,16 @@ int64_t accel_decode_scan_f64(const double *data, int64_t n_anchors, int64_t anc
                               int check_finite, int64_t capacity, int64_t *anchors_out,
                               int64_t *classes_out, double *scores_out, int64_t *first_bad);
 
+/* decode_boxes: row i of out (n rows of 4) is the corners of anchor anchors[i], whose
+   channel c (cx, cy, w, h for c = 0..3) is data[anchors[i] * anchor_stride + c *
+   channel_stride]: cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, each operation in the
+   data's type (w / 2 is exact). Every index must be in range. */
+void accel_decode_boxes_f32(const float *data, const int64_t *anchors, int64_t n,
+                            int64_t anchor_stride, int64_t channel_stride, float *out);
+
+void accel_decode_boxes_f64(const double *data, const int64_t *anchors, int64_t n,
+                            int64_t anchor_stride, int64_t channel_stride, double *out);
+
 void accel_scale_boxes_f32(const float *boxes, int64_t n, double gain_x, double gain_y,
                            double pad_x, double pad_y, int clip, double width, double height,
                            float *out);

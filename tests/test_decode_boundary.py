@@ -396,3 +396,54 @@ def test_reference_scale_boxes_clips_and_keeps_signed_zero():
     boxes = np.array([[-0.0, -4.0, 30.0, 9.0]], np.float64)
     out = reference.scale_boxes(boxes, 2.0, 2.0, 0.0, 1.0, True, 10.0, 10.0)
     assert out.tolist() == [[0.0, 0.0, 10.0, 4.0]] and np.signbit(out[0, 0])
+
+
+def _corner_cases():
+    """decode_boxes inputs: both layouts, both dtypes, values whose float32 sums round
+    (huge cx with small w, w whose half is subnormal), signed zeros, NaN and infinity
+    (the corners carry them to the public layer's finiteness test), repeated anchors
+    (multi-label) and none."""
+    rng = np.random.default_rng(5)
+    cases = []
+    for dtype in (np.float32, np.float64):
+        name = np.dtype(dtype).name
+        v8 = (rng.random((4 + 3, 500)) * 640).astype(dtype)
+        v8[0, :5] = [1e7, 3.0, -0.0, 16777215.0, 1.5]
+        v8[2, :5] = [3.0, np.finfo(dtype).tiny, 0.0, 1.0, np.finfo(dtype).max]
+        v8[1, 5], v8[3, 6] = np.nan, np.inf
+        anchors = np.array([0, 1, 2, 3, 4, 5, 6, 9, 9, 499, 250], np.int64)
+        cases.append(("v8-" + name, dict(data=v8, anchors=anchors, anchor_stride=1,
+                                         channel_stride=500)))
+        v5 = (rng.random((300, 5 + 4)) * 640).astype(dtype)
+        cases.append(("v5-" + name, dict(data=v5, anchors=rng.integers(0, 300, 40),
+                                         anchor_stride=9, channel_stride=1)))
+        cases.append(("none-" + name, dict(data=v8, anchors=np.zeros(0, np.int64),
+                                           anchor_stride=1, channel_stride=500)))
+    return cases
+
+
+CORNER_CASES = _corner_cases()
+
+
+@pytest.mark.parametrize("case_id, case", CORNER_CASES, ids=[c[0] for c in CORNER_CASES])
+@pytest.mark.parametrize("name", CANDIDATES)
+def test_decode_boxes_matches_reference(name, case_id, case):
+    module = backend_module(name)
+    args = dict(case, data=_readonly(case["data"]),
+                anchors=_readonly(case["anchors"].astype(np.int64)))
+    expected = reference.decode_boxes(**args)
+    actual = module.decode_boxes(**args)
+    assert actual.dtype == case["data"].dtype and actual.shape == (len(case["anchors"]), 4)
+    assert actual.flags.c_contiguous
+    assert actual.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_reference_decode_boxes_is_the_corner_formula_in_the_dtype(dtype):
+    data = np.array([[1e7, 2.0], [5.0, -0.0], [3.0, 1.0], [np.inf, 0.0]], dtype)  # (4, A=2)
+    boxes = reference.decode_boxes(_readonly(data), np.array([0, 1, 0], np.int64), 1, 2)
+    cx, cy, w, h = data
+    half_w, half_h = w / dtype(2), h / dtype(2)
+    expected = np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)[[0, 1, 0]]
+    assert boxes.tobytes() == expected.astype(dtype).tobytes()
+    assert np.isinf(boxes[0, 1]) and np.signbit(boxes[1, 1])

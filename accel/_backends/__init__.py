@@ -115,6 +115,17 @@ first_bad int)``
     (a backend raises ``ValueError`` otherwise) and ``check_finite`` False; the result
     is ``(anchors, classes, codes in data's dtype, -1)``: the float scan's rules (largest
     code, first class holding it; multi-label: every code above the cut-off) on the codes.
+``decode_boxes(data, anchors, anchor_stride, channel_stride) -> (K, 4)``
+
+    The corners of the anchors ``anchors`` (int64 (K,), each < the output's anchor count;
+    any order, repeats allowed) of ``data`` as ``decode_scan`` reads it: channels 0..3 of
+    an anchor are cx, cy, w, h, and row i is ``cx - w / 2, cy - h / 2, cx + w / 2, cy + h /
+    2`` of ``anchors[i]``, each operation in ``data``'s dtype (float32 or float64; ``w /
+    2`` is exact), a new C-contiguous array of that dtype: bit-identical on every
+    backend. The decoders call it for the anchors the scan kept (one compiled pass
+    instead of NumPy's gather, arithmetic and transposing copy: 9 us of a 130 us decode).
+    A NaN or infinity among the four channels gives a non-finite row, which is how the
+    public layer's ``check_finite`` finds it (then it looks for the exact value).
 ``scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height) -> (K, 4)``
 
 Masks family (contract in ``accel._masks``):
@@ -221,6 +232,7 @@ BOUNDARY: Dict[str, Tuple[str, Tuple[str, ...]]] = {
     "decode_scan": ("decode", ("data", "n_anchors", "anchor_stride", "channel_stride",
                                "cls_offset", "nc", "obj_offset", "threshold", "multi_label",
                                "check_finite")),
+    "decode_boxes": ("decode", ("data", "anchors", "anchor_stride", "channel_stride")),
     "scale_boxes": ("decode", ("boxes", "gain_x", "gain_y", "pad_x", "pad_y", "clip", "width",
                                "height")),
     "process_masks": ("masks", ("protos", "coeffs", "windows", "offsets", "strides", "scale_y",

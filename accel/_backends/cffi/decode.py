@@ -20,6 +20,10 @@ _CODES = {
     np.dtype(np.int8): (lib.accel_decode_scan_i8, "int8_t[]"),
     np.dtype(np.uint8): (lib.accel_decode_scan_u8, "uint8_t[]"),
 }
+_BOXES = {
+    np.dtype(np.float32): (lib.accel_decode_boxes_f32, "float[]"),
+    np.dtype(np.float64): (lib.accel_decode_boxes_f64, "double[]"),
+}
 _SCALE = {
     np.dtype(np.float32): (lib.accel_scale_boxes_f32, "float[]"),
     np.dtype(np.float64): (lib.accel_scale_boxes_f64, "double[]"),
@@ -101,6 +105,16 @@ def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, 
         indices[done:count] += last
     return (indices[:count].copy(), indices[capacity:capacity + count].copy(),
             scores if count == capacity else scores[:count].copy(), -1)
+
+
+def decode_boxes(data, anchors, anchor_stride, channel_stride):
+    boxes, ctype = _kernel(_BOXES, data)
+    count = anchors.shape[0]
+    out = np.empty((count, 4), dtype=data.dtype)
+    if count:
+        boxes(ffi.from_buffer(ctype, data), ffi.from_buffer("int64_t[]", anchors), count,
+              int(anchor_stride), int(channel_stride), ffi.from_buffer(ctype, out))
+    return out
 
 
 def scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height):

@@ -854,6 +854,35 @@ cdef inline double _unletterbox(double value, double pad, double gain, bint clip
     return value
 
 
+def decode_boxes(const floating[::1] data not None, const int64_t[::1] anchors not None,
+                 Py_ssize_t anchor_stride, Py_ssize_t channel_stride):
+    cdef Py_ssize_t k = anchors.shape[0], i, at
+    cdef floating cx, cy, half_w, half_h
+    cdef floating* dst
+    cdef floating[:, ::1] out_view
+    out = np.empty((k, 4), dtype=np.float32 if floating is float else np.float64)
+    if k == 0:
+        return out
+    for i in range(k):  # every index in range, or an IndexError (no read out of bounds)
+        at = anchors[i] * anchor_stride
+        if at < 0 or at + 3 * channel_stride >= data.shape[0]:
+            raise IndexError("decode_boxes: anchor %d out of range" % anchors[i])
+    out_view = out
+    dst = &out_view[0, 0]
+    with nogil:
+        for i in range(k):
+            at = anchors[i] * anchor_stride
+            cx = data[at]
+            cy = data[at + channel_stride]
+            half_w = data[at + 2 * channel_stride] / 2
+            half_h = data[at + 3 * channel_stride] / 2
+            dst[4 * i] = cx - half_w
+            dst[4 * i + 1] = cy - half_h
+            dst[4 * i + 2] = cx + half_w
+            dst[4 * i + 3] = cy + half_h
+    return out
+
+
 def scale_boxes(const floating[:, ::1] boxes not None, double gain_x, double gain_y,
                 double pad_x, double pad_y, bint clip, double width, double height):
     cdef Py_ssize_t k = boxes.shape[0], i

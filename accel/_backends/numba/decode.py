@@ -460,6 +460,21 @@ def _scale_boxes(boxes, out, gain_x, gain_y, pad_x, pad_y, clip, width, height):
         out[k, 3] = _unletterboxed(boxes[k, 3], pad_y, gain_y, clip, height)
 
 
+@jit
+def _decode_boxes(data, anchors, anchor_stride, channel_stride, out):
+    two = data.dtype.type(2)  # the data's dtype: float32 / float32 stays float32
+    for i in range(anchors.shape[0]):
+        at = anchors[i] * anchor_stride
+        cx = data[at]
+        cy = data[at + channel_stride]
+        half_w = data[at + 2 * channel_stride] / two
+        half_h = data[at + 3 * channel_stride] / two
+        out[i, 0] = cx - half_w
+        out[i, 1] = cy - half_h
+        out[i, 2] = cx + half_w
+        out[i, 3] = cy + half_h
+
+
 # ---------------------------------------------------------------------------------------
 # The backend boundary (declared in accel._backends)
 # ---------------------------------------------------------------------------------------
@@ -486,6 +501,12 @@ def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, 
                                int(cls_offset), int(nc), int(obj_offset), threshold,
                                bool(multi_label), bool(check_finite))
     return result[0], result[1], result[2], int(result[3])
+
+
+def decode_boxes(data, anchors, anchor_stride, channel_stride):
+    out = np.empty((anchors.shape[0], 4), data.dtype)
+    _decode_boxes(data, anchors, int(anchor_stride), int(channel_stride), out)
+    return out
 
 
 def scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height):

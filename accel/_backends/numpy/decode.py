@@ -113,6 +113,18 @@ def _unletterboxed(values, pad, gain, clip, limit):
         values[values > limit] = limit
 
 
+def decode_boxes(data, anchors, anchor_stride, channel_stride):
+    # (4, K): cx, cy, w, h of the anchors (one take of their flat indices); the corners
+    # computed row by row in the data's dtype (w / 2 is exact), then one transposing copy
+    channels = np.arange(4, dtype=np.int64)[:, None] * channel_stride
+    rows = data.take(channels + anchors[None, :] * anchor_stride)
+    halves = rows[2:] / 2
+    corners = np.empty((4, anchors.shape[0]), dtype=data.dtype)
+    np.subtract(rows[:2], halves, out=corners[:2])
+    np.add(rows[:2], halves, out=corners[2:])
+    return corners.T.copy()
+
+
 def scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height):
     out = boxes.astype(np.float64)
     xs, ys = out[:, 0::2], out[:, 1::2]

@@ -123,6 +123,20 @@ def _unletterboxed(value, pad, gain, clip, limit):
     return value
 
 
+def decode_boxes(data, anchors, anchor_stride, channel_stride):
+    values = elements(data)
+    anchor_stride, channel_stride = plain_ints((anchor_stride, channel_stride))
+    corners = []
+    for anchor in _values(anchors):
+        at = anchor * anchor_stride
+        cx, cy = values[at], values[at + channel_stride]
+        half_w, half_h = values[at + 2 * channel_stride] / 2, values[at + 3 * channel_stride] / 2
+        corners += (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+    # computed in float64 and rounded once by array('f'): the float32 result (a float64
+    # sum of two float32 values rounds to the same float32 as a float32 sum does)
+    return ndarray(corners, data.dtype).reshape(-1, 4)
+
+
 def scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height):
     values = _values(boxes)  # x1, y1, x2, y2 of box 0, then of box 1, ...
     scaled = []
