@@ -18,9 +18,9 @@ Every kernel makes the reference's decisions with the reference's arithmetic:
   over ``m`` candidates starts at the level of about ``sqrt(m) / 16`` cells per axis
   (a node of ``_CHUNK`` slots costs about as much full as nearly empty, so cells must
   hold enough kept boxes: on the compare workload at ``m = 20000``, 8 x 8 cells
-  measured faster than 4 x 4 or 16 x 16; never fewer than 2 x 2: batched NMS runs
+  measured faster than 4 x 4 or 16 x 16; never fewer than 4 x 4: batched NMS runs
   the grid for a class of a few hundred candidates only when testing every kept box
-  was too slow), and a kept box goes
+  was too slow, and there 4 x 4 measured faster than 2 x 2), and a kept box goes
   to the first level from there at which it covers at most ``_SPREAD`` cells per
   axis, into each of those cells (the uniform grid of the reference sends a box over
   16 cells to a list every candidate reads: with boxes whose sizes spread over 20x,
@@ -553,11 +553,11 @@ cdef inline Py_ssize_t _level_of(Py_ssize_t L, Py_ssize_t cx0, Py_ssize_t cx1,
 
 cdef inline Py_ssize_t _start_level(const Grid* g, Py_ssize_t m) noexcept nogil:
     """The finest level ``_greedy`` uses for ``m`` candidates: at most sqrt(m) / 16
-    cells per axis, but not the single cell of the top level (see the module
-    docstring). A candidate pays per list and per node it visits, so few kept boxes
+    cells per axis, but at least the 4 x 4 cells two levels below the top (see the
+    module docstring). A candidate pays per list and per node it visits, so few kept boxes
     spread over many cells cost more than fewer, fuller lists."""
     cdef Py_ssize_t L = 0, cells
-    while L < g.n_levels - 2:
+    while L < g.n_levels - 3:
         cells = g.nx[L] if g.nx[L] > g.ny[L] else g.ny[L]
         if 256 * cells * cells <= m:
             break
