@@ -12,19 +12,35 @@ Every kernel makes the reference's decisions with the reference's arithmetic:
 * IoU is computed in float64 with the reference's operations in the reference's order
   (the build uses ``-ffp-contract=off`` so that nothing is fused into an FMA).
 * Greedy NMS remembers only the kept boxes and finds the ones that can overlap a
-  candidate through the reference's uniform grid: same ``GRID_MAX`` and
-  ``MAX_CELLS_PER_BOX``, same cell rules, a kept box covering too many cells goes to a
-  list every candidate checks, and a candidate covering too many cells checks every
-  kept box. The grid only prunes pairs with no positive overlap, so it changes the
-  speed, never the answer. Each cell is a linked list in preallocated buffers (``head``
-  and ``tail`` per cell, ``next`` per node), unrolled: a node holds up to ``_CHUNK``
-  kept boxes as columns, and a candidate tests a whole node without branches (the
-  empty slots hold a box that overlaps nothing), which the C compiler turns into
-  vector instructions. Each lane computes the reference's ``_overlaps`` in full: the
-  four conditions ``iw > 0``, ``ih > 0``, ``union > 0`` and ``inter / union >
-  iou_threshold``, written as ``not (iw <= 0)`` etc. as in the reference, and combined
-  by AND. The reference stops at the first false one; every quantity is the same either
-  way, so the answer is too.
+  candidate through a hierarchical grid laid over the candidates' extent: level ``L``
+  has ``16 >> L`` cells per axis (``GRID_MAX`` at level 0, one cell at the top), and a
+  box's cell at level ``L`` is its level-0 cell shifted right by ``L``. A greedy run
+  over ``m`` candidates starts at the level of about ``sqrt(m) / 16`` cells per axis
+  (a node of ``_CHUNK`` slots costs about as much full as nearly empty, so cells must
+  hold enough kept boxes: on the compare workload at ``m = 20000``, 8 x 8 cells
+  measured faster than 4 x 4 or 16 x 16; never fewer than 4 x 4: batched NMS runs
+  the grid for a class of a few hundred candidates only when testing every kept box
+  was too slow, and there 4 x 4 measured faster than 2 x 2), and a kept box goes
+  to the first level from there at which it covers at most ``_SPREAD`` cells per
+  axis, into each of those cells (the uniform grid of the reference sends a box over
+  16 cells to a list every candidate reads: with boxes whose sizes spread over 20x,
+  a fine grid put the big ones there). A candidate visits every level holding kept
+  boxes, its own level first, then the nearer ones (a box that suppresses it has a
+  similar size, and the first hit ends the search), and there the cells it covers, or
+  the level's list of all its boxes when that has fewer nodes than those cells. The
+  level-0 cell is a truncated, clamped product, monotone in the coordinate, and a
+  shift keeps it monotone, so boxes that share a point (touching ones included) share
+  a cell at every level: the grid only prunes pairs with no positive overlap, so it
+  changes the speed, never the answer. An axis whose extent is empty, infinite or
+  subnormal has one cell (every box shares it). Each cell is a linked list in
+  preallocated buffers (``head`` and ``tail`` per list, ``next`` per node), unrolled:
+  a node holds up to ``_CHUNK`` kept boxes as columns, and a candidate tests a whole
+  node without branches (the empty slots hold a box that overlaps nothing), which the
+  C compiler turns into vector instructions. Each lane computes the reference's
+  ``_overlaps`` in full: the four conditions ``iw > 0``, ``ih > 0``, ``union > 0`` and
+  ``inter / union > iou_threshold``, written as ``not (iw <= 0)`` etc. as in the
+  reference, and combined by AND. The reference stops at the first false one; every
+  quantity is the same either way, so the answer is too.
 * Up to ``_SCAN_MAX`` candidates there is no grid (``_scan_greedy``): the kept boxes
   are five columns in one array and each candidate tests all of them, ``_CHUNK`` at a
   time without branches, as a grid node is tested. Measured with
@@ -67,8 +83,9 @@ _empty = np.empty
 _INT64 = np.dtype(np.int64)
 
 cdef enum:
-    _GRID_MAX = 64
-    _MAX_CELLS_PER_BOX = 16
+    _GRID_MAX = 16        # cells per axis at the finest level of the grid
+    _LEVELS = 5           # levels of 16, 8, 4, 2 and 1 cells per axis
+    _SPREAD = 8           # a kept box covers at most this many cells per axis at its level
     _CHUNK = 8            # kept boxes per node of a cell's (unrolled) linked list
     _SMALL_SORT = 32      # below this many candidates, an insertion sort
     _BUCKET_SORT = 1024   # up to this many, a bucket pass then an insertion sort
@@ -77,7 +94,6 @@ cdef enum:
     _SCAN_BUDGET = 4      # ... until it has tested this many nodes per candidate
 
 GRID_MAX = _GRID_MAX
-MAX_CELLS_PER_BOX = _MAX_CELLS_PER_BOX
 
 
 cdef extern from *:
@@ -125,15 +141,22 @@ ctypedef struct Node:           # a node of a cell's list: up to _CHUNK kept box
     Py_ssize_t next             # next node of the same list, or -1
 
 
-ctypedef struct Grid:
-    Py_ssize_t nx
-    Py_ssize_t ny
-    double fx
-    double fy
-    double min_x
+ctypedef struct Grid:           # the hierarchical grid (see "Hierarchical grid" below)
+    double min_x                # the candidates' minimum x1 and y1
     double min_y
-    Py_ssize_t wide_list        # = nx * ny: the list of kept boxes covering too many cells
-    Py_ssize_t* head            # nx * ny + 1 lists: first node, or -1 when empty
+    double fx                   # level-0 cells per unit of x and y
+    double fy
+    Py_ssize_t nx0              # level-0 cells per axis
+    Py_ssize_t ny0
+    Py_ssize_t n_levels
+    Py_ssize_t nx[_LEVELS]      # cells along x and y at each level
+    Py_ssize_t ny[_LEVELS]
+    Py_ssize_t first[_LEVELS]   # the list of each level's cell (0, 0); its cells follow
+    Py_ssize_t whole[_LEVELS]   # the list of all boxes of each level (= first when one cell)
+    Py_ssize_t n_kept[_LEVELS]  # kept boxes per level
+    Py_ssize_t n_whole_nodes[_LEVELS]   # nodes of each whole list
+    Py_ssize_t order[_LEVELS][_LEVELS]  # levels to visit, from a candidate's own level
+    Py_ssize_t* head            # per list: first node, or -1 when empty
     Py_ssize_t* tail            # last node (valid when head >= 0)
     Py_ssize_t* touched         # the lists made non-empty since the last reset
     Py_ssize_t n_touched
@@ -381,20 +404,6 @@ cdef inline double _py_max(double p, double q) noexcept nogil:
     return q if q > p else p
 
 
-cdef inline bint _suppresses(const Box* k, const Box* b, double iou_threshold) noexcept nogil:
-    """Reference ``_overlaps(kept, candidate, area_kept, area_candidate, threshold)``."""
-    cdef double iw, ih, inter, union
-    iw = _py_min(k.x2, b.x2) - _py_max(k.x1, b.x1)
-    if iw <= 0.0:
-        return False
-    ih = _py_min(k.y2, b.y2) - _py_max(k.y1, b.y1)
-    if ih <= 0.0:
-        return False
-    inter = iw * ih
-    union = k.area + b.area - inter
-    return union > 0.0 and inter / union > iou_threshold
-
-
 cdef inline double _iou(const double* a, const double* b, double area_a,
                         double area_b) noexcept nogil:
     """Reference ``iou(a, b, area_a, area_b)``."""
@@ -413,40 +422,48 @@ cdef inline double _iou(const double* a, const double* b, double area_a,
 
 
 # ------------------------------------------------------------------------------------
-# Grid (reference ``_axis_cells`` and ``_Grid``).
+# Hierarchical grid. Level L has ((n0 - 1) >> L) + 1 cells per axis (n0 <= _GRID_MAX
+# at level 0, one cell at the top); a box's cell at level L is its level-0 cell shifted
+# right by L. Level-0 cells come from a monotone map (offset from the candidates'
+# minimum, times a factor, truncated, clamped), and a shift keeps it monotone: two
+# intervals that share a point (even touching, even after rounding) share a cell at
+# every level, so no pair with a positive overlap is ever pruned.
 
-cdef void _axis_cells(double lo, double hi, double total_width, Py_ssize_t count,
-                      Py_ssize_t* cells_out, double* factor_out) noexcept nogil:
+cdef inline Py_ssize_t _cell(double offset, double factor, Py_ssize_t cells) noexcept nogil:
+    """Level-0 cell of an offset in ``[0, span]``: ``min(cells - 1, int(offset * factor))``."""
+    cdef Py_ssize_t c
+    if cells == 1:
+        return 0
+    c = <Py_ssize_t>(offset * factor)
+    return c if c < cells - 1 else cells - 1
+
+
+cdef void _axis_cells(double lo, double hi, Py_ssize_t* cells_out,
+                      double* factor_out) noexcept nogil:
+    """Level-0 cells of an axis spanning ``[lo, hi]``: ``_GRID_MAX``, or one (factor 0)
+    when the span is empty or so extreme that a factor could overflow; one cell makes
+    every box of that axis share it, which is always correct."""
     cdef double span = hi - lo
-    cdef double cells, factor
-    cdef Py_ssize_t n_cells
+    cdef double factor
     cells_out[0] = 1
     factor_out[0] = 0.0
-    if count == 0 or total_width <= 0.0 or not (span > 0.0) or span == INFINITY:
+    if not (span > 0.0) or span == INFINITY:
         return
-    cells = span / (2.0 * total_width / <double>count)
-    if not (cells >= 2.0):  # also catches NaN/inf from extreme values
+    factor = <double>_GRID_MAX / span
+    if not (factor < INFINITY):   # a subnormal span
         return
-    if cells >= <double>_GRID_MAX:
-        n_cells = _GRID_MAX
-    else:
-        n_cells = <Py_ssize_t>cells
-    factor = <double>n_cells / span
-    if factor == INFINITY:
-        return
-    cells_out[0] = n_cells
+    cells_out[0] = _GRID_MAX
     factor_out[0] = factor
 
 
-cdef int _grid_init(Grid* g, Box* cbox, Py_ssize_t m) noexcept nogil:
+cdef int _grid_init(Grid* g, const Box* cbox, Py_ssize_t m) noexcept nogil:
     """Lay the grid over the extent of the ``m >= 1`` candidate boxes ``cbox``.
 
     Returns -1 when out of memory (``_grid_free`` is safe either way).
     """
-    cdef Py_ssize_t t, n_lists
+    cdef Py_ssize_t t, L, d, i, nx, ny, n_lists = 0, cells
     cdef double min_x = cbox[0].x1, min_y = cbox[0].y1
     cdef double max_x = cbox[0].x2, max_y = cbox[0].y2
-    cdef double width = 0.0, height = 0.0
     for t in range(m):
         if cbox[t].x1 < min_x:
             min_x = cbox[t].x1
@@ -456,14 +473,41 @@ cdef int _grid_init(Grid* g, Box* cbox, Py_ssize_t m) noexcept nogil:
             max_x = cbox[t].x2
         if cbox[t].y2 > max_y:
             max_y = cbox[t].y2
-        width += cbox[t].x2 - cbox[t].x1
-        height += cbox[t].y2 - cbox[t].y1
     g.min_x = min_x
     g.min_y = min_y
-    _axis_cells(min_x, max_x, width, m, &g.nx, &g.fx)
-    _axis_cells(min_y, max_y, height, m, &g.ny, &g.fy)
-    g.wide_list = g.nx * g.ny
-    n_lists = g.wide_list + 1
+    _axis_cells(min_x, max_x, &g.nx0, &g.fx)
+    _axis_cells(min_y, max_y, &g.ny0, &g.fy)
+    g.n_levels = 0
+    while True:
+        L = g.n_levels
+        nx = ((g.nx0 - 1) >> L) + 1
+        ny = ((g.ny0 - 1) >> L) + 1
+        cells = nx * ny
+        g.nx[L] = nx
+        g.ny[L] = ny
+        g.first[L] = n_lists
+        # A level of several cells also lists all its boxes once, for candidates that
+        # would visit more cells than that list has nodes.
+        g.whole[L] = n_lists + cells if cells > 1 else n_lists
+        n_lists += cells + (1 if cells > 1 else 0)
+        g.n_kept[L] = 0
+        g.n_whole_nodes[L] = 0
+        g.n_levels = L + 1
+        if cells == 1:
+            break
+    # Visiting order from a candidate's own level: its own, then the nearer ones (a box
+    # that suppresses it has a similar size, and the first hit ends the search).
+    for L in range(g.n_levels):
+        i = 0
+        g.order[L][i] = L
+        i += 1
+        for d in range(1, g.n_levels):
+            if L - d >= 0:
+                g.order[L][i] = L - d
+                i += 1
+            if L + d < g.n_levels:
+                g.order[L][i] = L + d
+                i += 1
     g.head = <Py_ssize_t*>malloc(<size_t>n_lists * sizeof(Py_ssize_t))
     g.tail = <Py_ssize_t*>malloc(<size_t>n_lists * sizeof(Py_ssize_t))
     g.touched = <Py_ssize_t*>malloc(<size_t>n_lists * sizeof(Py_ssize_t))
@@ -500,37 +544,41 @@ cdef void _grid_clear(Grid* g) noexcept nogil:
         g.head[g.touched[t]] = -1
     g.n_touched = 0
     g.n_nodes = 0
+    for t in range(g.n_levels):
+        g.n_kept[t] = 0
+        g.n_whole_nodes[t] = 0
 
 
-cdef inline Py_ssize_t _cell(double offset, double factor, Py_ssize_t cells) noexcept nogil:
-    """The reference's ``min(cells - 1, int(offset * factor))``; one cell needs no product."""
-    cdef Py_ssize_t c
-    if cells == 1:
-        return 0
-    c = <Py_ssize_t>(offset * factor)
-    return c if c < cells - 1 else cells - 1
+cdef inline Py_ssize_t _level_of(Py_ssize_t L, Py_ssize_t cx0, Py_ssize_t cx1,
+                                 Py_ssize_t cy0, Py_ssize_t cy1) noexcept nogil:
+    """The first level from ``L`` at which a box with these level-0 cells covers at most
+    ``_SPREAD`` cells per axis (the top level has one cell, so the loop ends there)."""
+    while (cx1 >> L) - (cx0 >> L) >= _SPREAD or (cy1 >> L) - (cy0 >> L) >= _SPREAD:
+        L += 1
+    return L
 
 
-cdef inline Py_ssize_t _cell_range(const Grid* g, const Box* b,
-                                   Py_ssize_t* cx0, Py_ssize_t* cx1,
-                                   Py_ssize_t* cy0, Py_ssize_t* cy1) noexcept nogil:
-    """Cells covered by a box (reference ``_Grid._cell_range``); returns their count.
-
-    Coordinates are >= min_x/min_y (the minimum over the candidates), so the products
-    are in [0, nx] up to rounding, and the truncation is the reference's ``int()``.
-    """
-    cx0[0] = _cell(b.x1 - g.min_x, g.fx, g.nx)
-    cx1[0] = _cell(b.x2 - g.min_x, g.fx, g.nx)
-    cy0[0] = _cell(b.y1 - g.min_y, g.fy, g.ny)
-    cy1[0] = _cell(b.y2 - g.min_y, g.fy, g.ny)
-    return (cx1[0] - cx0[0] + 1) * (cy1[0] - cy0[0] + 1)
+cdef inline Py_ssize_t _start_level(const Grid* g, Py_ssize_t m) noexcept nogil:
+    """The finest level ``_greedy`` uses for ``m`` candidates: at most sqrt(m) / 16
+    cells per axis, but at least the 4 x 4 cells two levels below the top (see the
+    module docstring). A candidate pays per list and per node it visits, so few kept boxes
+    spread over many cells cost more than fewer, fuller lists."""
+    cdef Py_ssize_t L = 0, cells
+    while L < g.n_levels - 3:
+        cells = g.nx[L] if g.nx[L] > g.ny[L] else g.ny[L]
+        if 256 * cells * cells <= m:
+            break
+        L += 1
+    return L
 
 
 cdef int _list_append(Grid* g, Py_ssize_t list_id, const Box* box) noexcept nogil:
-    """Append a kept box to one list; -1 when out of memory."""
+    """Append a kept box to one list; 1 when that took a new node, -1 when out of
+    memory."""
     cdef Py_ssize_t e, k, new_cap
     cdef Node* grown
     cdef Node* node
+    cdef int fresh = 0
     e = g.tail[list_id] if g.head[list_id] >= 0 else -1
     if e < 0 or g.nodes[e].count == _CHUNK:
         e = g.n_nodes
@@ -558,6 +606,7 @@ cdef int _list_append(Grid* g, Py_ssize_t list_id, const Box* box) noexcept nogi
             g.nodes[g.tail[list_id]].next = e
         g.tail[list_id] = e
         g.n_nodes = e + 1
+        fresh = 1
     node = &g.nodes[e]
     k = node.count
     node.x1[k] = box.x1
@@ -566,19 +615,27 @@ cdef int _list_append(Grid* g, Py_ssize_t list_id, const Box* box) noexcept nogi
     node.y2[k] = box.y2
     node.area[k] = box.area
     node.count = k + 1
-    return 0
+    return fresh
 
 
-cdef int _grid_add(Grid* g, const Box* box, Py_ssize_t cx0, Py_ssize_t cx1,
-                   Py_ssize_t cy0, Py_ssize_t cy1, Py_ssize_t n_cells) noexcept nogil:
-    """Record a kept box in its cells (reference ``_Grid.add``); -1 when out of memory."""
-    cdef Py_ssize_t cx, cy
-    if n_cells > _MAX_CELLS_PER_BOX:
-        return _list_append(g, g.wide_list, box)
-    for cy in range(cy0, cy1 + 1):
-        for cx in range(cx0, cx1 + 1):
-            if _list_append(g, cy * g.nx + cx, box) != 0:
+cdef int _grid_add(Grid* g, const Box* box, Py_ssize_t L, Py_ssize_t cx0, Py_ssize_t cx1,
+                   Py_ssize_t cy0, Py_ssize_t cy1) noexcept nogil:
+    """Record a kept box at level ``L`` in every cell it covers there (level-0 cells
+    ``cx0 .. cx1``, ``cy0 .. cy1``) and in the level's whole list; -1 when out of
+    memory."""
+    cdef Py_ssize_t cx, cy, row, nx = g.nx[L]
+    cdef int fresh
+    for cy in range(cy0 >> L, (cy1 >> L) + 1):
+        row = g.first[L] + cy * nx
+        for cx in range(cx0 >> L, (cx1 >> L) + 1):
+            if _list_append(g, row + cx, box) < 0:
                 return -1
+    if g.whole[L] != g.first[L]:
+        fresh = _list_append(g, g.whole[L], box)
+        if fresh < 0:
+            return -1
+        g.n_whole_nodes[L] += fresh
+    g.n_kept[L] += 1
     return 0
 
 
@@ -612,6 +669,24 @@ cdef inline bint _list_suppresses(const Node* nodes, Py_ssize_t e, const Box* b,
     return False
 
 
+cdef inline bint _level_suppresses(const Grid* g, Py_ssize_t L, const Box* b,
+                                   Py_ssize_t cx0, Py_ssize_t cx1, Py_ssize_t cy0,
+                                   Py_ssize_t cy1, double iou_threshold) noexcept nogil:
+    """Whether a kept box of level ``L`` suppresses ``b`` (level-0 cells ``cx0 .. cx1``,
+    ``cy0 .. cy1``): the lists of the cells ``b`` covers there, or the level's whole
+    list when it has fewer nodes than those cells."""
+    cdef Py_ssize_t cx, cy, row, x0 = cx0 >> L, x1 = cx1 >> L, nx = g.nx[L]
+    cdef Py_ssize_t y0 = cy0 >> L, y1 = cy1 >> L
+    if (x1 - x0 + 1) * (y1 - y0 + 1) > g.n_whole_nodes[L] and g.whole[L] != g.first[L]:
+        return _list_suppresses(g.nodes, g.head[g.whole[L]], b, iou_threshold)
+    for cy in range(y0, y1 + 1):
+        row = g.first[L] + cy * nx
+        for cx in range(x0, x1 + 1):
+            if _list_suppresses(g.nodes, g.head[row + cx], b, iou_threshold):
+                return True
+    return False
+
+
 # ------------------------------------------------------------------------------------
 # Greedy NMS.
 
@@ -634,48 +709,39 @@ cdef void _gather(const void* boxes, bint f32, const Keyed* order, Py_ssize_t m,
         cbox[t].area = (x2 - x1) * (y2 - y1)
 
 
-cdef Py_ssize_t _greedy(const Box* cbox, Py_ssize_t m, Grid* g, Box* kept,
-                        double iou_threshold, Py_ssize_t limit,
-                        Py_ssize_t* kept_at) noexcept nogil:
+cdef Py_ssize_t _greedy(const Box* cbox, Py_ssize_t m, Grid* g, double iou_threshold,
+                        Py_ssize_t limit, Py_ssize_t* kept_at) noexcept nogil:
     """Greedy NMS of the boxes ``cbox[:m]`` (in visiting order) on an empty grid.
 
     Writes the positions ``t`` of the kept boxes to ``kept_at`` and returns their count
-    (it stops at ``limit``), or -1 when out of memory. ``kept`` has room for ``limit``.
-    Leaves the grid empty.
+    (it stops at ``limit``), or -1 when out of memory. Leaves the grid empty.
     """
-    cdef Py_ssize_t t, p, n_kept = 0, n_cells, cx, cy, cx0, cx1, cy0, cy1, row
+    cdef Py_ssize_t t, i, L, own, n_kept = 0, cx0, cx1, cy0, cy1
+    cdef Py_ssize_t start = _start_level(g, m)
     cdef bint suppressed
     cdef int status = 0
     cdef const Box* b
     for t in range(m):
         b = &cbox[t]
-        n_cells = _cell_range(g, b, &cx0, &cx1, &cy0, &cy1)
-        if n_cells > _MAX_CELLS_PER_BOX:
-            # Reference: a candidate covering many cells checks every kept box.
-            suppressed = False
-            for p in range(n_kept):
-                if _suppresses(&kept[p], b, iou_threshold):
-                    suppressed = True
-                    break
-        else:
-            suppressed = _list_suppresses(g.nodes, g.head[g.wide_list], b, iou_threshold)
-            cy = cy0
-            while not suppressed and cy <= cy1:
-                row = cy * g.nx
-                cx = cx0
-                while not suppressed and cx <= cx1:
-                    suppressed = _list_suppresses(g.nodes, g.head[row + cx], b,
-                                                  iou_threshold)
-                    cx += 1
-                cy += 1
+        cx0 = _cell(b.x1 - g.min_x, g.fx, g.nx0)
+        cx1 = _cell(b.x2 - g.min_x, g.fx, g.nx0)
+        cy0 = _cell(b.y1 - g.min_y, g.fy, g.ny0)
+        cy1 = _cell(b.y2 - g.min_y, g.fy, g.ny0)
+        own = _level_of(start, cx0, cx1, cy0, cy1)
+        suppressed = False
+        i = 0
+        while not suppressed and i < g.n_levels:
+            L = g.order[own][i]
+            if g.n_kept[L] > 0:
+                suppressed = _level_suppresses(g, L, b, cx0, cx1, cy0, cy1, iou_threshold)
+            i += 1
         if suppressed:
             continue
         kept_at[n_kept] = t
-        kept[n_kept] = b[0]
         n_kept += 1
         if n_kept == limit:
             break
-        if _grid_add(g, b, cx0, cx1, cy0, cy1, n_cells) != 0:
+        if _grid_add(g, b, own, cx0, cx1, cy0, cy1) != 0:
             status = -1
             break
     _grid_clear(g)
@@ -805,7 +871,6 @@ cdef Py_ssize_t _nms(const void* boxes, bint boxes_f32, const void* scores,
     cdef Keyed* cand = <Keyed*>malloc(<size_t>n * sizeof(Keyed))
     cdef Keyed* tmp = NULL
     cdef Box* cbox = NULL
-    cdef Box* kept = NULL
     cdef Py_ssize_t* kept_at = NULL
     cdef Grid g
     cdef Py_ssize_t m, q, count = -1
@@ -825,20 +890,18 @@ cdef Py_ssize_t _nms(const void* boxes, bint boxes_f32, const void* scores,
                 count = -1
             tmp = <Keyed*>malloc(<size_t>m * sizeof(Keyed))
             cbox = <Box*>malloc(<size_t>m * sizeof(Box))
-            kept = <Box*>malloc(<size_t>max_output * sizeof(Box))
             kept_at = <Py_ssize_t*>malloc(<size_t>max_output * sizeof(Py_ssize_t))
-            if tmp != NULL and cbox != NULL and kept != NULL and kept_at != NULL:
+            if tmp != NULL and cbox != NULL and kept_at != NULL:
                 _sort(cand, tmp, m)   # stable, from index order: ties stay by index
                 _gather(boxes, boxes_f32, cand, m, cbox)
                 if _grid_init(&g, cbox, m) == 0:
-                    count = _greedy(cbox, m, &g, kept, iou_threshold, max_output, kept_at)
+                    count = _greedy(cbox, m, &g, iou_threshold, max_output, kept_at)
                     for q in range(count):
                         out[q] = cand[kept_at[q]].value
     _grid_free(&g)
     free(cand)
     free(tmp)
     free(cbox)
-    free(kept)
     free(kept_at)
     return count
 
@@ -853,7 +916,6 @@ cdef Py_ssize_t _batched_nms(const void* boxes, bint boxes_f32, const void* scor
     cdef Keyed* tmp = NULL
     cdef Keyed* grouped = NULL
     cdef Box* cbox = NULL
-    cdef Box* kept = NULL
     cdef Py_ssize_t* kept_at = NULL
     cdef char* is_kept = NULL
     cdef double* cols = NULL      # the kept columns of _scan_greedy
@@ -873,14 +935,10 @@ cdef Py_ssize_t _batched_nms(const void* boxes, bint boxes_f32, const void* scor
             # _scan_greedy's columns, for the classes of at most _SCAN_MAX candidates
             cap = (max_output if max_output < _SCAN_MAX else _SCAN_MAX) + _CHUNK
             cols = <double*>malloc(<size_t>(5 * cap) * sizeof(double))
-            if m <= _SCAN_MAX:
-                kept = cbox  # allocated if the grid is needed after all
-            else:
-                kept = <Box*>malloc(<size_t>max_output * sizeof(Box))
             kept_at = <Py_ssize_t*>malloc(<size_t>max_output * sizeof(Py_ssize_t))
             is_kept = <char*>malloc(<size_t>m)
-            if (tmp != NULL and grouped != NULL and cbox != NULL and kept != NULL
-                    and kept_at != NULL and is_kept != NULL and cols != NULL):
+            if (tmp != NULL and grouped != NULL and cbox != NULL and kept_at != NULL
+                    and is_kept != NULL and cols != NULL):
                 _sort(cand, tmp, m)   # stable, from index order: ties stay by index
                 # Group by class, stably: within a class, candidates stay in the global
                 # order. grouped[t].value is the rank (position in the global order) of
@@ -910,14 +968,11 @@ cdef Py_ssize_t _batched_nms(const void* boxes, bint boxes_f32, const void* scor
                             got = _scan_greedy(cbox + start, stop - start, cols, cap,
                                                iou_threshold, max_output, kept_at)
                         if got == -3:   # a big class, or _scan_greedy gave up: the grid
-                            if g.head == NULL:
-                                if kept == cbox:
-                                    kept = <Box*>malloc(<size_t>max_output * sizeof(Box))
-                                if kept == NULL or _grid_init(&g, cbox, m) != 0:
-                                    count = -1
-                                    break
-                            got = _greedy(cbox + start, stop - start, &g, kept,
-                                          iou_threshold, max_output, kept_at)
+                            if g.head == NULL and _grid_init(&g, cbox, m) != 0:
+                                count = -1
+                                break
+                            got = _greedy(cbox + start, stop - start, &g, iou_threshold,
+                                          max_output, kept_at)
                         if got < 0:
                             count = -1
                             break
@@ -935,8 +990,6 @@ cdef Py_ssize_t _batched_nms(const void* boxes, bint boxes_f32, const void* scor
     free(cand)
     free(tmp)
     free(grouped)
-    if kept != cbox:
-        free(kept)
     free(cbox)
     free(kept_at)
     free(is_kept)
