@@ -246,39 +246,43 @@ cdef inline double _at(const void* data, bint f32, Py_ssize_t i) noexcept nogil:
     return (<const double*>data)[i]
 
 
-cdef int _boxes_valid(const void* boxes, bint f32, Py_ssize_t n) noexcept nogil:
-    """Whether every box is finite with x1 <= x2 and y1 <= y2 (NaN fails every
-    comparison). One loop per dtype, without a branch, so that it is vectorized."""
+ctypedef fused real_t:
+    float
+    double
+
+
+cdef int _boxes_valid_of(const real_t* b, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t i
     cdef int valid = 1
-    cdef const float* b32 = <const float*>boxes
-    cdef const double* b64 = <const double*>boxes
-    if f32:
-        for i in range(n):
-            valid &= ((b32[4 * i] <= b32[4 * i + 2]) & (b32[4 * i + 1] <= b32[4 * i + 3])
-                      & (b32[4 * i] > -INFINITY) & (b32[4 * i + 2] < INFINITY)
-                      & (b32[4 * i + 1] > -INFINITY) & (b32[4 * i + 3] < INFINITY))
-    else:
-        for i in range(n):
-            valid &= ((b64[4 * i] <= b64[4 * i + 2]) & (b64[4 * i + 1] <= b64[4 * i + 3])
-                      & (b64[4 * i] > -INFINITY) & (b64[4 * i + 2] < INFINITY)
-                      & (b64[4 * i + 1] > -INFINITY) & (b64[4 * i + 3] < INFINITY))
+    for i in range(n):
+        valid &= ((b[4 * i] <= b[4 * i + 2]) & (b[4 * i + 1] <= b[4 * i + 3])
+                  & (b[4 * i] > -INFINITY) & (b[4 * i + 2] < INFINITY)
+                  & (b[4 * i + 1] > -INFINITY) & (b[4 * i + 3] < INFINITY))
     return valid
+
+
+cdef int _scores_valid_of(const real_t* s, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef int valid = 1
+    for i in range(n):
+        valid &= (s[i] > -INFINITY) & (s[i] < INFINITY)
+    return valid
+
+
+cdef int _boxes_valid(const void* boxes, bint f32, Py_ssize_t n) noexcept nogil:
+    """Whether every box is finite with x1 <= x2 and y1 <= y2 (NaN fails every
+    comparison). One loop per dtype (a fused type), without a branch, so that it is
+    vectorized."""
+    if f32:
+        return _boxes_valid_of(<const float*>boxes, n)
+    return _boxes_valid_of(<const double*>boxes, n)
 
 
 cdef int _scores_valid(const void* scores, bint f32, Py_ssize_t n) noexcept nogil:
     """Whether every score is finite; vectorized like ``_boxes_valid``."""
-    cdef Py_ssize_t i
-    cdef int valid = 1
-    cdef const float* s32 = <const float*>scores
-    cdef const double* s64 = <const double*>scores
     if f32:
-        for i in range(n):
-            valid &= (s32[i] > -INFINITY) & (s32[i] < INFINITY)
-    else:
-        for i in range(n):
-            valid &= (s64[i] > -INFINITY) & (s64[i] < INFINITY)
-    return valid
+        return _scores_valid_of(<const float*>scores, n)
+    return _scores_valid_of(<const double*>scores, n)
 
 
 cdef Py_ssize_t _scan(const void* boxes, bint boxes_f32, const void* scores,
