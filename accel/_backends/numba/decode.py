@@ -462,13 +462,15 @@ def _scale_boxes(boxes, out, gain_x, gain_y, pad_x, pad_y, clip, width, height):
 
 @jit
 def _decode_boxes(data, anchors, anchor_stride, channel_stride, out):
-    two = data.dtype.type(2)  # the data's dtype: float32 / float32 stays float32
+    # In float64, then stored into out of the data's dtype: for float32 data the same
+    # value as float32 arithmetic (w / 2 is exact, and a float64 sum of two float32
+    # values rounds to float32 as a float32 sum does: 53 >= 2 * 24 + 2).
     for i in range(anchors.shape[0]):
         at = anchors[i] * anchor_stride
-        cx = data[at]
-        cy = data[at + channel_stride]
-        half_w = data[at + 2 * channel_stride] / two
-        half_h = data[at + 3 * channel_stride] / two
+        cx = np.float64(data[at])
+        cy = np.float64(data[at + channel_stride])
+        half_w = np.float64(data[at + 2 * channel_stride]) / 2.0
+        half_h = np.float64(data[at + 3 * channel_stride]) / 2.0
         out[i, 0] = cx - half_w
         out[i, 1] = cy - half_h
         out[i, 2] = cx + half_w
