@@ -78,6 +78,9 @@ def backend_of(ext):
 FAMILIES = ("nms", "preprocess", "decode", "masks", "rotated")
 
 
+TWIN_FAMILIES = ("nms",)  # the families that have an <family>_avx2.pyx
+
+
 def avx2_twins():
     """The Cython families also built for AVX2 (x86-64 GCC or clang, not with
     ACCEL_NATIVE, whose one build already targets this CPU): nms_avx2.pyx includes
@@ -89,7 +92,7 @@ def avx2_twins():
     x86_64 = platform.machine().lower() in ("x86_64", "amd64")
     if IS_MSVC or not x86_64 or os.environ.get("ACCEL_NATIVE") == "1":
         return ()
-    return ("nms",)
+    return TWIN_FAMILIES
 
 
 MODULES = {
@@ -190,6 +193,11 @@ class OptionalBuildExt(build_ext):
             for module in MODULES[name]:
                 for root in (HERE, self.build_lib):
                     removed.extend(remove_module(root, module))
+        # A twin this build does not make (ACCEL_NATIVE=1 after a default build) would
+        # otherwise stay in place and load, built from an older source.
+        for family in set(TWIN_FAMILIES) - set(avx2_twins()):
+            for root in (HERE, self.build_lib):
+                remove_module(root, "accel._backends.cython.%s_avx2" % family)
         record_build(compile_args(), self.build_lib)
         failed = {name: why for name, why in NOT_BUILT.items() if name not in SKIPPED}
         if failed:

@@ -100,3 +100,19 @@ def test_failed_compile_installs_without_the_backend_and_removes_stale_modules(t
         # older ones: 'Command "false -Wsign-compare ..." failed with exit code 1').
         assert re.search(r"the cffi build failed at install: .*\bfalse\b.*\b1\b",
                          report["cffi"][1]), report["cffi"][1]
+
+
+def test_a_build_without_the_avx2_twin_removes_an_earlier_one(tree):
+    """ACCEL_NATIVE=1 (or a non-x86 build) makes no nms_avx2: one left by an earlier build
+    would load on an AVX2 CPU, built from older source, so the build deletes it."""
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    twin = os.path.join(tree, "accel", "_backends", "cython", "nms_avx2" + suffix)
+    with open(twin, "wb") as fh:
+        fh.write(b"not a module: stands for a twin from an earlier build")
+    env = {k: v for k, v in os.environ.items() if k != "ACCEL_REQUIRE_BACKENDS"}
+    env.update(ACCEL_NATIVE="1", ACCEL_SKIP_BACKENDS="cython,cffi")  # nothing to compile
+    build = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=tree,
+                           env=env, capture_output=True, text=True, timeout=300,
+                           start_new_session=True)
+    assert build.returncode == 0, build.stderr[-3000:]
+    assert not os.path.exists(twin)
