@@ -162,21 +162,18 @@ def decode_image(pred, head: Head, last: bool, nc, threshold, multi_label, mask,
             np.empty((anchors.shape[0], 0), pred.dtype)  # a detect head has none
     else:
         extra = pred[anchors, extras:]
-    if boxes is not None and corners and box_scale is None:
-        # a NaN or infinite cx, cy, w or h makes its corners so (and a huge finite box may
-        # overflow them: the exact search below then finds nothing)
-        result = boxes(pred.reshape(-1), anchors, anchor_stride, channel_stride)
-        rows = result
-    else:
-        rows = pred[:4].take(anchors, axis=1) if last else \
-            np.ascontiguousarray(pred[anchors, :4].T)
-        result = None
+    # The corners in one backend pass when nothing scales the boxes first: a NaN or
+    # infinite cx, cy, w or h makes its corners so (a huge finite box may overflow them:
+    # the exact search below then finds nothing).
+    direct = boxes is not None and corners and box_scale is None
+    rows = boxes(pred.reshape(-1), anchors, anchor_stride, channel_stride) if direct else \
+        pred[:4].take(anchors, axis=1) if last else np.ascontiguousarray(pred[anchors, :4].T)
     if check_finite and not (probably_finite(rows) and probably_finite(extra)):
         channels = list(range(4)) + list(range(extras, n_channels))
         for anchor in anchors.tolist():
             _raise_non_finite(pred, last, anchor, channels, where)
-    if result is not None:
-        return result, scores, class_ids, extra
+    if direct:
+        return rows, scores, class_ids, extra
     scale_xywh(rows, box_scale)
     return (corners_of(rows) if corners else rows.T.copy()), scores, class_ids, extra
 

@@ -93,9 +93,6 @@ cdef enum:
     _SCAN_MAX = 1024      # up to this many candidates, no grid: every kept box is tested
     _SCAN_BUDGET = 4      # ... until it has tested this many nodes per candidate
 
-GRID_MAX = _GRID_MAX
-
-
 cdef extern from *:
     """
     /* Whether this CPU (and its OS) runs AVX2 code: the backend then loads nms_avx2,
