@@ -60,6 +60,11 @@
    as groups of 8 on sparse detections, and faster when most anchors are kept (a low
    threshold, where the searches dominate). */
 #define GROUP 4
+#if GROUP != 4
+#error "head_rows folds at most 4 rows"
+#endif
+/* Anchors tested together by the candidate loop before it looks at each one. */
+#define SKIP 16
 /* The anchor-major scan with objectness takes CHUNK anchors at a time (the candidates of a
    chunk on the stack; decode_yolov5 at 640 px has about 770 among 25200 anchors). */
 #define CHUNK 512
@@ -298,16 +303,46 @@ static void scan_anchor_major_##SFX(const T *data, int64_t n_anchors, int64_t an
     }                                                                                        \
 }                                                                                            \
                                                                                              \
+/* best, arg and sum of the first `head` rows (1 <= head <= GROUP) in one pass: the same     \
+   selects in the same row order as folding them one by one. */                             \
 ACCEL_CLONES                                                                                 \
-static void fold_row_##SFX(T *ACCEL_RESTRICT best, T *ACCEL_RESTRICT sum,                    \
-                           const T *ACCEL_RESTRICT row, int64_t n)                           \
+static void head_rows_##SFX(T *ACCEL_RESTRICT best, ARG_T *ACCEL_RESTRICT arg,               \
+                            T *ACCEL_RESTRICT sum, const T *ACCEL_RESTRICT row,              \
+                            int64_t channel_stride, int64_t n, int64_t head)                 \
 {                                                                                            \
+    const T *r1 = row + channel_stride, *r2 = r1 + channel_stride, *r3 = r2 + channel_stride;\
     int64_t i;                                                                               \
     for (i = 0; i < n; i++) {                                                                \
-        T v = row[i], b = best[i];                                                           \
-        best[i] = v > b ? v : b;                                                             \
-        sum[i] += v;                                                                         \
+        T m = row[i], s = row[i], v;                                                         \
+        if (head > 1) {                                                                      \
+            v = r1[i];                                                                       \
+            m = v > m ? v : m;                                                               \
+            s += v;                                                                          \
+        }                                                                                    \
+        if (head > 2) {                                                                      \
+            v = r2[i];                                                                       \
+            m = v > m ? v : m;                                                               \
+            s += v;                                                                          \
+        }                                                                                    \
+        if (head > 3) {                                                                      \
+            v = r3[i];                                                                       \
+            m = v > m ? v : m;                                                               \
+            s += v;                                                                          \
+        }                                                                                    \
+        best[i] = m;                                                                         \
+        arg[i] = 0;                                                                          \
+        sum[i] = s;                                                                          \
     }                                                                                        \
+}                                                                                            \
+                                                                                             \
+/* No b of best[0 .. SKIP - 1] can pass (double)b > threshold: a branch-free test that lets \
+   the candidate loop step over the (most) runs of anchors below the threshold. */         \
+static int none_above_##SFX(const T *ACCEL_RESTRICT best, T low, int up)                     \
+{                                                                                            \
+    int i, any = 0;                                                                          \
+    for (i = 0; i < SKIP; i++)                                                               \
+        any |= (best[i] > low) | (up & (best[i] == low));                                    \
+    return !any;                                                                             \
 }                                                                                            \
                                                                                              \
 /* Folds rows first .. first + 2 * GROUP - 1, two groups in one pass over best and arg. gcc  \
@@ -388,17 +423,14 @@ static void scan_class_major_##SFX(const T *scores, int64_t n_anchors,          
     T sum[BLOCK];                                                                            \
     /* The first `head` rows form the first group, so the others split into GROUPs. */       \
     int64_t head = 1 + (nc - 1) % GROUP, start, i, c;                                        \
+    /* (double)b > threshold implies b > low, or b >= low when low rounded up (up) */          \
+    T low = (T)threshold;                                                                    \
+    int up = (double)low > threshold;                                                        \
     for (start = 0; start < n_anchors; start += BLOCK) {                                     \
         int64_t n = n_anchors - start < BLOCK ? n_anchors - start : BLOCK;                   \
         const T *block = scores + start;                                                     \
         int finite = 1;                                                                      \
-        for (i = 0; i < n; i++) {                                                            \
-            best[i] = block[i];                                                              \
-            arg[i] = 0;                                                                      \
-            sum[i] = block[i];                                                               \
-        }                                                                                    \
-        for (c = 1; c < head; c++)                                                           \
-            fold_row_##SFX(best, sum, block + c * channel_stride, n);                        \
+        head_rows_##SFX(best, arg, sum, block, channel_stride, n, head);                     \
         for (c = head; c + 2 * GROUP <= nc; c += 2 * GROUP)                                  \
             fold_groups_##SFX(best, arg, sum, block + c * channel_stride, channel_stride, n, \
                               (ARG_T)c);                                                     \
@@ -417,6 +449,10 @@ static void scan_class_major_##SFX(const T *scores, int64_t n_anchors,          
         }                                                                                    \
         for (i = 0; i < n; i++) {                                                            \
             const T *column = block + i;                                                     \
+            if (i % SKIP == 0 && i + SKIP <= n && none_above_##SFX(best + i, low, up)) {       \
+                i += SKIP - 1;                                                               \
+                continue;                                                                    \
+            }                                                                                \
             if (!((double)best[i] > threshold))                                              \
                 continue;                                                                    \
             if (multi_label) {                                                               \
