@@ -29,6 +29,16 @@ def _by_score(indices, scores) -> np.ndarray:
     return indices[np.argsort(-np.asarray(scores)[indices], kind="stable")]
 
 
+def _cv2():
+    """OpenCV on one thread: accel's kernels are single-threaded, so compare like with like
+    (as for torch). By default cv2.resize splits a 1080p frame over every core, which makes
+    its wall-clock time shorter and its CPU time longer than one thread's."""
+    import cv2  # type: ignore
+
+    cv2.setNumThreads(1)
+    return cv2
+
+
 def opencv_letterbox(cv2, frame, info, pad=114):
     """The usual OpenCV letterbox with ``info``'s geometry: cv2.resize (only when the size
     changes, as ultralytics' LetterBox) and cv2.copyMakeBorder with ``pad`` in every
@@ -51,7 +61,7 @@ def _opencv_letterbox(cv2, frame, new_shape):
 def opencv(work: Workload) -> Optional[Callable]:
     """Letterbox and NMS as OpenCV users write them; ``preprocess`` to uint8 NHWC is the
     letterbox then ``cv2.cvtColor`` BGR to RGB (rknn_model_zoo's Python examples)."""
-    import cv2  # type: ignore
+    cv2 = _cv2()
 
     if work.kernel == "preprocess" and work.variant == "uint8 nhwc":
         def pixels():
@@ -269,7 +279,7 @@ def numpy_pipeline(work: Workload) -> Optional[Callable]:
         return lambda: decode(*work.args)
     if work.kernel != "preprocess":
         return None
-    import cv2
+    cv2 = _cv2()
 
     def pipeline():
         image, info = _opencv_letterbox(cv2, *work.args)
@@ -296,7 +306,7 @@ def _numpy_pipeline_variant(work: Workload) -> Optional[Callable]:
         return rknn
     if work.kernel != "preprocess":
         return None
-    import cv2
+    cv2 = _cv2()
 
     if work.variant == "uint8 nhwc":
         def pixels():
@@ -360,7 +370,7 @@ def opencv_masks(work: Workload) -> Optional[Callable]:
     every full mask to the target, crop, threshold (logit > 0, i.e. sigmoid > 0.5)."""
     if work.kernel != "process_masks" or work.variant:
         return None
-    import cv2  # type: ignore
+    cv2 = _cv2()
 
     protos, coeffs, boxes = work.args
     (height, width), (top, left, bottom, right) = _mask_target(work, protos.shape[1:])
