@@ -432,7 +432,7 @@ cdef bint _bucket_sort(Keyed* a, Keyed* tmp, Py_ssize_t n) noexcept nogil:
     cdef uint64_t low = a[0].key, high = a[0].key, key
     cdef Py_ssize_t i, b, buckets = 16
     cdef unsigned int biggest = 0
-    cdef double highest, factor
+    cdef double highest, span, factor
     for i in range(1, n):
         key = a[i].key
         if key < low:
@@ -442,8 +442,12 @@ cdef bint _bucket_sort(Keyed* a, Keyed* tmp, Py_ssize_t n) noexcept nogil:
     while buckets < n:
         buckets *= 2
     highest = _key_score(low)
-    factor = <double>buckets / (highest - _key_score(high))
-    if not (factor < INFINITY):  # every score equal, or a span that overflows
+    span = highest - _key_score(high)
+    factor = <double>buckets / span
+    # Every score equal (factor infinite), or a span that overflows (factor 0: then
+    # (highest - score) * factor is inf * 0 = NaN for the lowest score, and NaN cast to
+    # an integer is undefined; the sanitizer build caught it on scores of +-DBL_MAX).
+    if not (span < INFINITY and factor < INFINITY):
         return False
     memset(count, 0, <size_t>(buckets + 1) * sizeof(unsigned int))
     for i in range(n):
