@@ -34,19 +34,6 @@
 #define LANES 8          /* kept boxes tested at once by scan_greedy */
 #define SCAN_BUDGET 4    /* scan_greedy gives up after this many LANES-groups per candidate */
 
-/* On x86-64 with glibc, scan_greedy is compiled twice, for the baseline (SSE2: two
-   doubles per instruction) and for AVX2 (four), and the loader picks the variant the CPU
-   runs (GCC's target_clones, resolved once through an ifunc). The lanes do the same IEEE
-   operations either way, never fused (-ffp-contract=off; "avx2" does not enable FMA), so
-   the decisions are bit-identical. Measured on the 2-vCPU Xeon VM, C kernel alone on
-   the clustered N=500 workload: 15.8 us baseline, 12.3 us AVX2. Other targets (aarch64:
-   NEON is its baseline; musl and clang builds) compile the one baseline variant. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__)
-#define AVX2_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define AVX2_CLONES
-#endif
-
 /* ---------------------------------------------------------------- candidate order */
 
 typedef struct {
@@ -348,58 +335,166 @@ static void empty_slots(double *cols, int64_t cap, int64_t at)
     }
 }
 
+/* Which of the LANES kept boxes in columns x1 .. area suppress box b: bit k is
+   overlaps(kept k, b) with every condition evaluated (coordinates are finite: iw and ih
+   are never NaN). The same IEEE operations lane by lane in every variant, so the same
+   decisions: iw = min(bx2, x2) - max(bx1, x1) with min and max picking as the scalar
+   form does (_mm_min_pd(a, b) is a < b ? a : b), likewise ih, inter = iw * ih,
+   uni = area + barea - inter, then (iw > 0) & (ih > 0) & (uni > 0) & (inter / uni > thr).
+   On x86 the lanes' results become one int through a movemask: compilers reduce them
+   through a chain of shuffles, a quarter of the Cython greedy loop's time at N = 5000. */
+#define CHUNK_HITS_ARGS const double *x1, const double *y1, const double *x2,              \
+                        const double *y2, const double *area, double bx1, double by1,      \
+                        double bx2, double by2, double barea, double thr
+#if LANES != 8
+#error "the chunk tests take 8 kept boxes"
+#endif
+
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+static int chunk_hits_sse2(CHUNK_HITS_ARGS)
+{
+    const __m128d BX1 = _mm_set1_pd(bx1), BY1 = _mm_set1_pd(by1), BX2 = _mm_set1_pd(bx2);
+    const __m128d BY2 = _mm_set1_pd(by2), BA = _mm_set1_pd(barea), T = _mm_set1_pd(thr);
+    const __m128d Z = _mm_setzero_pd();
+    int k, mask = 0;
+    for (k = 0; k < LANES; k += 2) {
+        __m128d iw = _mm_sub_pd(_mm_min_pd(BX2, _mm_loadu_pd(x2 + k)),
+                                _mm_max_pd(BX1, _mm_loadu_pd(x1 + k)));
+        __m128d ih = _mm_sub_pd(_mm_min_pd(BY2, _mm_loadu_pd(y2 + k)),
+                                _mm_max_pd(BY1, _mm_loadu_pd(y1 + k)));
+        __m128d inter = _mm_mul_pd(iw, ih);
+        __m128d uni = _mm_sub_pd(_mm_add_pd(_mm_loadu_pd(area + k), BA), inter);
+        __m128d ok = _mm_and_pd(_mm_and_pd(_mm_cmpgt_pd(iw, Z), _mm_cmpgt_pd(ih, Z)),
+                                _mm_and_pd(_mm_cmpgt_pd(uni, Z),
+                                           _mm_cmpgt_pd(_mm_div_pd(inter, uni), T)));
+        mask |= _mm_movemask_pd(ok) << k;
+    }
+    return mask;
+}
+#define CHUNK_HITS_BASE chunk_hits_sse2
+#else
+static int chunk_hits_scalar(CHUNK_HITS_ARGS)
+{
+    int k, mask = 0;
+    for (k = 0; k < LANES; k++) {
+        const double iw = (bx2 < x2[k] ? bx2 : x2[k]) - (bx1 > x1[k] ? bx1 : x1[k]);
+        const double ih = (by2 < y2[k] ? by2 : y2[k]) - (by1 > y1[k] ? by1 : y1[k]);
+        const double inter = iw * ih;
+        const double uni = area[k] + barea - inter;
+        mask |= ((iw > 0.0) & (ih > 0.0) & (uni > 0.0) & (inter / uni > thr)) << k;
+    }
+    return mask;
+}
+#define CHUNK_HITS_BASE chunk_hits_scalar
+#endif
+
+/* scan_greedy of one chunk test, as a macro: one function per instruction set. */
+#define DEFINE_SCAN_GREEDY(NAME, ATTRIBUTES, CHUNK_HITS)                                     \
+ATTRIBUTES static int64_t NAME(work_t *work, const double *boxes, const item_t *cand,        \
+                               int64_t ncand, double thr, int64_t max_output,                \
+                               int64_t *keep_out)                                            \
+{                                                                                            \
+    const int64_t cap = work->cap;                                                           \
+    double *const kx1 = work->cols, *const ky1 = kx1 + cap, *const kx2 = kx1 + 2 * cap,     \
+                  *const ky2 = kx1 + 3 * cap, *const karea = kx1 + 4 * cap;                  \
+    int64_t nkept = 0, r, k, budget = SCAN_BUDGET * ncand;                                   \
+                                                                                             \
+    empty_slots(work->cols, cap, 0);                                                         \
+    for (r = 0; r < ncand; r++) {                                                            \
+        const double *b = boxes + 4 * r;                                                     \
+        const double bx1 = b[0], by1 = b[1], bx2 = b[2], by2 = b[3];                         \
+        const double barea = (bx2 - bx1) * (by2 - by1);                                     \
+        int hit = 0;                                                                         \
+        for (k = 0; k < nkept && !hit; k += LANES)                                           \
+            hit = CHUNK_HITS(kx1 + k, ky1 + k, kx2 + k, ky2 + k, karea + k, bx1, by1, bx2,   \
+                             by2, barea, thr) != 0;                                          \
+        budget -= k / LANES;                                                                 \
+        if (budget < 0)                                                                      \
+            return -3;                                                                       \
+        if (hit)                                                                             \
+            continue;                                                                        \
+        keep_out[nkept] = cand[r].index;                                                     \
+        kx1[nkept] = bx1;                                                                    \
+        ky1[nkept] = by1;                                                                    \
+        kx2[nkept] = bx2;                                                                    \
+        ky2[nkept] = by2;                                                                    \
+        karea[nkept] = barea;                                                                \
+        nkept++;                                                                             \
+        if (nkept == max_output)                                                             \
+            break;                                                                           \
+        if (nkept % LANES == 0)                                                              \
+            empty_slots(work->cols, cap, nkept);                                             \
+    }                                                                                        \
+    return nkept;                                                                            \
+}
+
 /* greedy() without a grid, for at most SCAN_MAX candidates: each candidate is tested
-   against every kept box, LANES at a time without branches (the compiler vectorises
-   the lanes), the kept boxes being columns of work->cols; the slots after the last kept
-   box hold the empty box. Each lane makes the decision of overlaps(), every condition
-   evaluated (coordinates are finite: iw and ih are never NaN). Same decisions as
+   against every kept box, LANES at a time (chunk_hits), the kept boxes being columns of
+   work->cols; the slots after the last kept box hold the empty box. Same decisions as
    greedy(): its grid only skips pairs that cannot suppress. Returns -3, having decided
    nothing, once more than SCAN_BUDGET * ncand groups of LANES kept boxes were tested
-   (many boxes kept: the grid is quicker, and the work lost is at most that budget). */
-AVX2_CLONES
+   (many boxes kept: the grid is quicker, and the work lost is at most that budget).
+   On x86-64 glibc with GCC it is compiled twice, for the baseline (SSE2) and for AVX2
+   (four doubles per instruction), and picked once per process by the CPU's features. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__)
+#include <immintrin.h>
+__attribute__((target("avx2"))) static int chunk_hits_avx2(CHUNK_HITS_ARGS)
+{
+    const __m256d BX1 = _mm256_set1_pd(bx1), BY1 = _mm256_set1_pd(by1);
+    const __m256d BX2 = _mm256_set1_pd(bx2), BY2 = _mm256_set1_pd(by2);
+    const __m256d BA = _mm256_set1_pd(barea), T = _mm256_set1_pd(thr);
+    const __m256d Z = _mm256_setzero_pd();
+    int k, mask = 0;
+    for (k = 0; k < LANES; k += 4) {
+        __m256d iw = _mm256_sub_pd(_mm256_min_pd(BX2, _mm256_loadu_pd(x2 + k)),
+                                   _mm256_max_pd(BX1, _mm256_loadu_pd(x1 + k)));
+        __m256d ih = _mm256_sub_pd(_mm256_min_pd(BY2, _mm256_loadu_pd(y2 + k)),
+                                   _mm256_max_pd(BY1, _mm256_loadu_pd(y1 + k)));
+        __m256d inter = _mm256_mul_pd(iw, ih);
+        __m256d uni = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(area + k), BA), inter);
+        __m256d ok = _mm256_and_pd(
+            _mm256_and_pd(_mm256_cmp_pd(iw, Z, _CMP_GT_OQ), _mm256_cmp_pd(ih, Z, _CMP_GT_OQ)),
+            _mm256_and_pd(_mm256_cmp_pd(uni, Z, _CMP_GT_OQ),
+                          _mm256_cmp_pd(_mm256_div_pd(inter, uni), T, _CMP_GT_OQ)));
+        mask |= _mm256_movemask_pd(ok) << k;
+    }
+    return mask;
+}
+
+DEFINE_SCAN_GREEDY(scan_greedy_avx2, __attribute__((target("avx2"))), chunk_hits_avx2)
+DEFINE_SCAN_GREEDY(scan_greedy_base, , CHUNK_HITS_BASE)
+
+/* -1 until decided once per process; threads that race here store the same value. */
+static int scan_avx2 = -1;
+
+int accel_nms_scan_avx2(int want)
+{
+    int use = __atomic_load_n(&scan_avx2, __ATOMIC_RELAXED);
+    if (use < 0 || want >= 0) {
+        __builtin_cpu_init();
+        use = __builtin_cpu_supports("avx2") != 0 && want != 0;
+        __atomic_store_n(&scan_avx2, use, __ATOMIC_RELAXED);
+    }
+    return use;
+}
+
 static int64_t scan_greedy(work_t *work, const double *boxes, const item_t *cand,
                            int64_t ncand, double thr, int64_t max_output, int64_t *keep_out)
 {
-    const int64_t cap = work->cap;
-    double *const kx1 = work->cols, *const ky1 = kx1 + cap, *const kx2 = kx1 + 2 * cap,
-                  *const ky2 = kx1 + 3 * cap, *const karea = kx1 + 4 * cap;
-    int64_t nkept = 0, r, k, j, budget = SCAN_BUDGET * ncand;
-
-    empty_slots(work->cols, cap, 0);
-    for (r = 0; r < ncand; r++) {
-        const double *b = boxes + 4 * r;
-        const double bx1 = b[0], by1 = b[1], bx2 = b[2], by2 = b[3];
-        const double barea = (bx2 - bx1) * (by2 - by1);
-        int hit = 0;
-        for (k = 0; k < nkept && !hit; k += LANES) {
-            for (j = k; j < k + LANES; j++) {
-                const double iw = (bx2 < kx2[j] ? bx2 : kx2[j]) - (bx1 > kx1[j] ? bx1 : kx1[j]);
-                const double ih = (by2 < ky2[j] ? by2 : ky2[j]) - (by1 > ky1[j] ? by1 : ky1[j]);
-                const double inter = iw * ih;
-                const double uni = karea[j] + barea - inter;
-                if ((iw > 0.0) & (ih > 0.0) & (uni > 0.0) & (inter / uni > thr))
-                    hit = 1;
-            }
-        }
-        budget -= k / LANES;
-        if (budget < 0)
-            return -3;
-        if (hit)
-            continue;
-        keep_out[nkept] = cand[r].index;
-        kx1[nkept] = bx1;
-        ky1[nkept] = by1;
-        kx2[nkept] = bx2;
-        ky2[nkept] = by2;
-        karea[nkept] = barea;
-        nkept++;
-        if (nkept == max_output)
-            break;
-        if (nkept % LANES == 0)
-            empty_slots(work->cols, cap, nkept);
-    }
-    return nkept;
+    if (accel_nms_scan_avx2(-1))
+        return scan_greedy_avx2(work, boxes, cand, ncand, thr, max_output, keep_out);
+    return scan_greedy_base(work, boxes, cand, ncand, thr, max_output, keep_out);
 }
+#else
+DEFINE_SCAN_GREEDY(scan_greedy, , CHUNK_HITS_BASE)
+
+int accel_nms_scan_avx2(int want)
+{
+    (void)want;
+    return 0;
+}
+#endif
 
 /* Greedy NMS over cand[0..ncand), already in visiting order and all of one class (or
    class-agnostic), with the box of cand[r] at boxes[4 * r] (gathered in that order):

@@ -31,3 +31,11 @@ int64_t accel_nms(const void *boxes, int boxes_f32, const void *scores, int scor
 int64_t accel_soft_nms(const double *boxes, const double *scores, int64_t n, int gaussian,
                        double sigma, double iou_threshold, double score_threshold,
                        int64_t max_output, int64_t *keep_out, double *scores_out);
+
+/* Which build of the candidate scan (greedy NMS of at most 1024 candidates per class)
+   runs on x86-64 with GCC and glibc: 1 the AVX2 one, 0 the baseline (SSE2) one. The
+   choice is made once from the CPU's features. want < 0 keeps it; want = 0 forces the
+   baseline and want > 0 goes back to the CPU's choice (for tests and measurements).
+   Returns the build now in use (always 0 elsewhere, where there is one build). Both give
+   the same results. */
+int accel_nms_scan_avx2(int want);
