@@ -92,6 +92,8 @@ static int check_geometry(int64_t h, int64_t w, int64_t c, int64_t out_h, int64_
         return 0;
     if (h < 1 || w < 1 || new_w < 1 || new_h < 1 || top < 0 || left < 0)
         return 0;
+    if (w * c > INT32_MAX - 8)  /* a source row of 2 GB: the 32-bit gather offsets overflow */
+        return 0;
     if (new_h > out_h - top || new_w > out_w - left)
         return 0;
     return check_axis(xcols, xw, new_w, w) && check_axis(yrows, yw, new_h, h);
@@ -521,8 +523,6 @@ static int resizer_init(resizer *rz, const uint8_t *src, int64_t h, int64_t w, i
     size_t bytes = round_up((size_t)n + SLACK);
     char *block;
 
-    if (w * c > INT32_MAX - 8)  /* a row of 2 GB: the offsets would not fit */
-        return 0;
     block = (char *)malloc(2 * offsets + 6 * lanes16 + 3 * bytes + 64);
     if (block == NULL)
         return 0;

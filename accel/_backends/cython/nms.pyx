@@ -732,9 +732,8 @@ cdef inline bint _list_suppresses(const Node* nodes, Py_ssize_t e, const Box* b,
                                   double iou_threshold) noexcept nogil:
     """Whether a kept box of the list starting at node ``e`` suppresses box ``b``.
 
-    Each slot is the reference's ``_overlaps(kept, b, ...)`` with every condition
-    evaluated (see the module docstring); the loop has a fixed trip count and no
-    early exit so that it is vectorized.
+    Each node's 8 slots are tested at once by ``accel_chunk_hits`` (the reference's
+    ``_overlaps(kept, b, ...)`` per slot, every condition evaluated).
     """
     cdef const Node* node
     while e >= 0:
