@@ -335,14 +335,32 @@ static void head_rows_##SFX(T *ACCEL_RESTRICT best, ARG_T *ACCEL_RESTRICT arg,  
     }                                                                                        \
 }                                                                                            \
                                                                                              \
-/* No b of best[0 .. SKIP - 1] can pass (double)b > threshold: a branch-free test that lets \
-   the candidate loop step over the (most) runs of anchors below the threshold. */         \
-static int none_above_##SFX(const T *ACCEL_RESTRICT best, T low, int up)                     \
+/* pass[i] = whether best[i] passes (double)best[i] > threshold, decided in T: b > low, or  \
+   b >= low when low = (T)threshold rounded up (up). Exact: threshold lies in [low, next    \
+   up from low) or (next down from low, low], so no value of T falls between the two.     \
+   Lane for lane (pass has the width of T), so it vectorises: tested one anchor at a time, \
+   with the double conversion, the candidate loop took a sixth of the YOLOv8 scan. */      \
+ACCEL_CLONES                                                                                 \
+static void passing_##SFX(const T *ACCEL_RESTRICT best, ARG_T *ACCEL_RESTRICT pass,         \
+                          int64_t n, T low, int up)                                          \
 {                                                                                            \
-    int i, any = 0;                                                                          \
+    int64_t i;                                                                               \
+    if (up)                                                                                  \
+        for (i = 0; i < n; i++)                                                              \
+            pass[i] = best[i] >= low;                                                        \
+    else                                                                                     \
+        for (i = 0; i < n; i++)                                                              \
+            pass[i] = best[i] > low;                                                         \
+}                                                                                            \
+                                                                                             \
+/* Whether any of pass[0 .. SKIP - 1] is set: an OR of integers, which vectorises. */      \
+static int any_passing_##SFX(const ARG_T *ACCEL_RESTRICT pass)                               \
+{                                                                                            \
+    int i;                                                                                   \
+    ARG_T any = 0;                                                                           \
     for (i = 0; i < SKIP; i++)                                                               \
-        any |= (best[i] > low) | (up & (best[i] == low));                                    \
-    return !any;                                                                             \
+        any |= pass[i];                                                                      \
+    return any != 0;                                                                         \
 }                                                                                            \
                                                                                              \
 /* Folds rows first .. first + 2 * GROUP - 1, two groups in one pass over best and arg. gcc  \
@@ -421,9 +439,9 @@ static void scan_class_major_##SFX(const T *scores, int64_t n_anchors,          
     T best[BLOCK];                                                                           \
     ARG_T arg[BLOCK];                                                                        \
     T sum[BLOCK];                                                                            \
+    ARG_T pass[BLOCK];                                                                       \
     /* The first `head` rows form the first group, so the others split into GROUPs. */       \
     int64_t head = 1 + (nc - 1) % GROUP, start, i, c;                                        \
-    /* (double)b > threshold implies b > low, or b >= low when low rounded up (up) */          \
     T low = (T)threshold;                                                                    \
     int up = (double)low > threshold;                                                        \
     for (start = 0; start < n_anchors; start += BLOCK) {                                     \
@@ -447,13 +465,14 @@ static void scan_class_major_##SFX(const T *scores, int64_t n_anchors,          
                     return;                                                                  \
             }                                                                                \
         }                                                                                    \
+        passing_##SFX(best, pass, n, low, up);                                               \
         for (i = 0; i < n; i++) {                                                            \
             const T *column = block + i;                                                     \
-            if (i % SKIP == 0 && i + SKIP <= n && none_above_##SFX(best + i, low, up)) {       \
+            if (i % SKIP == 0 && i + SKIP <= n && !any_passing_##SFX(pass + i)) {             \
                 i += SKIP - 1;                                                               \
                 continue;                                                                    \
             }                                                                                \
-            if (!((double)best[i] > threshold))                                              \
+            if (!pass[i])                                                                    \
                 continue;                                                                    \
             if (multi_label) {                                                               \
                 for (c = 0; c < nc; c++) {                                                   \
@@ -508,19 +527,50 @@ void accel_scale_boxes_##SFX(const T *boxes, int64_t n, double gain_x, double ga
     }                                                                                        \
 }                                                                                            \
                                                                                              \
-void accel_decode_boxes_##SFX(const T *data, const int64_t *anchors, int64_t n,              \
-                              int64_t anchor_stride, int64_t channel_stride, T *out)         \
+/* The corners of anchors[0 .. n - 1]; returns the first i whose four channels are not all \
+   finite (x - x == 0 fails for NaN and infinities), or -1. */                              \
+static int64_t corners_##SFX(const T *data, const int64_t *anchors, int64_t n,               \
+                             int64_t anchor_stride, int64_t channel_stride, T *out)          \
 {                                                                                            \
-    int64_t i;                                                                               \
+    int64_t i, bad = -1;                                                                     \
     for (i = 0; i < n; i++) {                                                                \
         const T *box = data + anchors[i] * anchor_stride;                                    \
         const T cx = box[0], cy = box[channel_stride];                                       \
-        const T half_w = box[2 * channel_stride] / 2, half_h = box[3 * channel_stride] / 2;  \
+        const T w = box[2 * channel_stride], h = box[3 * channel_stride];                    \
+        const T half_w = w / 2, half_h = h / 2;                                              \
         out[4 * i] = cx - half_w;                                                            \
         out[4 * i + 1] = cy - half_h;                                                        \
         out[4 * i + 2] = cx + half_w;                                                        \
         out[4 * i + 3] = cy + half_h;                                                        \
+        if (bad < 0 && !((cx - cx == 0) & (cy - cy == 0) & (w - w == 0) & (h - h == 0)))    \
+            bad = i;                                                                         \
     }                                                                                        \
+    return bad;                                                                              \
+}                                                                                            \
+                                                                                             \
+void accel_decode_boxes_##SFX(const T *data, const int64_t *anchors, int64_t n,              \
+                              int64_t anchor_stride, int64_t channel_stride, T *out)         \
+{                                                                                            \
+    corners_##SFX(data, anchors, n, anchor_stride, channel_stride, out);                     \
+}                                                                                            \
+                                                                                             \
+int64_t accel_decode_detect_##SFX(const T *data, int64_t n_anchors, int64_t anchor_stride,   \
+                                  int64_t channel_stride, int64_t cls_offset, int64_t nc,    \
+                                  int64_t obj_offset, double threshold, int multi_label,     \
+                                  int check_finite, int64_t capacity, int64_t *anchors_out,  \
+                                  int64_t *classes_out, T *scores_out, T *boxes_out,         \
+                                  int64_t *first_bad, int64_t *box_bad)                      \
+{                                                                                            \
+    int64_t count = accel_decode_scan_##SFX(data, n_anchors, anchor_stride, channel_stride,  \
+                                            cls_offset, nc, obj_offset, threshold,           \
+                                            multi_label, check_finite, capacity,             \
+                                            anchors_out, classes_out, scores_out, first_bad);\
+    if (count <= capacity && *first_bad < 0) {                                               \
+        int64_t bad = corners_##SFX(data, anchors_out, count, anchor_stride, channel_stride, \
+                                    boxes_out);                                              \
+        *box_bad = check_finite ? bad : -1;                                                  \
+    }                                                                                        \
+    return count;                                                                            \
 }
 
 DEFINE_DECODE_KERNELS(f32, float, int32_t, INT32_MAX)

@@ -57,6 +57,26 @@ void accel_decode_boxes_f32(const float *data, const int64_t *anchors, int64_t n
 void accel_decode_boxes_f64(const double *data, const int64_t *anchors, int64_t n,
                             int64_t anchor_stride, int64_t channel_stride, double *out);
 
+/* decode_detect: decode_scan, and when every row fit (return value <= capacity) and
+   *first_bad is -1, decode_boxes of the rows' anchors into boxes_out (capacity rows of 4)
+   in the same call. *box_bad is set to -1, or, with check_finite, to the first row whose
+   anchor holds a NaN or infinity among its four box channels (the exact values, not the
+   corners, which a huge finite box can overflow). When the rows did not fit or
+   *first_bad >= 0, boxes_out and *box_bad are not written. Only float data. */
+int64_t accel_decode_detect_f32(const float *data, int64_t n_anchors, int64_t anchor_stride,
+                                int64_t channel_stride, int64_t cls_offset, int64_t nc,
+                                int64_t obj_offset, double threshold, int multi_label,
+                                int check_finite, int64_t capacity, int64_t *anchors_out,
+                                int64_t *classes_out, float *scores_out, float *boxes_out,
+                                int64_t *first_bad, int64_t *box_bad);
+
+int64_t accel_decode_detect_f64(const double *data, int64_t n_anchors, int64_t anchor_stride,
+                                int64_t channel_stride, int64_t cls_offset, int64_t nc,
+                                int64_t obj_offset, double threshold, int multi_label,
+                                int check_finite, int64_t capacity, int64_t *anchors_out,
+                                int64_t *classes_out, double *scores_out, double *boxes_out,
+                                int64_t *first_bad, int64_t *box_bad);
+
 void accel_scale_boxes_f32(const float *boxes, int64_t n, double gain_x, double gain_y,
                            double pad_x, double pad_y, int clip, double width, double height,
                            float *out);

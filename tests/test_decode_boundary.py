@@ -447,3 +447,106 @@ def test_reference_decode_boxes_is_the_corner_formula_in_the_dtype(dtype):
     expected = np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)[[0, 1, 0]]
     assert boxes.tobytes() == expected.astype(dtype).tobytes()
     assert np.isinf(boxes[0, 1]) and np.signbit(boxes[1, 1])
+
+
+def box_bad_oracle(data, anchor_stride, channel_stride, anchors):
+    """The contract's ``box_bad``, read literally: the first row whose anchor has a NaN or
+    infinity among its four box channels."""
+    for row, anchor in enumerate(anchors.tolist()):
+        box = data[anchor * anchor_stride + channel_stride * np.arange(4)]
+        if not np.isfinite(box).all():
+            return row
+    return -1
+
+
+@pytest.mark.parametrize("check_finite", [True, False], ids=["checked", "unchecked"])
+@pytest.mark.parametrize("multi_label", [False, True], ids=["single", "multi"])
+@pytest.mark.parametrize("case_id, case", SCAN_CASES, ids=[c[0] for c in SCAN_CASES])
+@pytest.mark.parametrize("name", ("python",) + CANDIDATES)
+def test_decode_detect_is_scan_then_boxes(name, case_id, case, multi_label, check_finite):
+    """decode_detect's rows are decode_scan's and its boxes decode_boxes' of their
+    anchors, bit for bit, on every scan layout (box channels 0..3 read with the strides)."""
+    module = backend_module(name)
+    if (case["n_anchors"] - 1) * case["anchor_stride"] + 3 * case["channel_stride"] \
+            >= case["data"].size:
+        pytest.skip("the layout has fewer than 4 channels: no box to decode")
+    args = dict(case, data=_readonly(case["data"]), multi_label=multi_label,
+                check_finite=check_finite)
+    anchors, classes, scores, first_bad = reference.decode_scan(**args)
+    boxes = reference.decode_boxes(args["data"], anchors, case["anchor_stride"],
+                                   case["channel_stride"])
+    found = module.decode_detect(**args)
+    assert len(found) == 6 and type(found[4]) is int and type(found[5]) is int
+    assert found[4] == first_bad == -1 and found[5] == -1
+    for want, got in zip((anchors, classes, scores, boxes), found[:4]):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert got.tobytes() == want.tobytes()
+
+
+def _box_bad_cases():
+    """Non-finite values in the box channels of kept anchors (and of a dropped one), huge
+    finite boxes whose corners overflow (not an error), in both layouts and dtypes."""
+    rng = np.random.default_rng(23)
+    cases = []
+    for dtype in (np.float32, np.float64):
+        name = np.dtype(dtype).name
+        big = np.finfo(dtype).max
+        v8 = (rng.random((4 + 5, 3000)) * 0.5).astype(dtype)
+        v8[4, ::7] = 0.9  # every 7th anchor kept
+        case = dict(data=v8, n_anchors=3000, anchor_stride=1, channel_stride=3000,
+                    cls_offset=4, nc=5, obj_offset=-1, threshold=0.6)
+        at = lambda c, a: c * 3000 + a  # noqa: E731
+        cases += [
+            ("v8-%s-nan-cx" % name, case, [(at(0, 2100), np.nan)]),
+            ("v8-%s-inf-h-and-later-nan" % name, case,
+             [(at(3, 700), np.inf), (at(1, 14), np.nan)]),
+            ("v8-%s-dropped-anchor" % name, case, [(at(2, 701), np.nan)]),
+            ("v8-%s-overflowing-corners" % name, case,
+             [(at(0, 21), big), (at(2, 21), big), (at(1, 28), -big), (at(3, 28), big)]),
+        ]
+        v5 = rng.random((400, 5 + 3)).astype(dtype)
+        case = dict(data=v5, n_anchors=400, anchor_stride=8, channel_stride=1, cls_offset=5,
+                    nc=3, obj_offset=4, threshold=0.2)
+        kept = reference.decode_scan(_readonly(v5), 400, 8, 1, 5, 3, 4, 0.2, False, False)[0]
+        cases += [("v5-%s-neg-inf-w" % name, case, [(int(kept[9]) * 8 + 2, -np.inf)]),
+                  ("v5-%s-overflowing" % name, case,
+                   [(int(kept[3]) * 8, big), (int(kept[3]) * 8 + 2, big)])]
+    return cases
+
+
+BOX_BAD_CASES = _box_bad_cases()
+
+
+@pytest.mark.parametrize("multi_label", [False, True], ids=["single", "multi"])
+@pytest.mark.parametrize("case_id, case, bad", BOX_BAD_CASES, ids=[c[0] for c in BOX_BAD_CASES])
+@pytest.mark.parametrize("name", ("python",) + CANDIDATES)
+def test_decode_detect_finds_the_first_bad_box(name, case_id, case, bad, multi_label):
+    module = backend_module(name)
+    data = np.array(case["data"])
+    for index, value in bad:
+        data.reshape(-1)[index] = value
+    data = _readonly(data)
+    args = dict(case, data=data, multi_label=multi_label)
+    found = module.decode_detect(**args, check_finite=True)
+    expected = box_bad_oracle(data, case["anchor_stride"], case["channel_stride"], found[0])
+    assert (expected == -1) == case_id.endswith(("dropped-anchor", "overflowing-corners",
+                                                 "overflowing"))
+    assert found[4] == -1 and found[5] == expected
+    if expected >= 0:
+        assert int(found[0][expected]) == min(a for a in found[0].tolist() if not np.isfinite(
+            data[a * case["anchor_stride"] + case["channel_stride"] * np.arange(4)]).all())
+    unchecked = module.decode_detect(**args, check_finite=False)
+    assert unchecked[5] == -1
+    for a, b in zip(found[:4], unchecked[:4]):
+        assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("name", ("python",) + CANDIDATES)
+def test_decode_detect_reports_a_bad_score_with_empty_rows(name):
+    module = backend_module(name)
+    data = np.random.default_rng(3).random((4 + 6, 500)).astype(np.float32)
+    data[7, 333] = np.nan
+    found = module.decode_detect(_readonly(data), 500, 1, 500, 4, 6, -1, 0.5, False, True)
+    assert found[4] == 333 and found[5] == -1
+    assert [part.shape[0] for part in found[:4]] == [0, 0, 0, 0]
+    assert found[3].shape == (0, 4)

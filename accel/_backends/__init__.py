@@ -126,6 +126,18 @@ first_bad int)``
     instead of NumPy's gather, arithmetic and transposing copy: 9 us of a 130 us decode).
     A NaN or infinity among the four channels gives a non-finite row, which is how the
     public layer's ``check_finite`` finds it (then it looks for the exact value).
+``decode_detect(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
+threshold, multi_label, check_finite) -> (anchors, classes, scores, boxes (K, 4), first_bad,
+box_bad)``
+
+    ``decode_scan`` (float data only) and ``decode_boxes`` of the anchors it kept, in one
+    call: the default decode of a detector's output, where the compiled backends save a
+    second call, its gather of the kept anchors and the public layer's test of the boxes.
+    When ``first_bad >= 0`` every array is empty. ``box_bad``: with ``check_finite``, the
+    first row whose anchor holds a NaN or infinity among its four box channels (the
+    channel values, not the corners, which a huge finite box may overflow), else -1.
+    The python, numpy and numba backends compose their own two functions
+    (``accel._backends._detect``).
 ``scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height) -> (K, 4)``
 
 Masks family (contract in ``accel._masks``):
@@ -233,6 +245,9 @@ BOUNDARY: Dict[str, Tuple[str, Tuple[str, ...]]] = {
                                "cls_offset", "nc", "obj_offset", "threshold", "multi_label",
                                "check_finite")),
     "decode_boxes": ("decode", ("data", "anchors", "anchor_stride", "channel_stride")),
+    "decode_detect": ("decode", ("data", "n_anchors", "anchor_stride", "channel_stride",
+                                 "cls_offset", "nc", "obj_offset", "threshold", "multi_label",
+                                 "check_finite")),
     "scale_boxes": ("decode", ("boxes", "gain_x", "gain_y", "pad_x", "pad_y", "clip", "width",
                                "height")),
     "process_masks": ("masks", ("protos", "coeffs", "windows", "offsets", "strides", "scale_y",

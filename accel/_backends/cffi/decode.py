@@ -10,6 +10,7 @@ which take no objectness, no ``check_finite`` and report no ``first_bad``.
 """
 import numpy as np
 
+from .._detect import detect_by_parts
 from ._shared import ffi, lib, require
 
 _SCAN = {
@@ -23,6 +24,10 @@ _CODES = {
 _BOXES = {
     np.dtype(np.float32): (lib.accel_decode_boxes_f32, "float[]"),
     np.dtype(np.float64): (lib.accel_decode_boxes_f64, "double[]"),
+}
+_DETECT = {
+    np.dtype(np.float32): (lib.accel_decode_detect_f32, "float[]"),
+    np.dtype(np.float64): (lib.accel_decode_detect_f64, "double[]"),
 }
 _SCALE = {
     np.dtype(np.float32): (lib.accel_scale_boxes_f32, "float[]"),
@@ -105,6 +110,39 @@ def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, 
         indices[done:count] += last
     return (indices[:count].copy(), indices[capacity:capacity + count].copy(),
             scores if count == capacity else scores[:count].copy(), -1)
+
+
+def decode_detect(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
+                  threshold, multi_label, check_finite):
+    detect, ctype = _kernel(_DETECT, data)
+    n_anchors, nc = int(n_anchors), int(nc)
+    anchor_stride, channel_stride = int(anchor_stride), int(channel_stride)
+    cls_offset, obj_offset = int(cls_offset), int(obj_offset)
+    require(data.ndim == 1 and n_anchors >= 0 and nc >= 1 and cls_offset >= 0
+            and anchor_stride >= 0 and channel_stride >= 0
+            and (n_anchors == 0 or (n_anchors - 1) * anchor_stride
+                 + max(cls_offset + nc - 1, obj_offset, 3) * channel_stride < data.shape[0]))
+    # Room for single-label's every anchor; multi-label beyond that takes the two calls.
+    capacity = n_anchors
+    indices = np.empty(2 * capacity, dtype=np.int64)
+    scores = np.empty(capacity, dtype=data.dtype)
+    boxes = np.empty((capacity, 4), dtype=data.dtype)
+    flags = ffi.new("int64_t[2]")  # first_bad, box_bad
+    index_pointer = ffi.from_buffer("int64_t[]", indices)
+    count = detect(ffi.from_buffer(ctype, data), n_anchors, anchor_stride, channel_stride,
+                   cls_offset, nc, obj_offset, float(threshold), 1 if multi_label else 0,
+                   1 if check_finite else 0, capacity, index_pointer, index_pointer + capacity,
+                   ffi.from_buffer(ctype, scores), ffi.from_buffer(ctype, boxes), flags,
+                   flags + 1)
+    if flags[0] >= 0:
+        empty = indices[:0].copy()
+        return empty, empty.copy(), scores[:0].copy(), boxes[:0].copy(), int(flags[0]), -1
+    if count > capacity:  # multi-label with more rows than anchors: rare, in two calls
+        return detect_by_parts(decode_scan, decode_boxes, data, n_anchors, anchor_stride,
+                               channel_stride, cls_offset, nc, obj_offset, threshold,
+                               multi_label, check_finite)
+    return (indices[:count].copy(), indices[capacity:capacity + count].copy(),
+            scores[:count].copy(), boxes[:count].copy(), -1, int(flags[1]))
 
 
 def decode_boxes(data, anchors, anchor_stride, channel_stride):

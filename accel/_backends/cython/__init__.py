@@ -20,6 +20,6 @@ if _nms.cpu_has_avx2() and os.environ.get("ACCEL_CYTHON_AVX2", "1") != "0":
 
 batched_nms, nms, soft_nms = _nms.batched_nms, _nms.nms, _nms.soft_nms
 from .preprocess import letterbox, preprocess, to_tensor  # noqa: E402
-from .decode import decode_boxes, decode_scan, scale_boxes  # noqa: E402
+from .decode import decode_boxes, decode_detect, decode_scan, scale_boxes  # noqa: E402
 from .masks import process_masks  # noqa: E402
 from .rotated import batched_nms_rotated, fast_nms_rotated, nms_rotated  # noqa: E402

@@ -786,57 +786,139 @@ def _scan_codes(const code_t[::1] data not None, Py_ssize_t n_anchors,
         free(hits.score)
 
 
+cdef int _run_float_scan(const floating[::1] data, Py_ssize_t n_anchors,
+                         Py_ssize_t anchor_stride, Py_ssize_t channel_stride,
+                         Py_ssize_t cls_offset, Py_ssize_t nc, Py_ssize_t obj_offset,
+                         double threshold, bint multi_label, bint check_finite,
+                         Py_ssize_t* first_bad, Hits* hits) except -1:
+    """The float scan into ``hits`` (empty on entry; the caller frees it), checked layout
+    first; ``first_bad`` as the boundary contract gives it."""
+    cdef int status = 0
+    cdef floating thr = <floating>threshold
+    cdef const floating* base = NULL
+    _check_layout(data.shape[0], n_anchors, anchor_stride, channel_stride, cls_offset, nc,
+                  obj_offset)
+    hits.itemsize = sizeof(floating)
+    if n_anchors > 0:
+        base = &data[0]
+    with nogil:
+        if n_anchors == 0:
+            pass
+        # (The dense pass of the class-major scan holds classes in int32 lanes.)
+        elif obj_offset < 0 and anchor_stride == 1 and nc <= INT32_MAX:
+            status = _scan_class_major(base + cls_offset * channel_stride, n_anchors,
+                                       channel_stride, nc, thr, multi_label, check_finite,
+                                       first_bad, hits)
+        else:
+            status = _scan_anchor_major(base, n_anchors, anchor_stride, channel_stride,
+                                        cls_offset, nc, obj_offset, thr, multi_label,
+                                        check_finite, first_bad, hits)
+    if status < 0:
+        raise MemoryError("accel cython backend: out of memory in decode_scan")
+    return 0
+
+
+cdef inline void _empty_hits(Hits* hits) noexcept:
+    hits.anchor = NULL
+    hits.cls = NULL
+    hits.score = NULL
+    hits.size = 0
+    hits.capacity = 0
+
+
+cdef tuple _hit_arrays(Hits* hits, Py_ssize_t k, object dtype):
+    """(anchors, classes, scores): new arrays holding the first ``k`` rows of ``hits``."""
+    cdef int64_t[::1] out_anchor
+    cdef int64_t[::1] out_cls
+    cdef unsigned char[::1] out_score
+    anchors = np.empty(k, dtype=np.int64)
+    classes = np.empty(k, dtype=np.int64)
+    scores = np.empty(k, dtype=dtype)
+    if k > 0:
+        out_anchor = anchors
+        out_cls = classes
+        out_score = scores.view(np.uint8)
+        memcpy(&out_anchor[0], hits.anchor, k * sizeof(int64_t))
+        memcpy(&out_cls[0], hits.cls, k * sizeof(int64_t))
+        memcpy(&out_score[0], hits.score, k * hits.itemsize)
+    return anchors, classes, scores
+
+
 def _scan_floats(const floating[::1] data not None, Py_ssize_t n_anchors,
                  Py_ssize_t anchor_stride, Py_ssize_t channel_stride, Py_ssize_t cls_offset,
                  Py_ssize_t nc, Py_ssize_t obj_offset, double threshold, bint multi_label,
                  bint check_finite):
     cdef Hits hits
     cdef Py_ssize_t first_bad = -1
-    cdef int status = 0
-    cdef floating thr = <floating>threshold
-    cdef const floating* base = NULL
-    cdef Py_ssize_t k
-    cdef int64_t[::1] out_anchor
-    cdef int64_t[::1] out_cls
-    cdef floating[::1] out_score
-    _check_layout(data.shape[0], n_anchors, anchor_stride, channel_stride, cls_offset, nc,
-                  obj_offset)
-    hits.anchor = NULL
-    hits.cls = NULL
-    hits.score = NULL
-    hits.size = 0
-    hits.capacity = 0
-    hits.itemsize = sizeof(floating)
-    if n_anchors > 0:
-        base = &data[0]
+    _empty_hits(&hits)
     try:
-        with nogil:
-            if n_anchors == 0:
-                pass
-            # (The dense pass of the class-major scan holds classes in int32 lanes.)
-            elif obj_offset < 0 and anchor_stride == 1 and nc <= INT32_MAX:
-                status = _scan_class_major(base + cls_offset * channel_stride, n_anchors,
-                                           channel_stride, nc, thr, multi_label, check_finite,
-                                           &first_bad, &hits)
-            else:
-                status = _scan_anchor_major(base, n_anchors, anchor_stride, channel_stride,
-                                            cls_offset, nc, obj_offset, thr, multi_label,
-                                            check_finite, &first_bad, &hits)
-        if status < 0:
-            raise MemoryError("accel cython backend: out of memory in decode_scan")
+        _run_float_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc,
+                        obj_offset, threshold, multi_label, check_finite, &first_bad, &hits)
         # With a non-finite value found the rows are unspecified: none are returned.
+        return _hit_arrays(&hits, hits.size if first_bad < 0 else 0,
+                           np.float32 if floating is float else np.float64) + (first_bad,)
+    finally:
+        free(hits.anchor)
+        free(hits.cls)
+        free(hits.score)
+
+
+cdef Py_ssize_t _corners(const floating* data, const int64_t* anchors, Py_ssize_t k,
+                         Py_ssize_t anchor_stride, Py_ssize_t channel_stride,
+                         floating* dst) noexcept nogil:
+    """The corners of ``anchors[:k]`` into ``dst`` (k rows of 4); the first row whose four
+    channels are not all finite (``x - x == 0`` fails for NaN and infinities), or -1."""
+    cdef Py_ssize_t i, at, bad = -1
+    cdef floating cx, cy, w, h, half_w, half_h
+    for i in range(k):
+        at = anchors[i] * anchor_stride
+        cx = data[at]
+        cy = data[at + channel_stride]
+        w = data[at + 2 * channel_stride]
+        h = data[at + 3 * channel_stride]
+        half_w = w / 2
+        half_h = h / 2
+        dst[4 * i] = cx - half_w
+        dst[4 * i + 1] = cy - half_h
+        dst[4 * i + 2] = cx + half_w
+        dst[4 * i + 3] = cy + half_h
+        if bad < 0 and not ((cx - cx == 0) & (cy - cy == 0) & (w - w == 0) & (h - h == 0)):
+            bad = i
+    return bad
+
+
+def decode_detect(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
+                  threshold, multi_label, check_finite):
+    if data.dtype.kind not in "f":
+        raise ValueError("decode_detect: float32 or float64 data expected, got %s"
+                         % (data.dtype,))
+    return _detect_floats(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc,
+                          obj_offset, threshold, multi_label, check_finite)
+
+
+def _detect_floats(const floating[::1] data not None, Py_ssize_t n_anchors,
+                   Py_ssize_t anchor_stride, Py_ssize_t channel_stride, Py_ssize_t cls_offset,
+                   Py_ssize_t nc, Py_ssize_t obj_offset, double threshold, bint multi_label,
+                   bint check_finite):
+    cdef Hits hits
+    cdef Py_ssize_t first_bad = -1, box_bad = -1, k
+    cdef floating[:, ::1] out_view
+    dtype = np.float32 if floating is float else np.float64
+    # The box channels 0..3 of every anchor must be inside data too.
+    _check_layout(data.shape[0], n_anchors, anchor_stride, channel_stride, 0, 4, -1)
+    _empty_hits(&hits)
+    try:
+        _run_float_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc,
+                        obj_offset, threshold, multi_label, check_finite, &first_bad, &hits)
         k = hits.size if first_bad < 0 else 0
-        anchors = np.empty(k, dtype=np.int64)
-        classes = np.empty(k, dtype=np.int64)
-        scores = np.empty(k, dtype=np.float32 if floating is float else np.float64)
+        boxes = np.empty((k, 4), dtype=dtype)
         if k > 0:
-            out_anchor = anchors
-            out_cls = classes
-            out_score = scores
-            memcpy(&out_anchor[0], hits.anchor, k * sizeof(int64_t))
-            memcpy(&out_cls[0], hits.cls, k * sizeof(int64_t))
-            memcpy(&out_score[0], hits.score, k * sizeof(floating))
-        return anchors, classes, scores, first_bad
+            out_view = boxes
+            with nogil:
+                box_bad = _corners(&data[0], hits.anchor, k, anchor_stride, channel_stride,
+                                   &out_view[0, 0])
+        return _hit_arrays(&hits, k, dtype) + (boxes, first_bad,
+                                               box_bad if check_finite else -1)
     finally:
         free(hits.anchor)
         free(hits.cls)
@@ -857,8 +939,6 @@ cdef inline double _unletterbox(double value, double pad, double gain, bint clip
 def decode_boxes(const floating[::1] data not None, const int64_t[::1] anchors not None,
                  Py_ssize_t anchor_stride, Py_ssize_t channel_stride):
     cdef Py_ssize_t k = anchors.shape[0], i, at
-    cdef floating cx, cy, half_w, half_h
-    cdef floating* dst
     cdef floating[:, ::1] out_view
     out = np.empty((k, 4), dtype=np.float32 if floating is float else np.float64)
     if k == 0:
@@ -868,18 +948,8 @@ def decode_boxes(const floating[::1] data not None, const int64_t[::1] anchors n
         if at < 0 or at + 3 * channel_stride >= data.shape[0]:
             raise IndexError("decode_boxes: anchor %d out of range" % anchors[i])
     out_view = out
-    dst = &out_view[0, 0]
     with nogil:
-        for i in range(k):
-            at = anchors[i] * anchor_stride
-            cx = data[at]
-            cy = data[at + channel_stride]
-            half_w = data[at + 2 * channel_stride] / 2
-            half_h = data[at + 3 * channel_stride] / 2
-            dst[4 * i] = cx - half_w
-            dst[4 * i + 1] = cy - half_h
-            dst[4 * i + 2] = cx + half_w
-            dst[4 * i + 3] = cy + half_h
+        _corners(&data[0], &anchors[0], k, anchor_stride, channel_stride, &out_view[0, 0])
     return out
 
 

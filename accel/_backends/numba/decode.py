@@ -44,6 +44,7 @@ is compiled on its first call and cached on disk (``cache=True``), and releases 
 """
 import numpy as np
 
+from .._detect import detect_by_parts
 from ._shared import jit
 
 BLOCK = 2048  # anchors per block of the class-major scan: 16 KiB of float32 max + int32 class
@@ -516,3 +517,11 @@ def scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height):
     _scale_boxes(boxes, out, float(gain_x), float(gain_y), float(pad_x), float(pad_y),
                  bool(clip), float(width), float(height))
     return out
+
+
+def decode_detect(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
+                  threshold, multi_label, check_finite):
+    """``decode_scan``, then ``decode_boxes`` of the anchors it kept (not fused here)."""
+    return detect_by_parts(decode_scan, decode_boxes, data, n_anchors, anchor_stride,
+                           channel_stride, cls_offset, nc, obj_offset, threshold, multi_label,
+                           check_finite)

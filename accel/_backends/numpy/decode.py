@@ -12,6 +12,8 @@ cut-off in their own dtype (``_above``): no widening copy of the class scores.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .._detect import detect_by_parts
+
 
 def _channels(data, n_anchors, anchor_stride, channel_stride, offset, count):
     """Channels ``offset .. offset + count - 1`` of every anchor, as an (A, count) view."""
@@ -131,3 +133,11 @@ def scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height):
     _unletterboxed(xs, pad_x, gain_x, clip, width)
     _unletterboxed(ys, pad_y, gain_y, clip, height)
     return out.astype(boxes.dtype)
+
+
+def decode_detect(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
+                  threshold, multi_label, check_finite):
+    """``decode_scan``, then ``decode_boxes`` of the anchors it kept (not fused here)."""
+    return detect_by_parts(decode_scan, decode_boxes, data, n_anchors, anchor_stride,
+                           channel_stride, cls_offset, nc, obj_offset, threshold, multi_label,
+                           check_finite)

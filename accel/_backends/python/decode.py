@@ -23,6 +23,7 @@ from math import isfinite
 
 import numpy as np
 
+from .._detect import detect_by_parts
 from ._shared import elements, ndarray, plain_ints, values as _values
 
 
@@ -147,3 +148,11 @@ def scale_boxes(boxes, gain_x, gain_y, pad_x, pad_y, clip, width, height):
                    _unletterboxed(values[j + 3], pad_y, gain_y, clip, height))
     # array('f') rounds each float64 result to float32, as the conversion of an ndarray does
     return ndarray(scaled, boxes.dtype).reshape(-1, 4)
+
+
+def decode_detect(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
+                  threshold, multi_label, check_finite):
+    """``decode_scan``, then ``decode_boxes`` of the anchors it kept (not fused here)."""
+    return detect_by_parts(decode_scan, decode_boxes, data, n_anchors, anchor_stride,
+                           channel_stride, cls_offset, nc, obj_offset, threshold, multi_label,
+                           check_finite)
