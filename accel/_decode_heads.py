@@ -363,6 +363,8 @@ def is_layer_list(pred) -> bool:
 
 
 _PLAIN_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# at_or_below of (threshold, dtype): a pipeline decodes every frame at the same threshold.
+_THRESHOLDS: dict = {}
 
 
 def _plain_image(head: Head, pred):
@@ -396,10 +398,16 @@ def _decode_plain(head: Head, kernel, image, where, threshold, multi_label, chec
     n_channels, n_anchors = image.shape if last else image.shape[::-1]
     anchor_stride, channel_stride = (1, n_anchors) if last else (n_channels, 1)
     nc = n_channels - head.first_class
+    key = (threshold, image.dtype)
+    exact = _THRESHOLDS.get(key)
+    if exact is None:
+        if len(_THRESHOLDS) > 64:  # a caller sweeping thresholds: stay small
+            _THRESHOLDS.clear()
+        exact = _THRESHOLDS[key] = at_or_below(threshold, image.dtype)
     anchors, class_ids, scores, rows, first_bad, box_bad = implementation(
         kernel, n_anchors, backend, "decode_detect")(
         image.reshape(-1), n_anchors, anchor_stride, channel_stride, head.first_class, nc,
-        head.objectness, at_or_below(threshold, image.dtype), multi_label, check_finite)
+        head.objectness, exact, multi_label, check_finite)
     if first_bad >= 0:
         objectness = [head.objectness] if head.objectness >= 0 else []
         _raise_non_finite(image, last, first_bad,

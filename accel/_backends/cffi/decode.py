@@ -8,6 +8,8 @@ CPython and PyPy; the GIL is released during each C call. ``ffi.from_buffer`` ac
 read-only inputs without copying. int8 and uint8 data (codes) go to the integer kernels,
 which take no objectness, no ``check_finite`` and report no ``first_bad``.
 """
+import threading
+
 import numpy as np
 
 from .._detect import detect_by_parts
@@ -112,6 +114,35 @@ def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, 
             scores if count == capacity else scores[:count].copy(), -1)
 
 
+class _Rows:
+    """One thread's output rows for decode_detect, kept from call to call: at the frame
+    rate, three fresh capacity-sized arrays, their pointers and the flags cost about as
+    much as the boxes themselves. The rows are copied out, so the buffers never leave."""
+
+    __slots__ = ("capacity", "dtype", "indices", "scores", "boxes", "pointers")
+
+    def __init__(self, capacity, dtype, ctype):
+        self.capacity, self.dtype = capacity, dtype
+        self.indices = np.empty(2 * capacity, dtype=np.int64)  # anchors, then classes
+        self.scores = np.empty(capacity, dtype=dtype)
+        self.boxes = np.empty((capacity, 4), dtype=dtype)
+        index_pointer = ffi.from_buffer("int64_t[]", self.indices)
+        flags = ffi.new("int64_t[2]")  # first_bad, box_bad
+        self.pointers = (capacity, index_pointer, index_pointer + capacity,
+                         ffi.from_buffer(ctype, self.scores), ffi.from_buffer(ctype, self.boxes),
+                         flags, flags + 1)
+
+
+_thread_rows = threading.local()
+
+
+def _rows(capacity, dtype, ctype):
+    rows = getattr(_thread_rows, "rows", None)
+    if rows is None or rows.capacity < capacity or rows.dtype != dtype:
+        rows = _thread_rows.rows = _Rows(max(capacity, 1), dtype, ctype)
+    return rows
+
+
 def decode_detect(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
                   threshold, multi_label, check_finite):
     detect, ctype = _kernel(_DETECT, data)
@@ -123,26 +154,23 @@ def decode_detect(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc
             and (n_anchors == 0 or (n_anchors - 1) * anchor_stride
                  + max(cls_offset + nc - 1, obj_offset, 3) * channel_stride < data.shape[0]))
     # Room for single-label's every anchor; multi-label beyond that takes the two calls.
-    capacity = n_anchors
-    indices = np.empty(2 * capacity, dtype=np.int64)
-    scores = np.empty(capacity, dtype=data.dtype)
-    boxes = np.empty((capacity, 4), dtype=data.dtype)
-    flags = ffi.new("int64_t[2]")  # first_bad, box_bad
-    index_pointer = ffi.from_buffer("int64_t[]", indices)
+    rows = _rows(n_anchors, data.dtype, ctype)
+    pointers = rows.pointers
     count = detect(ffi.from_buffer(ctype, data), n_anchors, anchor_stride, channel_stride,
                    cls_offset, nc, obj_offset, float(threshold), 1 if multi_label else 0,
-                   1 if check_finite else 0, capacity, index_pointer, index_pointer + capacity,
-                   ffi.from_buffer(ctype, scores), ffi.from_buffer(ctype, boxes), flags,
-                   flags + 1)
-    if flags[0] >= 0:
-        empty = indices[:0].copy()
-        return empty, empty.copy(), scores[:0].copy(), boxes[:0].copy(), int(flags[0]), -1
+                   1 if check_finite else 0, *pointers)
+    first_bad, capacity = pointers[5][0], rows.capacity
+    if first_bad >= 0:
+        empty = rows.indices[:0].copy()
+        return (empty, empty.copy(), rows.scores[:0].copy(), rows.boxes[:0].copy(),
+                int(first_bad), -1)
     if count > capacity:  # multi-label with more rows than anchors: rare, in two calls
         return detect_by_parts(decode_scan, decode_boxes, data, n_anchors, anchor_stride,
                                channel_stride, cls_offset, nc, obj_offset, threshold,
                                multi_label, check_finite)
+    indices = rows.indices
     return (indices[:count].copy(), indices[capacity:capacity + count].copy(),
-            scores[:count].copy(), boxes[:count].copy(), -1, int(flags[1]))
+            rows.scores[:count].copy(), rows.boxes[:count].copy(), -1, int(pointers[5][1]))
 
 
 def decode_boxes(data, anchors, anchor_stride, channel_stride):
