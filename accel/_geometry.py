@@ -24,9 +24,30 @@ class LetterboxInfo(NamedTuple):
     dst_shape: Tuple[int, int]  # (H, W) of the output, padding included
 
 
+# letterbox_geometry of plain arguments: a camera gives every frame the same shape, and
+# the arithmetic below costs 4 us of a 400 us preprocess. Bounded: cleared when full.
+_PLAIN_GEOMETRY: dict = {}
+
+
 def letterbox_geometry(src_shape, new_shape=640, auto=False, stride=32, scaleup=True,
                        center=True) -> LetterboxInfo:
     """Ultralytics ``LetterBox`` geometry (see the README for the formula)."""
+    plain = type(src_shape) is tuple and type(new_shape) is int and type(stride) is int \
+        and type(auto) is bool and type(scaleup) is bool and type(center) is bool
+    if plain:
+        key = (src_shape, new_shape, auto, stride, scaleup, center)
+        found = _PLAIN_GEOMETRY.get(key)
+        if found is not None:
+            return found
+        if len(_PLAIN_GEOMETRY) > 64:
+            _PLAIN_GEOMETRY.clear()
+        info = _PLAIN_GEOMETRY[key] = _letterbox_geometry(src_shape, new_shape, auto, stride,
+                                                          scaleup, center)
+        return info
+    return _letterbox_geometry(src_shape, new_shape, auto, stride, scaleup, center)
+
+
+def _letterbox_geometry(src_shape, new_shape, auto, stride, scaleup, center) -> LetterboxInfo:
     h, w = src_shape
     target_h, target_w = shape_pair(new_shape)
     r = min(target_h / h, target_w / w)
