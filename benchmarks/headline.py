@@ -4,7 +4,10 @@
     python benchmarks/headline.py python,numpy,cffi "" decode_yolov8,postprocess   # some rows
 
 CPU time (time.process_time) is used because the development machine is shared; compare
-ratios within one run.
+ratios within one run. The contestants of a row take turns, one batch each per round, so
+the minima of a row come from the same stretch of time: this VM switches between a fast
+and a slow state every few seconds, which made one contestant's minimum, taken alone,
+move by up to 1.5x against the others'.
 """
 import sys
 import time
@@ -13,21 +16,30 @@ from accel.compare.peers import PEERS
 from accel.compare.workloads import workload
 
 
-def cpu_min(fn, reps):
-    """Minimum CPU time of one call over ``reps`` samples; a sample of a call under a
-    millisecond times a batch of calls (about 1 ms), as the clock's own cost and
-    resolution would otherwise weigh on microsecond kernels."""
+def batch_size(fn):
+    """Calls per sample: a call under a millisecond is timed in a batch of about 1 ms, as
+    the clock's own cost and resolution would otherwise weigh on microsecond kernels."""
     fn()
     start = time.process_time()
     fn()
     once = time.process_time() - start
-    inner = max(1, int(1e-3 / max(once, 1e-7))) if once < 1e-3 else 1
-    best = 1e9
-    for _ in range(reps):
-        t = time.process_time()
-        for _ in range(inner):
-            fn()
-        best = min(best, (time.process_time() - t) / inner)
+    return max(1, int(1e-3 / max(once, 1e-7))) if once < 1e-3 else 1
+
+
+def interleaved_minima(calls, reps):
+    """Minimum CPU time per call of each of ``calls`` (name -> function), ``reps[name]``
+    samples each, taken in turns: round r times one batch of every contestant with more
+    than r samples to take."""
+    inner = {name: batch_size(fn) for name, fn in calls.items()}
+    best = {name: 1e9 for name in calls}
+    for round_index in range(max(reps.values())):
+        for name, fn in calls.items():
+            if round_index >= reps[name]:
+                continue
+            start = time.process_time()
+            for _ in range(inner[name]):
+                fn()
+            best[name] = min(best[name], (time.process_time() - start) / inner[name])
     return best
 
 
@@ -50,15 +62,18 @@ print("| kernel, input | " + " | ".join(backs + peers) + " |")
 print("|---" * (1 + len(backs) + len(peers)) + "|")
 for k, n in rows:
     w = workload(k, n)
-    cells = []
+    calls, reps = {}, {}
     for b in backs:
         slow = b == "python" or (b == "numpy" and k in ("batched_nms",))
-        reps = 2 if slow else 30
-        cells.append(_cell(cpu_min(lambda: w.call(b), reps)))
+        calls[b] = (lambda b=b: w.call(b))
+        reps[b] = 2 if slow else 30
     for p in peers:
         try:
             f = PEERS[p](w)
         except ImportError:
             f = None
-        cells.append(_cell(cpu_min(f, 20)) if f else "")
+        if f is not None:
+            calls[p], reps[p] = f, 30
+    best = interleaved_minima(calls, reps)
+    cells = [_cell(best[name]) if name in best else "" for name in backs + peers]
     print("| %s %s | %s |" % (k, w.label, " | ".join(cells)))

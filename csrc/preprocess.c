@@ -495,8 +495,10 @@ typedef struct {
     const int32_t *yrows, *yw;
     int32_t *off0, *off1;    /* byte offsets, within a source row, of the two pixels (32 bits:
                                 compilers vectorise gathers with 32-bit indices only) */
+    const int32_t *xw;       /* the column weights, expanded into q0..r1 on first use */
     uint16_t *q0, *r0;       /* weight >> 4 and weight & 15 of the first pixel, per lane */
     uint16_t *q1, *r1;       /* and of the second (all 0 in the spare lane) */
+    int weights_ready;       /* q0..r1 hold them (a row copied pixel for pixel needs none) */
     uint8_t *g0, *g1;        /* gathered source pixels, new_w * k lanes (+ SLACK) */
     int16_t *hrow[2];        /* horizontal pass T >> 4 of two source rows */
     int64_t tag[2];          /* the source rows held by hrow (-1: none) */
@@ -517,7 +519,7 @@ static int resizer_init(resizer *rz, const uint8_t *src, int64_t h, int64_t w, i
                         const int32_t *xcols, const int32_t *xw, int64_t new_w,
                         const int32_t *yrows, const int32_t *yw)
 {
-    int64_t k = (c == 3) ? 4 : c, n = new_w * k, x, j;
+    int64_t k = (c == 3) ? 4 : c, n = new_w * k, x;
     size_t offsets = round_up((size_t)new_w * sizeof(int32_t));
     size_t lanes16 = round_up((size_t)n * sizeof(int16_t));
     size_t bytes = round_up((size_t)n + SLACK);
@@ -563,17 +565,13 @@ static int resizer_init(resizer *rz, const uint8_t *src, int64_t h, int64_t w, i
     rz->nearest = 1;
     rz->coarse = 1;
     rz->paired = -1;
+    rz->xw = xw;
+    rz->weights_ready = 0;
     for (x = 0; x < new_w; x++) {
         int32_t a0 = xw[2 * x], a1 = xw[2 * x + 1];
         int64_t o0 = (int64_t)xcols[2 * x] * c, o1 = (int64_t)xcols[2 * x + 1] * c;
         rz->off0[x] = (int32_t)o0;
         rz->off1[x] = (int32_t)o1;
-        for (j = 0; j < k; j++) {
-            rz->q0[x * k + j] = (uint16_t)(j < c ? a0 >> 4 : 0);
-            rz->r0[x * k + j] = (uint16_t)(j < c ? a0 & 15 : 0);
-            rz->q1[x * k + j] = (uint16_t)(j < c ? a1 >> 4 : 0);
-            rz->r1[x * k + j] = (uint16_t)(j < c ? a1 & 15 : 0);
-        }
         if (a1 != 0)
             rz->single = 0;
         if (a1 != 0 || a0 != COEF_ONE)
@@ -722,6 +720,27 @@ static void column_coarse(const uint8_t *ACCEL_RESTRICT g0, const uint16_t *ACCE
     }
 }
 
+/* q0, r0, q1, r1 from the column weights, once per call and only when a row needs the
+   horizontal pass: 1080p -> 640 copies every row pixel for pixel and never does (there
+   the expansion, a strided loop gcc splits into alias checks, was 3% of the call). */
+static void expand_weights(resizer *rz)
+{
+    uint16_t *ACCEL_RESTRICT q0 = rz->q0, *ACCEL_RESTRICT r0 = rz->r0;
+    uint16_t *ACCEL_RESTRICT q1 = rz->q1, *ACCEL_RESTRICT r1 = rz->r1;
+    const int32_t *xw = rz->xw;
+    int64_t k = rz->k, c = rz->c, x, j;
+    for (x = 0; x < rz->new_w; x++) {
+        int32_t a0 = xw[2 * x], a1 = xw[2 * x + 1];
+        for (j = 0; j < k; j++) {
+            q0[x * k + j] = (uint16_t)(j < c ? a0 >> 4 : 0);
+            r0[x * k + j] = (uint16_t)(j < c ? a0 & 15 : 0);
+            q1[x * k + j] = (uint16_t)(j < c ? a1 >> 4 : 0);
+            r1[x * k + j] = (uint16_t)(j < c ? a1 & 15 : 0);
+        }
+    }
+    rz->weights_ready = 1;
+}
+
 /* The horizontal pass T >> 4 of source row r, computed or reused; `keep` is a source row
    that must stay cached (the other row of the same output row), or -1. */
 static const int16_t *source_row(resizer *rz, int64_t r, int64_t keep)
@@ -736,6 +755,8 @@ static const int16_t *source_row(resizer *rz, int64_t r, int64_t keep)
         return rz->hrow[1];
     slot = (rz->tag[0] == keep) ? 1 : 0;
     t = rz->hrow[slot];
+    if (!rz->weights_ready)
+        expand_weights(rz);
     if (rz->single) {
         gather_first(row, rz->off0, rz->new_w, rz->c, last_row, rz->g0);
         if (rz->coarse)

@@ -512,6 +512,8 @@ ctypedef struct Resize:    # per-call tables and scratch rows
     int32_t* o1            # and second source pixel (new_w each; 32 bits, as the compiler
                            # vectorises gathers with 32-bit indices, not 64-bit ones)
     Py_ssize_t paired      # columns 0..paired-1: one 8-byte load holds both pixels
+    const int32_t* xw      # the column weights (new_w, 2), expanded on first use into:
+    bint weights_ready     # (a row copied pixel for pixel needs none of them)
     uint16_t* q0           # column weights // 16, expanded to one per lane (span; 0 in
     uint16_t* q1           # spare lanes)
     uint16_t* r0           # column weights % 16, likewise
@@ -529,7 +531,7 @@ ctypedef struct Resize:    # per-call tables and scratch rows
 cdef int _resize_init(Resize* rs, const uint8_t* src, Py_ssize_t h, Py_ssize_t w,
                       Py_ssize_t channels, Py_ssize_t k, const int32_t[:, ::1] xcols,
                       const int32_t[:, ::1] xw) except -1:
-    cdef Py_ssize_t n = xcols.shape[0], span = n * k, x, j, o0, o1
+    cdef Py_ssize_t n = xcols.shape[0], span = n * k, x, o0, o1
     cdef int32_t w0, w1
     rs.src = src
     rs.h = h
@@ -579,15 +581,25 @@ cdef int _resize_init(Resize* rs, const uint8_t* src, Py_ssize_t h, Py_ssize_t w
     if k != 4 or not _LITTLE_ENDIAN:
         rs.paired = 0
     rs.identity = rs.identity and rs.single
-    for x in range(n):
-        w0 = xw[x, 0]
-        w1 = xw[x, 1]
+    rs.xw = &xw[0, 0] if n > 0 else NULL
+    rs.weights_ready = False
+    return 0
+
+
+cdef void _expand_weights(Resize* rs) noexcept nogil:
+    """q0, q1, r0, r1 from the column weights, once per call and only when a row needs
+    the horizontal pass: 1080p -> 640 copies every row pixel for pixel and never does."""
+    cdef Py_ssize_t x, j, k = rs.k, channels = rs.channels
+    cdef int32_t w0, w1
+    for x in range(rs.new_w):
+        w0 = rs.xw[2 * x]
+        w1 = rs.xw[2 * x + 1]
         for j in range(k):
             rs.q0[x * k + j] = <uint16_t>(w0 >> 4) if j < channels else 0
             rs.q1[x * k + j] = <uint16_t>(w1 >> 4) if j < channels else 0
             rs.r0[x * k + j] = <uint16_t>(w0 & 15) if j < channels else 0
             rs.r1[x * k + j] = <uint16_t>(w1 & 15) if j < channels else 0
-    return 0
+    rs.weights_ready = True
 
 
 cdef void _resize_free(Resize* rs) noexcept:
@@ -774,6 +786,8 @@ cdef inline void _slots(Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t* held, int* i0,
 cdef inline void _hrow(Resize* rs, Py_ssize_t r, uint16_t* d) noexcept nogil:
     """d = T >> 4 for source row r: gather its pixel pairs, then apply the weights."""
     _gather(rs, r, True, rs.gp, rs.gq)
+    if not rs.weights_ready:
+        _expand_weights(rs)
     if rs.coarse:
         _hweights_coarse(rs.gp, rs.gq, rs.q0, rs.q1, d, rs.span)
     else:
