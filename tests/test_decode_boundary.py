@@ -84,6 +84,25 @@ def _scan_cases():
                       dict(data=wide, n_anchors=9, anchor_stride=26, channel_stride=1,
                            cls_offset=5, nc=21, obj_offset=4 if with_objectness else -1,
                            threshold=-0.5 if not with_objectness else 0.25)))
+    # The same rows class-major (YOLOv8's layout): the compiled scans fold 8 and 4 class
+    # rows at a time in trees whose earlier side must win ties (equal maxima and signed
+    # zeros inside one group of 8, across groups, and in the rows after the last group).
+    for dtype in (np.float32, np.float64):
+        columns = np.full((4 + 21, 40), -1.0, dtype)
+        columns[4:, :9] = wide[:, 5:].T
+        columns[4 + 1, 9] = columns[4 + 6, 9] = 0.5     # one group of 8: first wins
+        columns[4 + 7, 10] = columns[4 + 13, 10] = 0.5  # across groups
+        columns[4 + 17, 11] = columns[4 + 20, 11] = 0.5  # after the last group of 8
+        columns[4:, 12] = -0.0
+        columns[4 + 12, 12] = 0.0                       # -0.0 first, then 0.0
+        columns[4:, 13] = 0.0
+        columns[4 + 8, 13] = -0.0
+        columns[4 + 2, 14], columns[4 + 6, 14] = -0.0, 0.0  # signed zeros, one group of 8
+        columns[4 + 11, 15], columns[4 + 15, 15] = 0.0, -0.0  # in the second group
+        columns[4 + 3, 16:] = 0.25                      # one score, in class 3
+        cases.append(("ties-class-major-nc21-%s" % np.dtype(dtype).name, dict(
+            data=columns, n_anchors=40, anchor_stride=1, channel_stride=40, cls_offset=4,
+            nc=21, obj_offset=-1, threshold=-0.5)))
     cases.append(("one-class", dict(
         data=v8[:5], n_anchors=300, anchor_stride=1, channel_stride=300, cls_offset=4, nc=1,
         obj_offset=-1, threshold=0.5)))
