@@ -118,7 +118,7 @@ def scan_codes(pred, head: Head, last: bool, nc, threshold, multi_label, scan, p
 
 def decode_image(pred, head: Head, last: bool, nc, threshold, multi_label, mask, scan,
                  check_finite: bool, where=("pred", ()), corners: bool = True, params=None,
-                 box_scale=None, boxes=None):
+                 box_scale=None, boxes=None, detect=None):
     """One image's (C, A) output (``last``) or (A, C) output, decoded in place: the scan
     reads it through strides, and only the kept anchors' channels are gathered. With
     ``check_finite``, raises on a non-finite value the scan reads, or in a box or extra
@@ -127,7 +127,13 @@ def decode_image(pred, head: Head, last: bool, nc, threshold, multi_label, mask,
     ``box_scale``). With ``params`` (``accel._quant.Quant``) ``pred`` holds int8/uint8
     codes (``scan_codes``), and the kept channels are dequantized to float32. ``boxes``,
     the backend's ``decode_boxes``, computes the corners of the kept anchors (without
-    ``box_scale``) in one compiled pass."""
+    ``box_scale``) in one compiled pass; ``detect``, its ``decode_detect``, does the scan
+    and the corners in one call where nothing else is asked (``detected``)."""
+    if detect is not None and params is None and mask is None and box_scale is None \
+            and corners and head.first_class + nc == pred.shape[0 if last else 1]:
+        rows, scores, class_ids = detected(pred, head, last, nc, threshold, multi_label,
+                                           check_finite, where, detect)
+        return rows, scores, class_ids, np.empty((scores.shape[0], 0), pred.dtype)
     if params is not None:
         found = scan_codes(pred, head, last, nc, threshold, multi_label, scan, params)
         anchors, class_ids, scores = filter_classes(mask, found, 1)
@@ -392,29 +398,37 @@ def _decode_plain(head: Head, kernel, image, where, threshold, multi_label, chec
                   backend):
     """``decode_image`` of a plain output (``_plain_image``): the default call of a
     detector's output, without the general path's conversions (about 20 us of a 150 us
-    decode), and with the backend's ``decode_detect`` (the scan and the boxes in one
-    call, which tests the kept boxes too). The same results and errors."""
-    last = head.anchors_last
-    n_channels, n_anchors = image.shape if last else image.shape[::-1]
+    decode). The same results and errors."""
+    n_anchors = image.shape[1] if head.anchors_last else image.shape[0]
+    return detected(image, head, head.anchors_last, image.shape[0 if head.anchors_last else 1]
+                    - head.first_class, threshold, multi_label, check_finite, where,
+                    implementation(kernel, n_anchors, backend, "decode_detect"))
+
+
+def detected(pred, head: Head, last: bool, nc, threshold, multi_label, check_finite, where,
+             detect):
+    """``(boxes, scores, class_ids)`` of a float output with no channel after its classes,
+    by the backend's ``decode_detect`` (the scan and the kept anchors' corners in one call,
+    which also tests their box channels): ``decode_image`` with neither a class filter nor
+    a box scale, the same results and errors."""
+    n_channels, n_anchors = pred.shape if last else pred.shape[::-1]
     anchor_stride, channel_stride = (1, n_anchors) if last else (n_channels, 1)
-    nc = n_channels - head.first_class
-    key = (threshold, image.dtype)
+    key = (threshold, pred.dtype)
     exact = _THRESHOLDS.get(key)
     if exact is None:
         if len(_THRESHOLDS) > 64:  # a caller sweeping thresholds: stay small
             _THRESHOLDS.clear()
-        exact = _THRESHOLDS[key] = at_or_below(threshold, image.dtype)
-    anchors, class_ids, scores, rows, first_bad, box_bad = implementation(
-        kernel, n_anchors, backend, "decode_detect")(
-        image.reshape(-1), n_anchors, anchor_stride, channel_stride, head.first_class, nc,
+        exact = _THRESHOLDS[key] = at_or_below(threshold, pred.dtype)
+    anchors, class_ids, scores, rows, first_bad, box_bad = detect(
+        pred.reshape(-1), n_anchors, anchor_stride, channel_stride, head.first_class, nc,
         head.objectness, exact, multi_label, check_finite)
     if first_bad >= 0:
         objectness = [head.objectness] if head.objectness >= 0 else []
-        _raise_non_finite(image, last, first_bad,
+        _raise_non_finite(pred, last, first_bad,
                           objectness + list(range(head.first_class, n_channels)), where)
         raise backend_error(first_bad)
     if box_bad >= 0:
-        _raise_non_finite(image, last, int(anchors[box_bad]), range(4), where)
+        _raise_non_finite(pred, last, int(anchors[box_bad]), range(4), where)
         raise backend_error(int(anchors[box_bad]))
     return rows, scores, class_ids
 

@@ -202,7 +202,8 @@ def _postprocess_one(pred, head, last, module, nc, conf, iou, multi_label, mask,
     boxes, scores, class_ids, extra = decode_image(pred, head, last, nc, conf, multi_label, mask,
                                                    module.decode_scan, check_finite, where,
                                                    params=params, box_scale=box_scale,
-                                                   boxes=module.decode_boxes)
+                                                   boxes=module.decode_boxes,
+                                                   detect=module.decode_detect)
     return select_detections(boxes, scores, class_ids, extra, module, iou, agnostic, max_det,
                              max_nms, info)
 
