@@ -397,7 +397,7 @@ def yolov3_raw_cases():
                                   quant=[(0.1, 0), None, None]),
         "quant-uint8-zero-point-negative": reject(
             ValueError, "quant", "quant[2]", levels=[levels[0], levels[1],
-                                                     levels[2].astype(np.uint8)],
+                                                     levels[2].clip(0, 255).astype(np.uint8)],
             quant=[None, None, (0.1, -1)]),
     }
     return sorted(cases.items())

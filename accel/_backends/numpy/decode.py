@@ -122,8 +122,11 @@ def decode_boxes(data, anchors, anchor_stride, channel_stride):
     rows = data.take(channels + anchors[None, :] * anchor_stride)
     halves = rows[2:] / 2
     corners = np.empty((4, anchors.shape[0]), dtype=data.dtype)
-    np.subtract(rows[:2], halves, out=corners[:2])
-    np.add(rows[:2], halves, out=corners[2:])
+    # A huge finite box overflows to infinity, as in the compiled backends, and silently:
+    # the public layer's check_finite decides what a non-finite corner means.
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.subtract(rows[:2], halves, out=corners[:2])
+        np.add(rows[:2], halves, out=corners[2:])
     return corners.T.copy()
 
 
