@@ -109,8 +109,6 @@ class _Tensor(NamedTuple):
 
 
 _CHECKED: dict = {}  # _typed(arguments) -> _Tensor, for the options a stream repeats
-# (frame shape, plain options) -> (LetterboxInfo, pad, _Tensor, resize tables): preprocess
-_PLANS: dict = {}
 
 
 def _typed(value):
@@ -299,29 +297,12 @@ def preprocess(img: np.ndarray, new_shape: Union[int, Tuple[int, int]] = 640, *,
         ``(tensor, LetterboxInfo)``.
     """
     src, _ = check.image_array(img)
-    key = None
-    # A camera's frames repeat the shape and the options: one dict lookup for the plan of
-    # a frame of plain arguments (their exact types in the key's tests, so that a value
-    # the checks would refuse, 1 for True, is never served from it).
-    if type(new_shape) is int and type(pad_value) is int and type(stride) is int \
-            and type(auto) is bool and type(scaleup) is bool and type(center) is bool \
-            and type(swap_rb) is bool and scale is None and mean is None and quant is None \
-            and type(layout) is str and (dtype is np.float32 or dtype is np.uint8):
-        key = (src.shape, new_shape, pad_value, auto, stride, scaleup, center, swap_rb,
-               dtype, layout)
-        plan = _PLANS.get(key)
-    if key is None or plan is None:
-        channels = src.shape[2]
-        info = letterbox_geometry(src.shape[:2], new_shape, auto, stride, scaleup, center)
-        plan = (info, check.pad_values(pad_value, channels),
-                _tensor_params(channels, swap_rb, scale, mean, dtype, layout, quant),
-                resize_tables(info.src_shape, info.resized_shape))
-        if key is not None:
-            if len(_PLANS) >= 64:
-                _PLANS.clear()
-            _PLANS[key] = plan
-    info, pad, tensor, (xcols, xw, yrows, yw) = plan
+    channels = src.shape[2]
+    info = letterbox_geometry(src.shape[:2], new_shape, auto, stride, scaleup, center)
+    pad = check.pad_values(pad_value, channels)
+    tensor = _tensor_params(channels, swap_rb, scale, mean, dtype, layout, quant)
     result, target = _tensor_out(out, tensor, info.dst_shape[0], info.dst_shape[1])
+    xcols, xw, yrows, yw = resize_tables(info.src_shape, info.resized_shape)
     implementation("preprocess", src.shape[0] * src.shape[1], backend)(
         src, target, xcols, xw, yrows, yw, info.pad_top, info.pad_left, pad,
         tensor.channel_map, tensor.mean, tensor.scale, tensor.table, tensor.layout)
