@@ -46,6 +46,22 @@ def _kernel(table, array):
 
 
 
+def _layout(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
+            last_channel):
+    """The layout as Python ints, checked in exact integer arithmetic: the largest index
+    a kernel reads (the classes, the objectness, and channels up to ``last_channel``)
+    lies inside ``data``."""
+    n_anchors, nc = int(n_anchors), int(nc)
+    anchor_stride, channel_stride = int(anchor_stride), int(channel_stride)
+    cls_offset, obj_offset = int(cls_offset), int(obj_offset)
+    require(data.ndim == 1 and n_anchors >= 0 and nc >= 1 and cls_offset >= 0
+            and anchor_stride >= 0 and channel_stride >= 0
+            and (n_anchors == 0 or (n_anchors - 1) * anchor_stride
+                 + max(cls_offset + nc - 1, obj_offset, last_channel) * channel_stride
+                 < data.shape[0]))
+    return n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset
+
+
 def _scan(scan, ctype, source, args, first_anchor, indices, scores, first_row, bad):
     """Scan anchors first_anchor.. into rows first_row.. of the output: anchors in
     indices[:capacity], classes in indices[capacity:], scores in scores, where capacity
@@ -67,16 +83,10 @@ def decode_scan(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, 
                 threshold, multi_label, check_finite):
     integer = data.dtype in _CODES
     scan, ctype = _kernel(_CODES if integer else _SCAN, data)
-    n_anchors, nc = int(n_anchors), int(nc)
-    anchor_stride, channel_stride = int(anchor_stride), int(channel_stride)
-    cls_offset, obj_offset = int(cls_offset), int(obj_offset)
+    n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset = _layout(
+        data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset, -1)
     if integer and obj_offset >= 0:
         raise ValueError("decode_scan: integer data takes no objectness (obj_offset=-1)")
-    # Exact integer arithmetic: the largest index the scan can read must be inside data.
-    require(data.ndim == 1 and n_anchors >= 0 and nc >= 1 and cls_offset >= 0
-             and anchor_stride >= 0 and channel_stride >= 0
-             and (n_anchors == 0 or (n_anchors - 1) * anchor_stride
-                  + max(cls_offset + nc - 1, obj_offset) * channel_stride < data.shape[0]))
     if integer:
         # int64_t in C: a cut-off outside the codes' range stays what it is.
         args = (n_anchors, anchor_stride, channel_stride, cls_offset, nc,
@@ -146,13 +156,9 @@ def _rows(capacity, dtype, ctype):
 def decode_detect(data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset,
                   threshold, multi_label, check_finite):
     detect, ctype = _kernel(_DETECT, data)
-    n_anchors, nc = int(n_anchors), int(nc)
-    anchor_stride, channel_stride = int(anchor_stride), int(channel_stride)
-    cls_offset, obj_offset = int(cls_offset), int(obj_offset)
-    require(data.ndim == 1 and n_anchors >= 0 and nc >= 1 and cls_offset >= 0
-            and anchor_stride >= 0 and channel_stride >= 0
-            and (n_anchors == 0 or (n_anchors - 1) * anchor_stride
-                 + max(cls_offset + nc - 1, obj_offset, 3) * channel_stride < data.shape[0]))
+    # The box channels 0..3 of every anchor are read too.
+    n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset = _layout(
+        data, n_anchors, anchor_stride, channel_stride, cls_offset, nc, obj_offset, 3)
     # Room for single-label's every anchor; multi-label beyond that takes the two calls.
     rows = _rows(n_anchors, data.dtype, ctype)
     pointers = rows.pointers
